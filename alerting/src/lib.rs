@@ -1,0 +1,1 @@
+//! Fan-out of findings to destinations (not built yet: see the alerting issue).

@@ -1,0 +1,371 @@
+//! API Gateway access logs (REST, HTTP and WebSocket APIs) into the `apigateway` table.
+//!
+//! Access-log formats are user-defined templates of `$context` variables, so
+//! the JSON parser accepts the key names used by the AWS docs and popular
+//! templates (`ip`/`sourceIp`, `httpMethod`/`method`, `status`/`statusCode`,
+//! dotted names such as `error.message`, ...): the first key present wins and
+//! every other key stays in `raw`. Values may be strings or numbers, and `-`
+//! (API Gateway's empty value) is null. Common Log Format lines, including the
+//! CLF-like default of the console, are parsed too.
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+use super::time::{parse_any_ms, parse_clf_ms, parse_epoch_ms};
+use super::{raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
+use crate::schema::{ApiGatewayColumns, CommonColumns};
+
+/// The fields an access log may carry, each under any of several key names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    RequestId,
+    ExtendedRequestId,
+    Ip,
+    RequestTime,
+    RequestTimeEpoch,
+    HttpMethod,
+    ResourcePath,
+    Path,
+    RouteKey,
+    Protocol,
+    Status,
+    ResponseLength,
+    ResponseLatency,
+    IntegrationLatency,
+    IntegrationStatus,
+    IntegrationError,
+    UserAgent,
+    Caller,
+    User,
+    UserArn,
+    PrincipalId,
+    AuthorizerError,
+    WafError,
+    ErrorMessage,
+    ErrorResponseType,
+    ApiId,
+    Stage,
+    DomainName,
+    ConnectionId,
+    EventType,
+    ApiKeyId,
+    AccountId,
+}
+
+const KEY_COUNT: usize = Key::AccountId as usize + 1;
+
+fn key_of(name: &str) -> Option<Key> {
+    use Key::*;
+    Some(match name {
+        "requestId" | "request_id" | "requestID" | "RequestId" => RequestId,
+        "extendedRequestId" | "extended_request_id" => ExtendedRequestId,
+        "ip" | "sourceIp" | "sourceIP" | "source_ip" | "clientIp" | "client_ip"
+        | "identity.sourceIp" => Ip,
+        "requestTime" | "request_time" => RequestTime,
+        "requestTimeEpoch" | "request_time_epoch" | "timestamp" => RequestTimeEpoch,
+        "httpMethod" | "http_method" | "method" => HttpMethod,
+        "resourcePath" | "resource_path" => ResourcePath,
+        "path" | "requestPath" | "request_path" => Path,
+        "routeKey" | "route_key" => RouteKey,
+        "protocol" => Protocol,
+        "status" | "statusCode" | "status_code" | "httpStatus" => Status,
+        "responseLength" | "response_length" | "bytes" => ResponseLength,
+        "responseLatency" | "response_latency" | "latency" => ResponseLatency,
+        "integrationLatency" | "integration_latency" | "integration.latency" => IntegrationLatency,
+        "integrationStatus" | "integration_status" | "integration.status" => IntegrationStatus,
+        "integrationErrorMessage"
+        | "integrationError"
+        | "integration_error"
+        | "integration.error" => IntegrationError,
+        "userAgent" | "user_agent" | "identity.userAgent" => UserAgent,
+        "caller" | "identity.caller" => Caller,
+        "user" | "identity.user" => User,
+        "userArn" | "user_arn" | "identity.userArn" => UserArn,
+        "principalId"
+        | "principal_id"
+        | "authorizer.principalId"
+        | "authorizerPrincipalId"
+        | "sub"
+        | "authorizer.claims.sub" => PrincipalId,
+        "authorizerError" | "authorizer_error" | "authorizer.error" | "authorizeError"
+        | "authorize.error" | "authenticateError" | "authenticate.error" => AuthorizerError,
+        "wafError" | "waf.error" | "wafResponseCode" | "waf_error" => WafError,
+        "errorMessage" | "error_message" | "error.message" => ErrorMessage,
+        "errorResponseType" | "responseType" | "error.responseType" | "error_response_type" => {
+            ErrorResponseType
+        }
+        "apiId" | "api_id" => ApiId,
+        "stage" => Stage,
+        "domainName" | "domain_name" | "domain" => DomainName,
+        "connectionId" | "connection_id" => ConnectionId,
+        "eventType" | "event_type" => EventType,
+        "apiKeyId" | "apiKey" | "api_key_id" | "identity.apiKeyId" => ApiKeyId,
+        "accountId" | "account_id" => AccountId,
+        _ => return None,
+    })
+}
+
+/// One access log's values, by [`Key`].
+#[derive(Default)]
+struct Fields<'a> {
+    values: [Option<Cow<'a, str>>; KEY_COUNT],
+    known: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, key: Key) -> Option<&str> {
+        self.values[key as usize].as_deref()
+    }
+    fn set(&mut self, key: Key, value: Option<Cow<'a, str>>) {
+        let slot = &mut self.values[key as usize];
+        if slot.is_none() {
+            *slot = value;
+        }
+    }
+    fn number<T: std::str::FromStr>(&self, key: Key) -> Option<T> {
+        self.get(key).and_then(|s| s.trim().parse().ok())
+    }
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON access-log object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            match key_of(&name) {
+                Some(key) => {
+                    let value: &'de RawValue = map.next_value()?;
+                    fields.known += 1;
+                    fields.set(key, raw_text(value));
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// True for a Common Log Format line: `ip caller user [time] "request" ...`.
+pub fn looks_like_clf(line: &[u8]) -> bool {
+    let Some(open) = memchr::memchr(b'[', line) else {
+        return false;
+    };
+    let head = &line[..open];
+    head.iter().filter(|c| **c == b' ').count() >= 2
+        && !head.contains(&b'{')
+        && memchr::memchr(b'"', &line[open..]).is_some()
+        && line.len() - open > 22
+}
+
+/// The `apigateway` table's builder.
+pub struct ApiGatewayBuilder {
+    pub common: CommonColumns,
+    pub columns: ApiGatewayColumns,
+    rows: usize,
+}
+
+impl ApiGatewayBuilder {
+    pub fn with_capacity(rows: usize) -> Self {
+        ApiGatewayBuilder {
+            common: CommonColumns::with_capacity(rows),
+            columns: ApiGatewayColumns::with_capacity(rows),
+            rows: 0,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Parses one access log, JSON or CLF, and appends it as a row.
+    pub fn append(&mut self, raw: &str, ctx: &RecordContext<'_>) -> Result<(), ParseError> {
+        let trimmed = raw.trim_start();
+        if trimmed.starts_with('{') {
+            let mut de = serde_json::Deserializer::from_str(trimmed);
+            let fields = de
+                .deserialize_map(FieldsVisitor)
+                .and_then(|f| de.end().map(|_| f))
+                .map_err(ParseError::json)?;
+            let has_http_shape = [Key::HttpMethod, Key::Status, Key::RouteKey, Key::EventType]
+                .iter()
+                .any(|k| fields.get(*k).is_some());
+            if fields.known < 2 || !has_http_shape {
+                return Err(ParseError::NotThisFamily);
+            }
+            self.append_fields(&fields, "json", raw, ctx);
+            Ok(())
+        } else {
+            let fields = parse_clf(trimmed.trim_end()).ok_or(ParseError::NotThisFamily)?;
+            self.append_fields(&fields, "clf", raw, ctx);
+            Ok(())
+        }
+    }
+
+    fn append_fields(&mut self, f: &Fields<'_>, format: &str, raw: &str, ctx: &RecordContext<'_>) {
+        let event_time = f
+            .get(Key::RequestTimeEpoch)
+            .and_then(|t| parse_epoch_ms(t).or_else(|| parse_any_ms(t)))
+            .or_else(|| f.get(Key::RequestTime).and_then(parse_any_ms))
+            .map(|t| (t, TimeSource::Record));
+        let status: Option<i32> = f.number(Key::Status);
+        let method = f.get(Key::HttpMethod);
+        let route = f
+            .get(Key::RouteKey)
+            .or(f.get(Key::ResourcePath))
+            .or(f.get(Key::Path));
+        let action = match (method, route) {
+            // HTTP API route keys already start with the method ("GET /items").
+            (Some(m), Some(r)) if !r.starts_with(m) => Some(Cow::Owned(format!("{m} {r}"))),
+            (_, Some(r)) => Some(Cow::Borrowed(r)),
+            (Some(m), None) => Some(Cow::Borrowed(m)),
+            (None, None) => f.get(Key::EventType).map(Cow::Borrowed),
+        };
+        let outcome = match status {
+            Some(s) if s < 400 => Outcome::Success,
+            Some(_) => Outcome::Failure,
+            None => Outcome::Unknown,
+        };
+        let actor = [Key::UserArn, Key::User, Key::Caller, Key::PrincipalId]
+            .iter()
+            .find_map(|k| f.get(*k))
+            .map(Cow::Borrowed);
+        let common = Common {
+            event_time,
+            event_id: f.get(Key::RequestId).map(Cow::Borrowed),
+            account_id: f.get(Key::AccountId).map(Cow::Borrowed),
+            region: None,
+            src_ip: f.get(Key::Ip).map(Cow::Borrowed),
+            actor,
+            action,
+            outcome: Some(outcome),
+        };
+        common.append(&mut self.common, ctx, raw);
+
+        let c = &mut self.columns;
+        c.log_format.append_value(format);
+        c.api_id.append_option(f.get(Key::ApiId));
+        c.stage.append_option(f.get(Key::Stage));
+        c.domain_name.append_option(f.get(Key::DomainName));
+        c.http_method.append_option(method);
+        c.resource_path.append_option(f.get(Key::ResourcePath));
+        c.path.append_option(f.get(Key::Path));
+        c.route_key.append_option(f.get(Key::RouteKey));
+        c.protocol.append_option(f.get(Key::Protocol));
+        c.status.append_option(status);
+        c.response_length
+            .append_option(f.number(Key::ResponseLength));
+        c.response_latency_ms
+            .append_option(f.number(Key::ResponseLatency));
+        c.integration_latency_ms
+            .append_option(f.number(Key::IntegrationLatency));
+        c.integration_status
+            .append_option(f.number(Key::IntegrationStatus));
+        c.integration_error
+            .append_option(f.get(Key::IntegrationError));
+        c.user_agent.append_option(f.get(Key::UserAgent));
+        c.caller.append_option(f.get(Key::Caller));
+        c.user.append_option(f.get(Key::User));
+        c.user_arn.append_option(f.get(Key::UserArn));
+        c.principal_id.append_option(f.get(Key::PrincipalId));
+        c.authorizer_error
+            .append_option(f.get(Key::AuthorizerError));
+        c.waf_error.append_option(f.get(Key::WafError));
+        c.error_message.append_option(f.get(Key::ErrorMessage));
+        c.error_response_type
+            .append_option(f.get(Key::ErrorResponseType));
+        c.extended_request_id
+            .append_option(f.get(Key::ExtendedRequestId));
+        c.connection_id.append_option(f.get(Key::ConnectionId));
+        c.websocket_event_type.append_option(f.get(Key::EventType));
+        c.api_key_id.append_option(f.get(Key::ApiKeyId));
+        self.rows += 1;
+    }
+}
+
+/// Splits a CLF line into tokens: bare words, `[bracketed]` and `"quoted"`.
+fn clf_tokens(line: &str) -> Vec<&str> {
+    let mut tokens = Vec::with_capacity(12);
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        let (token, after) = match rest.as_bytes()[0] {
+            b'[' => match rest.find(']') {
+                Some(end) => (&rest[1..end], &rest[end + 1..]),
+                None => (&rest[1..], ""),
+            },
+            b'"' => match rest[1..].find('"') {
+                Some(end) => (&rest[1..end + 1], &rest[end + 2..]),
+                None => (&rest[1..], ""),
+            },
+            _ => match rest.find([' ', '\t']) {
+                Some(end) => (&rest[..end], &rest[end..]),
+                None => (rest, ""),
+            },
+        };
+        tokens.push(token);
+        rest = after.trim_start();
+    }
+    tokens
+}
+
+/// `ip caller user [time] "METHOD path PROTOCOL" status length [requestId [extendedRequestId]]`
+///
+/// HTTP APIs log `$context.routeKey` in the request, which holds a space
+/// (`"GET GET /pets HTTP/1.1"`): a four-part request is read as a route key.
+fn parse_clf(line: &str) -> Option<Fields<'_>> {
+    fn put<'a>(f: &mut Fields<'a>, key: Key, value: &'a str) {
+        let value = value.trim();
+        if !value.is_empty() && value != "-" {
+            f.set(key, Some(Cow::Borrowed(value)));
+        }
+    }
+    let t = clf_tokens(line);
+    if t.len() < 7 {
+        return None;
+    }
+    parse_clf_ms(t[3])?;
+    let mut f = Fields::default();
+    put(&mut f, Key::Ip, t[0]);
+    put(&mut f, Key::Caller, t[1]);
+    put(&mut f, Key::User, t[2]);
+    put(&mut f, Key::RequestTime, t[3]);
+    let request: Vec<&str> = t[4].split(' ').filter(|p| !p.is_empty()).collect();
+    if let Some(m) = request.first() {
+        put(&mut f, Key::HttpMethod, m);
+    }
+    match request.len() {
+        4 => {
+            let start = t[4].find(request[1])?;
+            let end = t[4].rfind(request[3])?;
+            put(&mut f, Key::RouteKey, &t[4][start..end]);
+            put(&mut f, Key::Protocol, request[3]);
+        }
+        n if n >= 2 => {
+            put(&mut f, Key::ResourcePath, request[1]);
+            if let Some(p) = request.get(2) {
+                put(&mut f, Key::Protocol, p);
+            }
+        }
+        _ => {}
+    }
+    put(&mut f, Key::Status, t[5]);
+    put(&mut f, Key::ResponseLength, t[6]);
+    if let Some(id) = t.get(7) {
+        put(&mut f, Key::RequestId, id);
+    }
+    if let Some(id) = t.get(8) {
+        put(&mut f, Key::ExtendedRequestId, id);
+    }
+    f.number::<i32>(Key::Status)?;
+    Some(f)
+}

@@ -1,0 +1,410 @@
+//! CloudTrail records (API calls, console sign-ins, service and Insight events)
+//! into the `cloudtrail` table.
+//!
+//! Nested objects (`requestParameters`, `responseElements`, `resources`, ...)
+//! are kept as their exact JSON text. Wrapped records are unwrapped: Logstash
+//! (`@timestamp`), GCP Cloud Logging (`jsonPayload`), EventBridge (`detail`)
+//! and Datadog exports (`network.client.ip`, `http.useragent`).
+//!
+//! `event_time` falls back, in order: the record's `eventTime`, the wrapper's
+//! timestamp (`@timestamp`, `timestamp`, `time`), the envelope's (the
+//! CloudWatch Logs event time), and last the time of ingestion; `time_source`
+//! says which was used. A record is never dropped for lack of a time.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+use super::time::parse_rfc3339_ms;
+use super::{lenient_bool, Common, Outcome, ParseError, RecordContext, TimeSource};
+use crate::schema::{CloudTrailColumns, CommonColumns};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    #[serde(borrow)]
+    event_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "sourceIPAddress")]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_message: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "requestID")]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "eventID")]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "sharedEventID")]
+    shared_event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    vpc_endpoint_id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_bool::deserialize")]
+    read_only: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool::deserialize")]
+    management_event: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool::deserialize")]
+    session_credential_from_console: Option<bool>,
+    #[serde(borrow)]
+    user_identity: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response_elements: Option<&'a RawValue>,
+    #[serde(borrow)]
+    additional_event_data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    resources: Option<&'a RawValue>,
+    #[serde(borrow)]
+    service_event_details: Option<&'a RawValue>,
+    #[serde(borrow)]
+    insight_details: Option<&'a RawValue>,
+    #[serde(borrow)]
+    tls_details: Option<TlsDetails<'a>>,
+    // Wrappers and vendor re-mappings.
+    #[serde(borrow, rename = "@timestamp")]
+    at_timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    json_payload: Option<&'a RawValue>,
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow)]
+    network: Option<DatadogNetwork<'a>>,
+    #[serde(borrow)]
+    http: Option<DatadogHttp<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct TlsDetails<'a> {
+    #[serde(borrow)]
+    tls_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    cipher_suite: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    client_provided_host_header: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct DatadogNetwork<'a> {
+    #[serde(borrow)]
+    client: Option<DatadogClient<'a>>,
+}
+
+#[derive(Deserialize)]
+struct DatadogClient<'a> {
+    #[serde(borrow)]
+    ip: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct DatadogHttp<'a> {
+    #[serde(borrow)]
+    useragent: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct UserIdentity<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    principal_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    identity_provider: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow)]
+    session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow)]
+    attributes: Option<SessionAttributes<'a>>,
+    #[serde(borrow)]
+    source_identity: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SessionAttributes<'a> {
+    #[serde(default, deserialize_with = "lenient_bool::deserialize")]
+    mfa_authenticated: Option<bool>,
+    #[serde(borrow)]
+    creation_date: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct InsightDetails<'a> {
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+}
+
+/// The `cloudtrail` table's builder.
+pub struct CloudTrailBuilder {
+    pub common: CommonColumns,
+    pub columns: CloudTrailColumns,
+    rows: usize,
+}
+
+impl CloudTrailBuilder {
+    pub fn with_capacity(rows: usize) -> Self {
+        CloudTrailBuilder {
+            common: CommonColumns::with_capacity(rows),
+            columns: CloudTrailColumns::with_capacity(rows),
+            rows: 0,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Parses one CloudTrail record and appends it as a row.
+    pub fn append(&mut self, raw: &str, ctx: &RecordContext<'_>) -> Result<(), ParseError> {
+        let record: Record<'_> = serde_json::from_str(raw).map_err(ParseError::json)?;
+        self.append_record(record, None, raw, ctx)
+    }
+
+    fn append_record(
+        &mut self,
+        record: Record<'_>,
+        wrapper_time: Option<i64>,
+        raw: &str,
+        ctx: &RecordContext<'_>,
+    ) -> Result<(), ParseError> {
+        let is_cloudtrail = record.event_version.is_some()
+            || record.event_name.is_some()
+            || record.event_source.is_some();
+        if !is_cloudtrail {
+            // A wrapper around a record: unwrap it, keeping the wrapper's time.
+            let outer_time = [&record.at_timestamp, &record.timestamp, &record.time]
+                .into_iter()
+                .flatten()
+                .find_map(|t| parse_rfc3339_ms(t));
+            if let Some(inner) = record.json_payload.or(record.detail) {
+                let inner: Record<'_> =
+                    serde_json::from_str(inner.get()).map_err(ParseError::json)?;
+                if inner.event_version.is_some() || inner.event_name.is_some() {
+                    return self.append_record(inner, outer_time, raw, ctx);
+                }
+            }
+            return Err(ParseError::NotThisFamily);
+        }
+
+        let identity: UserIdentity<'_> = match record.user_identity {
+            Some(v) => serde_json::from_str(v.get())
+                .map_err(|e| ParseError::invalid("invalid_field", format!("userIdentity: {e}")))?,
+            None => UserIdentity::default(),
+        };
+        let insight: InsightDetails<'_> = match record.insight_details {
+            Some(v) => serde_json::from_str(v.get()).unwrap_or_default(),
+            None => InsightDetails::default(),
+        };
+        let session = identity.session_context.as_ref();
+        let issuer = session.and_then(|s| s.session_issuer.as_ref());
+        let attributes = session.and_then(|s| s.attributes.as_ref());
+
+        let event_time = record
+            .event_time
+            .as_deref()
+            .and_then(parse_rfc3339_ms)
+            .map(|t| (t, TimeSource::Record))
+            .or_else(|| wrapper_time.map(|t| (t, TimeSource::Wrapper)))
+            .or_else(|| {
+                [&record.at_timestamp, &record.timestamp, &record.time]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|t| parse_rfc3339_ms(t))
+                    .map(|t| (t, TimeSource::Wrapper))
+            });
+
+        let event_name = record
+            .event_name
+            .as_deref()
+            .or(insight.event_name.as_deref());
+        let event_source = record
+            .event_source
+            .as_deref()
+            .or(insight.event_source.as_deref());
+        let action = event_name.map(|name| match event_source {
+            Some(src) => {
+                let service = src.split('.').next().unwrap_or(src);
+                Cow::Owned(format!("{service}:{name}"))
+            }
+            None => Cow::Borrowed(name),
+        });
+        let outcome = if record.error_code.is_some() {
+            Outcome::Failure
+        } else if record.event_type.as_deref() == Some("AwsCloudTrailInsight") {
+            Outcome::Unknown
+        } else if event_name == Some("ConsoleLogin")
+            && record
+                .response_elements
+                .is_some_and(|r| r.get().contains("\"Failure\""))
+        {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        };
+        let actor = identity
+            .arn
+            .as_deref()
+            .or(identity.principal_id.as_deref())
+            .or(identity.user_name.as_deref())
+            .or(identity.invoked_by.as_deref())
+            .or(identity.kind.as_deref())
+            .map(Cow::Borrowed);
+        let src_ip = record.source_ip_address.clone().or_else(|| {
+            record
+                .network
+                .as_ref()
+                .and_then(|n| n.client.as_ref())
+                .and_then(|c| c.ip.clone())
+        });
+        let user_agent = record
+            .user_agent
+            .as_deref()
+            .or_else(|| record.http.as_ref().and_then(|h| h.useragent.as_deref()));
+
+        let common = Common {
+            event_time,
+            event_id: record.event_id.clone(),
+            account_id: record
+                .recipient_account_id
+                .clone()
+                .or_else(|| identity.account_id.clone()),
+            region: record.aws_region.clone(),
+            src_ip,
+            actor,
+            action,
+            outcome: Some(outcome),
+        };
+        common.append(&mut self.common, ctx, raw);
+
+        let c = &mut self.columns;
+        fn json(v: Option<&RawValue>) -> Option<&str> {
+            v.map(RawValue::get).filter(|s| *s != "null")
+        }
+        c.event_version
+            .append_option(record.event_version.as_deref());
+        c.event_source.append_option(event_source);
+        c.event_name.append_option(event_name);
+        c.event_type.append_option(record.event_type.as_deref());
+        c.event_category
+            .append_option(record.event_category.as_deref());
+        c.api_version.append_option(record.api_version.as_deref());
+        c.user_agent.append_option(user_agent);
+        c.error_code.append_option(record.error_code.as_deref());
+        c.error_message
+            .append_option(record.error_message.as_deref());
+        c.request_id.append_option(record.request_id.as_deref());
+        c.read_only.append_option(record.read_only);
+        c.management_event.append_option(record.management_event);
+        c.recipient_account_id
+            .append_option(record.recipient_account_id.as_deref());
+        c.shared_event_id
+            .append_option(record.shared_event_id.as_deref());
+        c.vpc_endpoint_id
+            .append_option(record.vpc_endpoint_id.as_deref());
+        c.session_credential_from_console
+            .append_option(record.session_credential_from_console);
+        c.user_identity_type.append_option(identity.kind.as_deref());
+        c.user_identity_principal_id
+            .append_option(identity.principal_id.as_deref());
+        c.user_identity_arn.append_option(identity.arn.as_deref());
+        c.user_identity_account_id
+            .append_option(identity.account_id.as_deref());
+        c.user_identity_access_key_id
+            .append_option(identity.access_key_id.as_deref());
+        c.user_identity_user_name
+            .append_option(identity.user_name.as_deref());
+        c.user_identity_invoked_by
+            .append_option(identity.invoked_by.as_deref());
+        c.user_identity_identity_provider
+            .append_option(identity.identity_provider.as_deref());
+        c.user_identity_session_issuer_type
+            .append_option(issuer.and_then(|i| i.kind.as_deref()));
+        c.user_identity_session_issuer_arn
+            .append_option(issuer.and_then(|i| i.arn.as_deref()));
+        c.user_identity_session_issuer_user_name
+            .append_option(issuer.and_then(|i| i.user_name.as_deref()));
+        c.user_identity_mfa_authenticated
+            .append_option(attributes.and_then(|a| a.mfa_authenticated));
+        c.user_identity_session_created.append_option(
+            attributes
+                .and_then(|a| a.creation_date.as_deref())
+                .and_then(parse_rfc3339_ms),
+        );
+        c.user_identity_source_identity
+            .append_option(session.and_then(|s| s.source_identity.as_deref()));
+        c.user_identity.append_option(json(record.user_identity));
+        c.request_parameters
+            .append_option(json(record.request_parameters));
+        c.response_elements
+            .append_option(json(record.response_elements));
+        c.additional_event_data
+            .append_option(json(record.additional_event_data));
+        c.resources.append_option(json(record.resources));
+        c.service_event_details
+            .append_option(json(record.service_event_details));
+        c.insight_details
+            .append_option(json(record.insight_details));
+        let tls = record.tls_details.as_ref();
+        c.tls_version
+            .append_option(tls.and_then(|t| t.tls_version.as_deref()));
+        c.tls_cipher_suite
+            .append_option(tls.and_then(|t| t.cipher_suite.as_deref()));
+        c.tls_client_provided_host_header
+            .append_option(tls.and_then(|t| t.client_provided_host_header.as_deref()));
+        self.rows += 1;
+        Ok(())
+    }
+}

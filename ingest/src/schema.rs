@@ -1,0 +1,466 @@
+//! The lake's table schemas, defined once: every column with its type and meaning.
+//!
+//! Each table starts with the [`CommonColumns`] shared by every log family, then
+//! its typed family columns. The column structs double as the Arrow builders the
+//! parsers append to, so a schema and its builder can never drift apart.
+//! `docs/SCHEMA.md` is generated from these definitions (see `schema_markdown`).
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Float64Builder, Int32Builder,
+    Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::{Arc, OnceLock};
+
+use crate::family::Table;
+
+/// The time zone of every timestamp column.
+pub const UTC: &str = "UTC";
+
+/// An Arrow builder that can stand for one column of a table.
+pub trait ColumnBuilder: ArrayBuilder {
+    fn with_capacity(rows: usize) -> Self;
+    fn data_type() -> DataType;
+}
+
+macro_rules! impl_column_builder {
+    ($B:ty, $dt:expr, |$n:ident| $new:expr) => {
+        impl ColumnBuilder for $B {
+            fn with_capacity($n: usize) -> Self {
+                $new
+            }
+            fn data_type() -> DataType {
+                $dt
+            }
+        }
+    };
+}
+
+impl_column_builder!(StringBuilder, DataType::Utf8, |n| {
+    StringBuilder::with_capacity(n, n * 16)
+});
+impl_column_builder!(BinaryBuilder, DataType::Binary, |n| {
+    BinaryBuilder::with_capacity(n, n * 16)
+});
+impl_column_builder!(BooleanBuilder, DataType::Boolean, |n| {
+    BooleanBuilder::with_capacity(n)
+});
+impl_column_builder!(Int32Builder, DataType::Int32, |n| {
+    Int32Builder::with_capacity(n)
+});
+impl_column_builder!(Int64Builder, DataType::Int64, |n| {
+    Int64Builder::with_capacity(n)
+});
+impl_column_builder!(Float64Builder, DataType::Float64, |n| {
+    Float64Builder::with_capacity(n)
+});
+impl_column_builder!(
+    TimestampMillisecondBuilder,
+    DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())),
+    |n| TimestampMillisecondBuilder::with_capacity(n).with_timezone(UTC)
+);
+
+/// Declares a set of columns: a struct of builders, its Arrow fields and docs.
+macro_rules! columns {
+    (
+        $(#[doc = $sdoc:literal])*
+        pub struct $Name:ident {
+            $( #[doc = $doc:literal] $field:ident : $B:ty ),* $(,)?
+        }
+    ) => {
+        $(#[doc = $sdoc])*
+        pub struct $Name {
+            $( #[doc = $doc] pub $field: $B, )*
+        }
+
+        impl $Name {
+            pub fn with_capacity(rows: usize) -> Self {
+                Self { $( $field: <$B as ColumnBuilder>::with_capacity(rows), )* }
+            }
+
+            /// The Arrow fields, in order, each carrying its doc as metadata.
+            pub fn fields() -> Vec<Field> {
+                vec![ $( column_field::<$B>(stringify!($field), $doc), )* ]
+            }
+
+            /// `(name, type, doc)` of each column, in order.
+            pub fn docs() -> Vec<(&'static str, DataType, &'static str)> {
+                vec![ $( (stringify!($field), <$B as ColumnBuilder>::data_type(), $doc.trim()), )* ]
+            }
+
+            /// Moves the built columns out, leaving the builders empty.
+            pub fn finish_into(&mut self, out: &mut Vec<ArrayRef>) {
+                $( out.push(ArrayBuilder::finish(&mut self.$field)); )*
+            }
+        }
+    };
+}
+
+fn column_field<B: ColumnBuilder>(name: &str, doc: &str) -> Field {
+    Field::new(name, B::data_type(), true).with_metadata(
+        [("doc".to_string(), doc.trim().to_string())]
+            .into_iter()
+            .collect(),
+    )
+}
+
+columns! {
+    /// Columns every log family's table starts with, so that one query can follow
+    /// an IP or a principal across CloudTrail, API Gateway and Lambda.
+    pub struct CommonColumns {
+        /// When the event happened (UTC, ms). See `time_source` for where it came from.
+        event_time: TimestampMillisecondBuilder,
+        /// Where `event_time` came from: `record`, `wrapper` (e.g. `@timestamp`), `envelope` (the log event's timestamp) or `ingest` (none found: the time of ingestion).
+        time_source: StringBuilder,
+        /// The record's own id: CloudTrail `eventID`, API Gateway `requestId`, the CloudWatch Logs event id for Lambda.
+        event_id: StringBuilder,
+        /// The AWS account the event belongs to.
+        account_id: StringBuilder,
+        /// The AWS region of the event.
+        region: StringBuilder,
+        /// The client address as logged (kept as text: CloudTrail also logs service names such as `AWS Internal`).
+        src_ip: StringBuilder,
+        /// Who acted: an IAM ARN or principal, the API caller or user, or the Lambda function.
+        actor: StringBuilder,
+        /// What was done: `service:EventName` for CloudTrail, `METHOD route` for API Gateway, the record type for Lambda.
+        action: StringBuilder,
+        /// `success`, `failure` or `unknown`.
+        outcome: StringBuilder,
+        /// Where the record came from: log group/stream, S3 key, or file path.
+        source_ref: StringBuilder,
+        /// The original record, unmodified, so nothing is lost.
+        raw: StringBuilder,
+    }
+}
+
+columns! {
+    /// CloudTrail's typed columns (after the common ones).
+    pub struct CloudTrailColumns {
+        /// `eventVersion`.
+        event_version: StringBuilder,
+        /// `eventSource`, e.g. `iam.amazonaws.com`.
+        event_source: StringBuilder,
+        /// `eventName`, e.g. `AttachUserPolicy` (for Insight events, the name the insight is about).
+        event_name: StringBuilder,
+        /// `eventType`: `AwsApiCall`, `AwsServiceEvent`, `AwsConsoleSignIn`, `AwsCloudTrailInsight`, ...
+        event_type: StringBuilder,
+        /// `eventCategory`: `Management`, `Data`, `Insight`, ...
+        event_category: StringBuilder,
+        /// `apiVersion`.
+        api_version: StringBuilder,
+        /// `userAgent`.
+        user_agent: StringBuilder,
+        /// `errorCode`, e.g. `AccessDenied` (null on success).
+        error_code: StringBuilder,
+        /// `errorMessage`.
+        error_message: StringBuilder,
+        /// `requestID`.
+        request_id: StringBuilder,
+        /// `readOnly`.
+        read_only: BooleanBuilder,
+        /// `managementEvent`.
+        management_event: BooleanBuilder,
+        /// `recipientAccountId`.
+        recipient_account_id: StringBuilder,
+        /// `sharedEventID`.
+        shared_event_id: StringBuilder,
+        /// `vpcEndpointId`.
+        vpc_endpoint_id: StringBuilder,
+        /// `sessionCredentialFromConsole`.
+        session_credential_from_console: BooleanBuilder,
+        /// `userIdentity.type`: `IAMUser`, `AssumedRole`, `Root`, `AWSService`, `FederatedUser`, `Unknown`, ... (null when absent).
+        user_identity_type: StringBuilder,
+        /// `userIdentity.principalId`.
+        user_identity_principal_id: StringBuilder,
+        /// `userIdentity.arn`.
+        user_identity_arn: StringBuilder,
+        /// `userIdentity.accountId`.
+        user_identity_account_id: StringBuilder,
+        /// `userIdentity.accessKeyId`.
+        user_identity_access_key_id: StringBuilder,
+        /// `userIdentity.userName`.
+        user_identity_user_name: StringBuilder,
+        /// `userIdentity.invokedBy`.
+        user_identity_invoked_by: StringBuilder,
+        /// `userIdentity.identityProvider` (SAML / web identity).
+        user_identity_identity_provider: StringBuilder,
+        /// `userIdentity.sessionContext.sessionIssuer.type`.
+        user_identity_session_issuer_type: StringBuilder,
+        /// `userIdentity.sessionContext.sessionIssuer.arn`.
+        user_identity_session_issuer_arn: StringBuilder,
+        /// `userIdentity.sessionContext.sessionIssuer.userName`.
+        user_identity_session_issuer_user_name: StringBuilder,
+        /// `userIdentity.sessionContext.attributes.mfaAuthenticated`.
+        user_identity_mfa_authenticated: BooleanBuilder,
+        /// `userIdentity.sessionContext.attributes.creationDate`.
+        user_identity_session_created: TimestampMillisecondBuilder,
+        /// `userIdentity.sessionContext.sourceIdentity`.
+        user_identity_source_identity: StringBuilder,
+        /// The whole `userIdentity` object as JSON text.
+        user_identity: StringBuilder,
+        /// `requestParameters` as JSON text, unmodified.
+        request_parameters: StringBuilder,
+        /// `responseElements` as JSON text, unmodified.
+        response_elements: StringBuilder,
+        /// `additionalEventData` as JSON text.
+        additional_event_data: StringBuilder,
+        /// `resources` as JSON text.
+        resources: StringBuilder,
+        /// `serviceEventDetails` as JSON text (service events).
+        service_event_details: StringBuilder,
+        /// `insightDetails` as JSON text (Insight events).
+        insight_details: StringBuilder,
+        /// `tlsDetails.tlsVersion`.
+        tls_version: StringBuilder,
+        /// `tlsDetails.cipherSuite`.
+        tls_cipher_suite: StringBuilder,
+        /// `tlsDetails.clientProvidedHostHeader`.
+        tls_client_provided_host_header: StringBuilder,
+    }
+}
+
+columns! {
+    /// API Gateway access-log columns (REST, HTTP and WebSocket APIs).
+    pub struct ApiGatewayColumns {
+        /// The log's format: `json` or `clf`.
+        log_format: StringBuilder,
+        /// `$context.apiId`.
+        api_id: StringBuilder,
+        /// `$context.stage`.
+        stage: StringBuilder,
+        /// `$context.domainName`.
+        domain_name: StringBuilder,
+        /// `$context.httpMethod`.
+        http_method: StringBuilder,
+        /// `$context.resourcePath` (REST).
+        resource_path: StringBuilder,
+        /// `$context.path` (the concrete path requested).
+        path: StringBuilder,
+        /// `$context.routeKey` (HTTP / WebSocket).
+        route_key: StringBuilder,
+        /// `$context.protocol`.
+        protocol: StringBuilder,
+        /// `$context.status`: the response status code.
+        status: Int32Builder,
+        /// `$context.responseLength` in bytes.
+        response_length: Int64Builder,
+        /// `$context.responseLatency` / `$context.integrationLatency` ... total latency in ms.
+        response_latency_ms: Float64Builder,
+        /// `$context.integrationLatency` (or `integration.latency`) in ms.
+        integration_latency_ms: Float64Builder,
+        /// `$context.integrationStatus` (or `integration.status`).
+        integration_status: Int32Builder,
+        /// `$context.integrationErrorMessage` / `integration.error`.
+        integration_error: StringBuilder,
+        /// `$context.identity.userAgent`.
+        user_agent: StringBuilder,
+        /// `$context.identity.caller`.
+        caller: StringBuilder,
+        /// `$context.identity.user`.
+        user: StringBuilder,
+        /// `$context.identity.userArn`.
+        user_arn: StringBuilder,
+        /// `$context.authorizer.principalId` / claims subject, when logged.
+        principal_id: StringBuilder,
+        /// `$context.authorizer.error` / `authorize.error` / `authenticate.error`.
+        authorizer_error: StringBuilder,
+        /// `$context.waf.error` / `wafResponseCode`.
+        waf_error: StringBuilder,
+        /// `$context.error.message`.
+        error_message: StringBuilder,
+        /// `$context.error.responseType`, e.g. `UNAUTHORIZED`, `ACCESS_DENIED`, `THROTTLED`.
+        error_response_type: StringBuilder,
+        /// `$context.extendedRequestId`.
+        extended_request_id: StringBuilder,
+        /// `$context.connectionId` (WebSocket).
+        connection_id: StringBuilder,
+        /// `$context.eventType` (WebSocket: `CONNECT`, `MESSAGE`, `DISCONNECT`).
+        websocket_event_type: StringBuilder,
+        /// `$context.identity.apiKeyId` / `apiKey`.
+        api_key_id: StringBuilder,
+    }
+}
+
+columns! {
+    /// Lambda log columns: platform records (START/END/REPORT, JSON `platform.*`) and application logs.
+    pub struct LambdaColumns {
+        /// The function, from the log group `/aws/lambda/<name>` (or the record).
+        function_name: StringBuilder,
+        /// The function version (`START ... Version:`).
+        function_version: StringBuilder,
+        /// `text` or `json`: the function's log format.
+        log_format: StringBuilder,
+        /// `start`, `end`, `report`, `init_start`, `timeout`, `runtime_error`, `app`, or the JSON `type` (`platform.report`, ...).
+        record_type: StringBuilder,
+        /// The invocation's request id.
+        request_id: StringBuilder,
+        /// The log level (`INFO`, `ERROR`, ...) for application logs.
+        level: StringBuilder,
+        /// The log message (application logs, errors, timeouts), multi-line stack traces kept whole.
+        message: StringBuilder,
+        /// REPORT `Duration` / `metrics.durationMs`.
+        duration_ms: Float64Builder,
+        /// REPORT `Billed Duration` / `metrics.billedDurationMs`.
+        billed_duration_ms: Int64Builder,
+        /// REPORT `Memory Size` / `metrics.memorySizeMB`.
+        memory_size_mb: Int64Builder,
+        /// REPORT `Max Memory Used` / `metrics.maxMemoryUsedMB`.
+        max_memory_used_mb: Int64Builder,
+        /// REPORT `Init Duration` / `metrics.initDurationMs` (cold starts only).
+        init_duration_ms: Float64Builder,
+        /// Invocation status: `success`, `timeout`, `error`, `failure` (REPORT `Status:` or JSON `status`).
+        status: StringBuilder,
+        /// The error type (`Runtime.ExitError`, `Sandbox.Timedout`, an exception class, ...).
+        error_type: StringBuilder,
+        /// The X-Ray trace id, when logged.
+        xray_trace_id: StringBuilder,
+        /// `INIT_START` / `platform.initStart` runtime version.
+        runtime_version: StringBuilder,
+    }
+}
+
+columns! {
+    /// The dead-letter table: every record that could not be parsed, with why.
+    pub struct DeadLetterColumns {
+        /// When the record was dead-lettered (UTC, ms).
+        event_time: TimestampMillisecondBuilder,
+        /// Where the record came from: log group/stream, S3 key, or file path.
+        source_ref: StringBuilder,
+        /// The record's position in its source (0-based line, element or log event index), when known.
+        record_index: Int64Builder,
+        /// The family the record was taken for, when known.
+        family: StringBuilder,
+        /// A short machine-readable reason: `invalid_json`, `invalid_utf8`, `record_too_large`, `unrecognized_format`, `bad_envelope`, `decompression`, `truncated_input`, `missing_field`, ...
+        reason: StringBuilder,
+        /// A human-readable explanation of the failure.
+        error: StringBuilder,
+        /// The record as text (invalid UTF-8 replaced by U+FFFD); may be cut at the record size limit.
+        raw: StringBuilder,
+        /// The record's exact bytes (cut at the record size limit).
+        raw_bytes: BinaryBuilder,
+        /// The record's full length in bytes, when known (more than `raw_bytes` holds if it was cut).
+        raw_length: Int64Builder,
+    }
+}
+
+fn build_schema(common: bool, family: Vec<Field>) -> SchemaRef {
+    let mut fields = if common {
+        CommonColumns::fields()
+    } else {
+        Vec::new()
+    };
+    fields.extend(family);
+    Arc::new(Schema::new(fields))
+}
+
+/// The Arrow schema of a table the ingester writes (and of `findings`, which
+/// the detect crate writes: its schema lives there).
+pub fn schema(table: Table) -> Option<SchemaRef> {
+    static SCHEMAS: OnceLock<[SchemaRef; 4]> = OnceLock::new();
+    let s = SCHEMAS.get_or_init(|| {
+        [
+            build_schema(true, CloudTrailColumns::fields()),
+            build_schema(true, ApiGatewayColumns::fields()),
+            build_schema(true, LambdaColumns::fields()),
+            build_schema(false, DeadLetterColumns::fields()),
+        ]
+    });
+    match table {
+        Table::CloudTrail => Some(s[0].clone()),
+        Table::ApiGateway => Some(s[1].clone()),
+        Table::Lambda => Some(s[2].clone()),
+        Table::DeadLetter => Some(s[3].clone()),
+        Table::Findings => None,
+    }
+}
+
+/// The partition columns every table is laid out by (Hive style).
+pub const PARTITION_COLUMNS: [&str; 2] = ["date", "hour"];
+
+fn type_name(dt: &DataType) -> &'static str {
+    match dt {
+        DataType::Utf8 => "string",
+        DataType::Binary => "binary",
+        DataType::Boolean => "boolean",
+        DataType::Int32 => "int32",
+        DataType::Int64 => "int64",
+        DataType::Float64 => "float64",
+        DataType::Timestamp(_, _) => "timestamp(ms, UTC)",
+        _ => "other",
+    }
+}
+
+/// The schema reference as Markdown (the body of `docs/SCHEMA.md`).
+pub fn schema_markdown() -> String {
+    let mut out = String::from(
+        "# Lake schemas\n\n<!-- Generated from ingest/src/schema.rs by `cargo test -p vigil-ingest schema_doc`; do not edit. -->\n\n\
+         Every table lives at `<lake>/<table>/date=YYYY-MM-DD/hour=HH/<batch-id>.parquet` \
+         (partition columns `date` and `hour`, from `event_time`, UTC).\n",
+    );
+    let section = |out: &mut String, title: &str, cols: Vec<(&str, DataType, &str)>| {
+        out.push_str(&format!(
+            "\n## {title}\n\n| column | type | meaning |\n|---|---|---|\n"
+        ));
+        for (name, dt, doc) in cols {
+            out.push_str(&format!(
+                "| `{name}` | {} | {} |\n",
+                type_name(&dt),
+                doc.replace('|', "\\|")
+            ));
+        }
+    };
+    section(
+        &mut out,
+        "Common columns (`cloudtrail`, `apigateway`, `lambda`)",
+        CommonColumns::docs(),
+    );
+    section(&mut out, "`cloudtrail`", CloudTrailColumns::docs());
+    section(&mut out, "`apigateway`", ApiGatewayColumns::docs());
+    section(&mut out, "`lambda`", LambdaColumns::docs());
+    section(&mut out, "`deadletter`", DeadLetterColumns::docs());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_starts_with_the_common_columns() {
+        let common: Vec<String> = CommonColumns::fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        for table in [Table::CloudTrail, Table::ApiGateway, Table::Lambda] {
+            let schema = schema(table).unwrap();
+            let names: Vec<&String> = schema
+                .fields()
+                .iter()
+                .map(|f| f.name())
+                .take(common.len())
+                .collect();
+            assert_eq!(names, common.iter().collect::<Vec<_>>(), "{table}");
+            assert_eq!(
+                schema.field_with_name("event_time").unwrap().data_type(),
+                &DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into()))
+            );
+        }
+    }
+
+    #[test]
+    fn column_names_are_unique_and_documented() {
+        for table in Table::INGESTED {
+            let schema = schema(table).unwrap();
+            let mut seen = std::collections::HashSet::new();
+            for f in schema.fields() {
+                assert!(
+                    seen.insert(f.name().clone()),
+                    "duplicate column {} in {table}",
+                    f.name()
+                );
+                assert!(!f.metadata()["doc"].is_empty(), "{} undocumented", f.name());
+                assert!(!PARTITION_COLUMNS.contains(&f.name().as_str()));
+            }
+        }
+    }
+}

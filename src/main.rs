@@ -1,0 +1,73 @@
+//! `vigil`: the command line, and (later) the Lambda bootstrap.
+//!
+//! This file only parses arguments and hands them to a command module.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Serverless security log analytics for AWS: ingest → lake → detect → alert.
+#[derive(Parser, Debug)]
+#[command(name = "vigil", version, about)]
+struct Cli {
+    /// The lake: a local folder or s3://bucket/prefix.
+    #[arg(
+        long,
+        global = true,
+        env = "VIGIL_LAKE",
+        default_value = "./vigil-lake"
+    )]
+    lake: String,
+
+    /// More logging (-v info, -vv debug); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The main job: ingest the given logs into the lake, then report.
+    Run(commands::ingest::IngestArgs),
+    /// Ingest logs (files, folders, or - for stdin) into the lake.
+    Ingest(commands::ingest::IngestArgs),
+    /// Print the lake's table schemas as Markdown.
+    Schema,
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) | Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
+        Command::Schema => {
+            print!("{}", vigil_ingest::schema::schema_markdown());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
