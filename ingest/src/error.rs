@@ -6,16 +6,16 @@ use std::io;
 /// record goes to the dead-letter table instead).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Open { path: String, source: io::Error },
-    #[error("read error in {source_ref}: {source}")]
+    #[error("read error in {source_ref}")]
     Read {
         source_ref: String,
         source: io::Error,
     },
     #[error("invalid lake location {location:?}: {reason}")]
     LakeLocation { location: String, reason: String },
-    #[error("lake write failed for {path}: {source}")]
+    #[error("lake write failed for {path}")]
     LakeWrite {
         path: String,
         source: object_store::Error,

@@ -339,24 +339,19 @@ fn parse_clf(line: &str) -> Option<Fields<'_>> {
     put(&mut f, Key::Caller, t[1]);
     put(&mut f, Key::User, t[2]);
     put(&mut f, Key::RequestTime, t[3]);
-    let request: Vec<&str> = t[4].split(' ').filter(|p| !p.is_empty()).collect();
-    if let Some(m) = request.first() {
-        put(&mut f, Key::HttpMethod, m);
-    }
-    match request.len() {
-        4 => {
-            let start = t[4].find(request[1])?;
-            let end = t[4].rfind(request[3])?;
-            put(&mut f, Key::RouteKey, &t[4][start..end]);
-            put(&mut f, Key::Protocol, request[3]);
-        }
-        n if n >= 2 => {
-            put(&mut f, Key::ResourcePath, request[1]);
-            if let Some(p) = request.get(2) {
-                put(&mut f, Key::Protocol, p);
-            }
-        }
-        _ => {}
+    let request = t[4].trim();
+    let parts = request.split(' ').filter(|p| !p.is_empty()).count();
+    let (method, rest) = request.split_once(' ').unwrap_or((request, ""));
+    put(&mut f, Key::HttpMethod, method);
+    let (target, protocol) = match rest.trim().rsplit_once(' ') {
+        Some((target, protocol)) if protocol.starts_with("HTTP") => (target, protocol),
+        _ => (rest, ""),
+    };
+    put(&mut f, Key::Protocol, protocol);
+    if parts == 4 {
+        put(&mut f, Key::RouteKey, target);
+    } else {
+        put(&mut f, Key::ResourcePath, target);
     }
     put(&mut f, Key::Status, t[5]);
     put(&mut f, Key::ResponseLength, t[6]);

@@ -80,41 +80,63 @@ pub fn looks_like_text(line: &[u8]) -> bool {
     }
 }
 
-/// Reads `Key: value` fields of a REPORT/START line, tab-separated.
-fn report_fields<'a>(row: &mut Row<'a>, text: &'a str) {
-    let number = |v: &str| {
-        v.split_whitespace()
-            .next()
-            .and_then(|n| n.parse::<f64>().ok())
-    };
-    for part in text.split(['\t', '\n']) {
-        let Some((key, value)) = part.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match key.trim() {
-            "RequestId" | "REPORT RequestId" | "START RequestId" | "END RequestId" => {
-                let id = value.split_whitespace().next().unwrap_or(value);
-                row.request_id = Some(Cow::Borrowed(id));
-                // `START RequestId: <id> Version: <v>` shares one tab-less part.
-                if let Some((_, version)) = value.split_once("Version:") {
-                    row.function_version = Some(Cow::Borrowed(version.trim()));
-                }
+/// The keys of Lambda's platform lines, longest first so that `Duration:`
+/// does not match inside `Billed Duration:`.
+const PLATFORM_KEYS: [&str; 15] = [
+    "Runtime Version ARN:",
+    "Runtime Version:",
+    "Billed Duration:",
+    "Max Memory Used:",
+    "Init Duration:",
+    "Memory Size:",
+    "XRAY TraceId:",
+    "Error Type:",
+    "RequestId:",
+    "SegmentId:",
+    "Duration:",
+    "Sampled:",
+    "Version:",
+    "Status:",
+    "Phase:",
+];
+
+/// Reads the `Key: value` fields of a START/END/REPORT/INIT line. AWS
+/// separates them with tabs, but copies often have spaces: keys are found
+/// wherever they start a word, and a value runs to the next key.
+fn platform_fields<'a>(row: &mut Row<'a>, text: &'a str) {
+    let bytes = text.as_bytes();
+    let mut hits: Vec<(&str, usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if i == 0 || bytes[i - 1].is_ascii_whitespace() {
+            if let Some(key) = PLATFORM_KEYS
+                .iter()
+                .find(|k| bytes[i..].starts_with(k.as_bytes()))
+            {
+                hits.push((key, i, i + key.len()));
+                i += key.len();
+                continue;
             }
-            "Duration" => row.duration_ms = number(value),
-            "Billed Duration" => row.billed_duration_ms = number(value).map(|v| v as i64),
-            "Memory Size" => row.memory_size_mb = number(value).map(|v| v as i64),
-            "Max Memory Used" => row.max_memory_used_mb = number(value).map(|v| v as i64),
-            "Init Duration" => row.init_duration_ms = number(value),
-            "Status" => row.status = Some(Cow::Borrowed(value)),
-            "Error Type" => row.error_type = Some(Cow::Borrowed(value)),
-            "XRAY TraceId" => {
-                let id = value.split_whitespace().next().unwrap_or(value);
-                row.xray_trace_id = Some(Cow::Borrowed(id));
-            }
-            "Runtime Version" | "INIT_START Runtime Version" => {
-                row.runtime_version = Some(Cow::Borrowed(value))
-            }
+        }
+        i += 1;
+    }
+    for (n, (key, _, value_start)) in hits.iter().enumerate() {
+        let value_end = hits.get(n + 1).map_or(text.len(), |h| h.1);
+        let value = text[*value_start..value_end].trim();
+        let first = value.split_whitespace().next().unwrap_or("");
+        let number = || first.parse::<f64>().ok();
+        match *key {
+            "RequestId:" => row.request_id = Some(Cow::Borrowed(first)),
+            "Version:" => row.function_version = Some(Cow::Borrowed(first)),
+            "Duration:" => row.duration_ms = number(),
+            "Billed Duration:" => row.billed_duration_ms = number().map(|v| v as i64),
+            "Memory Size:" => row.memory_size_mb = number().map(|v| v as i64),
+            "Max Memory Used:" => row.max_memory_used_mb = number().map(|v| v as i64),
+            "Init Duration:" => row.init_duration_ms = number(),
+            "Status:" => row.status = Some(Cow::Borrowed(first)),
+            "Error Type:" => row.error_type = Some(Cow::Borrowed(first)),
+            "XRAY TraceId:" => row.xray_trace_id = Some(Cow::Borrowed(first)),
+            "Runtime Version:" => row.runtime_version = Some(Cow::Borrowed(first)),
             _ => {}
         }
     }
@@ -126,12 +148,18 @@ fn parse_text(text: &str) -> Row<'_> {
     let first_word = trimmed.split([' ', '\t']).next().unwrap_or("");
     match first_word {
         "START" | "END" | "REPORT" | "INIT_START" | "INIT_REPORT" | "EXTENSION" => {
-            row.record_type = Cow::Owned(first_word.to_ascii_lowercase());
-            report_fields(&mut row, trimmed);
-            if first_word == "REPORT" && row.status.is_none() {
-                row.status = Some(Cow::Borrowed("success"));
+            platform_fields(&mut row, trimmed);
+            let well_formed = row.request_id.is_some()
+                || matches!(first_word, "INIT_START" | "INIT_REPORT" | "EXTENSION");
+            if well_formed {
+                row.record_type = Cow::Owned(first_word.to_ascii_lowercase());
+                if first_word == "REPORT" && row.status.is_none() {
+                    row.status = Some(Cow::Borrowed("success"));
+                }
+                return row;
             }
-            return row;
+            // A platform word without its fields: keep the line as a plain message.
+            row = Row::default();
         }
         _ => {}
     }
@@ -289,7 +317,9 @@ struct PlatformTracing<'a> {
     value: Option<Cow<'a, str>>,
 }
 
-fn parse_json(raw: &str) -> Result<Row<'_>, ParseError> {
+/// `hinted`: the record is known to be a Lambda log (from its log group), so
+/// any JSON a function printed is an application record.
+fn parse_json(raw: &str, hinted: bool) -> Result<Row<'_>, ParseError> {
     let log: JsonLog<'_> = serde_json::from_str(raw).map_err(ParseError::json)?;
     let mut row = Row {
         time: log.time.as_deref().and_then(parse_rfc3339_ms).or_else(|| {
@@ -337,12 +367,15 @@ fn parse_json(raw: &str) -> Result<Row<'_>, ParseError> {
             row.message = text.map(|t| Cow::Owned(t.into_owned()));
         }
         _ => {
-            if log.level.is_none() && log.message.is_none() {
+            if log.level.is_none() && log.message.is_none() && !hinted {
                 return Err(ParseError::NotThisFamily);
             }
             row.record_type = Cow::Borrowed("app");
             row.level = log.level;
-            row.message = log.message.and_then(raw_text);
+            row.message = match log.message {
+                Some(m) => raw_text(m),
+                None => Some(Cow::Borrowed(raw.trim())),
+            };
             row.request_id = log.request_id;
             row.error_type = log.error_type_;
             row.function_name = log.function_name;
@@ -376,7 +409,10 @@ impl LambdaBuilder {
     pub fn append(&mut self, raw: &str, ctx: &RecordContext<'_>) -> Result<(), ParseError> {
         let trimmed = raw.trim_start();
         let (row, format) = if trimmed.starts_with('{') && trimmed.trim_end().ends_with('}') {
-            match parse_json(trimmed) {
+            match parse_json(
+                trimmed,
+                ctx.family_hint == Some(crate::family::Family::Lambda),
+            ) {
                 Ok(row) => (row, "json"),
                 // JSON-looking text from a function's own print statements.
                 Err(ParseError::Invalid { .. }) if ctx.log_group.is_some() => {
@@ -469,6 +505,18 @@ mod tests {
     }
 
     #[test]
+    fn report_fields_separated_by_spaces() {
+        let row = parse_text("REPORT RequestId: 8edab1f8-7d34-4a8e-a965-15ccbbb78d4c Duration: 0.81 ms  Billed Duration: 100 ms Memory Size: 128 MB Max Memory Used: 90 MB  Init Duration: 1234 ms");
+        assert_eq!(row.duration_ms, Some(0.81));
+        assert_eq!(row.billed_duration_ms, Some(100));
+        assert_eq!(row.max_memory_used_mb, Some(90));
+        assert_eq!(row.init_duration_ms, Some(1234.0));
+        let row = parse_text("REPORT invalid report log line");
+        assert_eq!(row.record_type, "app");
+        assert_eq!(row.duration_ms, None);
+    }
+
+    #[test]
     fn start_line_has_version() {
         let row = parse_text("START RequestId: 8f5b Version: $LATEST\n");
         assert_eq!(row.record_type, "start");
@@ -502,7 +550,7 @@ mod tests {
 
     #[test]
     fn json_platform_report() {
-        let row = parse_json(r#"{"time":"2024-01-01T00:00:00.000Z","type":"platform.report","record":{"requestId":"r1","metrics":{"durationMs":12.5,"billedDurationMs":13,"memorySizeMB":128,"maxMemoryUsedMB":70,"initDurationMs":200.1},"tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-abc;Parent=2;Sampled=1"},"status":"timeout"}}"#).unwrap();
+        let row = parse_json(r#"{"time":"2024-01-01T00:00:00.000Z","type":"platform.report","record":{"requestId":"r1","metrics":{"durationMs":12.5,"billedDurationMs":13,"memorySizeMB":128,"maxMemoryUsedMB":70,"initDurationMs":200.1},"tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-abc;Parent=2;Sampled=1"},"status":"timeout"}}"#, false).unwrap();
         assert_eq!(row.record_type, "platform.report");
         assert_eq!(row.duration_ms, Some(12.5));
         assert_eq!(row.billed_duration_ms, Some(13));

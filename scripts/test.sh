@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs Vigil's whole test suite, as README.md says:
+#   - a Python venv with moto's server (installed on first use),
+#   - moto_server started on 127.0.0.1 on a free port, its endpoint exported
+#     as VIGIL_TEST_MOTO_ENDPOINT, and stopped by its PID on exit,
+#   - every cargo test, the #[ignore]d ones that need moto included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
+VENV="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
+MOTO_VERSION="5.2.5"
+
+if [ ! -x "$VENV/bin/moto_server" ]; then
+  echo "==> creating $VENV with moto[server]==$MOTO_VERSION"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MOTO_LOG=$(mktemp -t vigil-moto.XXXXXX.log)
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$MOTO_LOG" 2>&1 &
+MOTO_PID=$!
+cleanup() { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+    echo "moto_server exited early:"; cat "$MOTO_LOG"; exit 1
+  fi
+  sleep 0.2
+done
+echo "==> moto_server on 127.0.0.1:$PORT (pid $MOTO_PID)"
+
+export VIGIL_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN || true
+
+cargo test --workspace --all-targets -- --include-ignored
