@@ -101,14 +101,20 @@ const PLATFORM_KEYS: [&str; 15] = [
 ];
 
 /// Reads the `Key: value` fields of a START/END/REPORT/INIT line. AWS
-/// separates them with tabs, but copies often have spaces: keys are found
-/// wherever they start a word, and a value runs to the next key.
+/// separates them with tabs, but copies often have spaces or escaped tabs
+/// (a literal `\t`): keys are found wherever they start a word, and a value
+/// runs to the next key.
 fn platform_fields<'a>(row: &mut Row<'a>, text: &'a str) {
     let bytes = text.as_bytes();
     let mut hits: Vec<(&str, usize, usize)> = Vec::new();
     let mut i = 0;
+    let starts_word = |i: usize| {
+        i == 0
+            || bytes[i - 1].is_ascii_whitespace()
+            || (i >= 2 && bytes[i - 2] == b'\\' && matches!(bytes[i - 1], b't' | b'n'))
+    };
     while i < bytes.len() {
-        if i == 0 || bytes[i - 1].is_ascii_whitespace() {
+        if starts_word(i) {
             if let Some(key) = PLATFORM_KEYS
                 .iter()
                 .find(|k| bytes[i..].starts_with(k.as_bytes()))
@@ -123,7 +129,13 @@ fn platform_fields<'a>(row: &mut Row<'a>, text: &'a str) {
     for (n, (key, _, value_start)) in hits.iter().enumerate() {
         let value_end = hits.get(n + 1).map_or(text.len(), |h| h.1);
         let value = text[*value_start..value_end].trim();
-        let first = value.split_whitespace().next().unwrap_or("");
+        let mut first = value.split_whitespace().next().unwrap_or("");
+        while let Some(rest) = first
+            .strip_suffix("\\n")
+            .or_else(|| first.strip_suffix("\\t"))
+        {
+            first = rest;
+        }
         let number = || first.parse::<f64>().ok();
         match *key {
             "RequestId:" => row.request_id = Some(Cow::Borrowed(first)),
