@@ -198,6 +198,9 @@ impl<R: BufRead> JsonStream<R> {
             let end = buf.iter().position(|c| {
                 matches!(c, b',' | b']' | b'}' | b'{' | b'[') || c.is_ascii_whitespace()
             });
+            // A stray delimiter where a value should start is taken as a
+            // one-byte value, so that the caller always makes progress.
+            let end = end.map(|e| if e == 0 && len == 0 { 1 } else { e });
             let n = end.unwrap_or(buf.len());
             let room = max.saturating_sub(out.len() - start_len);
             out.extend_from_slice(&buf[..n.min(room)]);
@@ -220,24 +223,37 @@ impl<R: BufRead> JsonStream<R> {
         self.scan(out, max, 0, false)
     }
 
-    /// Reads to the end of the current line (for dead-lettering junk between values).
-    pub fn read_line(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<u64> {
+    /// Reads the rest of the current line, keeping at most `max` bytes of it
+    /// in `out` (without the line break). Returns the line's full length
+    /// without its line break (`\n` or `\r\n`), or `None` at the end of input.
+    pub fn read_line(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Option<u64>> {
+        let start_len = out.len();
         let mut len = 0u64;
+        let mut last = 0u8;
         loop {
             let buf = self.reader.fill_buf()?;
             if buf.is_empty() {
-                return Ok(len);
+                return Ok((len > 0).then_some(len));
             }
             let (n, done) = match memchr::memchr(b'\n', buf) {
-                Some(p) => (p + 1, true),
+                Some(p) => (p, true),
                 None => (buf.len(), false),
             };
-            let room = max.saturating_sub(out.len());
+            let room = max.saturating_sub(out.len() - start_len);
             out.extend_from_slice(&buf[..n.min(room)]);
+            if n > 0 {
+                last = buf[n - 1];
+            }
             len += n as u64;
-            self.consume(n);
+            self.consume(n + done as usize);
             if done {
-                return Ok(len);
+                if last == b'\r' {
+                    len -= 1;
+                    if out.len() - start_len > len as usize {
+                        out.pop();
+                    }
+                }
+                return Ok(Some(len));
             }
         }
     }
@@ -292,6 +308,11 @@ mod tests {
                 "true"
             ]
         );
+    }
+
+    #[test]
+    fn stray_delimiters_make_progress() {
+        assert_eq!(elements(r#"[}, :"x"}]"#), vec!["}", r#":"x""#, "}"]);
     }
 
     #[test]

@@ -270,7 +270,7 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
                 }
                 Some(_) => {
                     buf.clear();
-                    let len = js.read_line(buf, self.limits.max_record_bytes)?;
+                    let len = js.read_line(buf, self.limits.max_record_bytes)?.unwrap_or(0);
                     self.fail(
                         DecodeFailure {
                             reason: "invalid_json",
@@ -295,20 +295,14 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
         let max = self.limits.max_record_bytes;
         loop {
             buf.clear();
-            let len = js.read_line(buf, max.saturating_add(2))?;
-            if len == 0 {
+            let Some(len) = js.read_line(buf, max)? else {
                 return Ok(());
-            }
-            while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                buf.pop();
-            }
-            if buf.iter().all(|c| c.is_ascii_whitespace()) {
+            };
+            if buf.iter().all(|c| c.is_ascii_whitespace()) && len as usize == buf.len() {
                 continue;
             }
-            let content_len = len - (len - buf.len() as u64).min(2);
-            if buf.len() > max || content_len > max as u64 {
-                buf.truncate(max);
-                self.oversized(buf, content_len, env);
+            if len > max as u64 {
+                self.oversized(buf, len, env);
                 continue;
             }
             self.value(buf, buf.len() as u64, false, false, env, 0);
