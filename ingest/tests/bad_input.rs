@@ -21,19 +21,27 @@ const RECORD: &str = r#"{"eventVersion":"1.08","eventTime":"2024-01-01T00:00:00Z
 
 #[test]
 fn truncated_gzip_keeps_what_was_read_and_dead_letters_the_rest() {
-    let lines: String = (0..5000).map(|i| RECORD.replace("e1", &format!("e{i}")) + "\n").collect();
+    let lines: String = (0..5000)
+        .map(|i| RECORD.replace("e1", &format!("e{i}")) + "\n")
+        .collect();
     let gz = gzip(lines.as_bytes());
     let cut = &gz[..gz.len() / 2];
     let sink = MemorySink::default();
     let mut ingester = Ingester::new(IngestOptions::default(), sink.clone());
-    ingester.ingest_bytes(cut, SourceId::new("cut.gz", "cut.gz")).unwrap();
+    ingester
+        .ingest_bytes(cut, SourceId::new("cut.gz", "cut.gz"))
+        .unwrap();
     let report = ingester.finish().unwrap();
     assert!(report.reconciles());
     assert_eq!(report.input_errors.len(), 1, "{report:#?}");
     assert!(report.parsed[&Table::CloudTrail] > 0 && report.parsed[&Table::CloudTrail] < 5000);
     let batches = sink.batches();
     let r = reasons(&batches);
-    assert!(r.iter().any(|x| x == "read_error" || x == "decompression" || x == "truncated_input"), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|x| x == "read_error" || x == "decompression" || x == "truncated_input"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -47,7 +55,8 @@ fn bad_base64_in_a_subscription_event() {
 fn subscription_data_that_is_not_gzip_json() {
     use base64::Engine;
     let data = base64::engine::general_purpose::STANDARD.encode(gzip(b"this is not json"));
-    let (report, batches) = ingest_bytes(format!(r#"{{"awslogs":{{"data":"{data}"}}}}"#).as_bytes());
+    let (report, batches) =
+        ingest_bytes(format!(r#"{{"awslogs":{{"data":"{data}"}}}}"#).as_bytes());
     assert_eq!(report.dead_lettered_total(), 1);
     let errors = non_null(&batches, Table::DeadLetter, "error");
     assert_eq!(reasons(&batches), vec!["unrecognized_format"], "{errors:?}");
@@ -60,7 +69,11 @@ fn invalid_json_lines_cost_only_themselves() {
     assert_eq!(report.parsed[&Table::CloudTrail], 2);
     assert_eq!(report.dead_lettered_total(), 2);
     let r = reasons(&batches);
-    assert!(r.iter().all(|x| x == "invalid_json" || x == "truncated_json"), "{r:?}");
+    assert!(
+        r.iter()
+            .all(|x| x == "invalid_json" || x == "truncated_json"),
+        "{r:?}"
+    );
     // The raw bytes of each bad line are kept.
     let raws = non_null(&batches, Table::DeadLetter, "raw");
     assert!(raws.iter().any(|r| r.ends_with("\"eventName\": ")));
@@ -74,8 +87,15 @@ fn invalid_utf8_is_dead_lettered_with_its_exact_bytes() {
     let (report, batches) = ingest_bytes(&input);
     assert_eq!(report.parsed[&Table::CloudTrail], 1);
     assert_eq!(reasons(&batches), vec!["invalid_utf8"]);
-    let dl = &batches.iter().find(|b| b.table == Table::DeadLetter).unwrap().batch;
-    let bytes = arrow::array::AsArray::as_binary::<i32>(dl.column_by_name("raw_bytes").unwrap().as_ref()).value(0).to_vec();
+    let dl = &batches
+        .iter()
+        .find(|b| b.table == Table::DeadLetter)
+        .unwrap()
+        .batch;
+    let bytes =
+        arrow::array::AsArray::as_binary::<i32>(dl.column_by_name("raw_bytes").unwrap().as_ref())
+            .value(0)
+            .to_vec();
     assert!(bytes.windows(2).any(|w| w == b"\xff\xfe"));
 }
 
@@ -85,7 +105,10 @@ fn a_10_mb_record_is_dead_lettered_not_held() {
         r#"{{"eventVersion":"1.08","eventName":"PutObject","requestParameters":{{"blob":"{}"}}}}"#,
         "A".repeat(10 << 20)
     );
-    for input in [format!("{RECORD}\n{big}\n{RECORD}\n"), format!(r#"{{"Records":[{RECORD},{big},{RECORD}]}}"#)] {
+    for input in [
+        format!("{RECORD}\n{big}\n{RECORD}\n"),
+        format!(r#"{{"Records":[{RECORD},{big},{RECORD}]}}"#),
+    ] {
         let (report, batches) = ingest_bytes(input.as_bytes());
         assert_eq!(report.parsed[&Table::CloudTrail], 2);
         assert_eq!(reasons(&batches), vec!["record_too_large"]);
@@ -102,11 +125,17 @@ fn a_gzip_bomb_is_refused_with_a_clear_error() {
     assert!(bomb.len() < 1 << 20);
     let sink = MemorySink::default();
     let mut ingester = Ingester::new(IngestOptions::default(), sink.clone());
-    ingester.ingest_bytes(&bomb, SourceId::new("bomb.gz", "bomb.gz")).unwrap();
+    ingester
+        .ingest_bytes(&bomb, SourceId::new("bomb.gz", "bomb.gz"))
+        .unwrap();
     let report = ingester.finish().unwrap();
     assert!(report.reconciles());
     assert_eq!(report.input_errors.len(), 1);
-    assert!(report.input_errors[0].contains("gzip bomb"), "{:?}", report.input_errors);
+    assert!(
+        report.input_errors[0].contains("gzip bomb"),
+        "{:?}",
+        report.input_errors
+    );
     assert_eq!(reasons(&sink.batches()), vec!["decompression"]);
 
     // The same inside a subscription payload.
@@ -115,14 +144,19 @@ fn a_gzip_bomb_is_refused_with_a_clear_error() {
     let (_, batches) = ingest_bytes(format!(r#"{{"awslogs":{{"data":"{data}"}}}}"#).as_bytes());
     let errors = non_null(&batches, Table::DeadLetter, "error");
     assert_eq!(reasons(&batches), vec!["decompression"]);
-    assert!(errors[0].contains("gzip bomb") || errors[0].contains("limit"), "{errors:?}");
+    assert!(
+        errors[0].contains("gzip bomb") || errors[0].contains("limit"),
+        "{errors:?}"
+    );
 }
 
 #[test]
 fn empty_input_is_reported_not_silent() {
     let sink = MemorySink::default();
     let mut ingester = Ingester::new(IngestOptions::default(), sink.clone());
-    ingester.ingest_bytes(b"", SourceId::new("empty.json", "empty")).unwrap();
+    ingester
+        .ingest_bytes(b"", SourceId::new("empty.json", "empty"))
+        .unwrap();
     let report = ingester.finish().unwrap();
     assert_eq!(report.records_read, 0);
     assert_eq!(report.empty_inputs, vec!["empty.json".to_string()]);
@@ -141,19 +175,34 @@ fn wrong_envelopes_are_dead_lettered() {
     // a Kinesis record without data, and a truncated Records object.
     let cases: [(&[u8], &str); 4] = [
         (br#"{"awslogs":{"nodata":1}}"#, "bad_envelope"),
-        (br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":{"x":1}}"#, "bad_envelope"),
-        (br#"{"Records":[{"kinesis":{"partitionKey":"k"}}]}"#, "bad_envelope"),
-        (br#"{"Records":[{"eventVersion":"1.0","eventName":"A"},{"eventVer"#, "truncated_input"),
+        (
+            br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":{"x":1}}"#,
+            "bad_envelope",
+        ),
+        (
+            br#"{"Records":[{"kinesis":{"partitionKey":"k"}}]}"#,
+            "bad_envelope",
+        ),
+        (
+            br#"{"Records":[{"eventVersion":"1.0","eventName":"A"},{"eventVer"#,
+            "truncated_input",
+        ),
     ];
     for (input, reason) in cases {
         let (report, batches) = ingest_bytes(input);
-        assert!(reasons(&batches).contains(&reason.to_string()), "{}: {:?}", String::from_utf8_lossy(input), report);
+        assert!(
+            reasons(&batches).contains(&reason.to_string()),
+            "{}: {:?}",
+            String::from_utf8_lossy(input),
+            report
+        );
     }
 }
 
 #[test]
 fn records_of_no_known_family_are_dead_lettered() {
-    let (report, batches) = ingest_bytes(b"hello world\n{\"a\":1}\n2024-01-01 something happened\n");
+    let (report, batches) =
+        ingest_bytes(b"hello world\n{\"a\":1}\n2024-01-01 something happened\n");
     assert_eq!(report.records_read, 3);
     assert_eq!(reasons(&batches), vec!["unrecognized_format"; 3]);
 }
@@ -171,7 +220,10 @@ fn forcing_a_format_dead_letters_what_is_not_that_format() {
         .unwrap();
     let report = ingester.finish().unwrap();
     assert_eq!(report.dead_lettered.get("unrecognized_format"), Some(&1));
-    assert_eq!(non_null(&sink.batches(), Table::DeadLetter, "family"), vec!["apigateway"]);
+    assert_eq!(
+        non_null(&sink.batches(), Table::DeadLetter, "family"),
+        vec!["apigateway"]
+    );
 }
 
 #[test]
@@ -204,7 +256,9 @@ fn random_bytes_never_panic() {
             }
             let sink = MemorySink::default();
             let mut ingester = Ingester::new(IngestOptions::default(), sink);
-            ingester.ingest_bytes(&input, SourceId::new("fuzz", "fuzz")).unwrap();
+            ingester
+                .ingest_bytes(&input, SourceId::new("fuzz", "fuzz"))
+                .unwrap();
             let report = ingester.finish().unwrap();
             assert!(report.reconciles(), "{report:#?}");
         }

@@ -270,7 +270,9 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
                 }
                 Some(_) => {
                     buf.clear();
-                    let len = js.read_line(buf, self.limits.max_record_bytes)?.unwrap_or(0);
+                    let len = js
+                        .read_line(buf, self.limits.max_record_bytes)?
+                        .unwrap_or(0);
                     self.fail(
                         DecodeFailure {
                             reason: "invalid_json",
