@@ -59,7 +59,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) | Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
         Command::Schema => {
-            print!("{}", vigil_ingest::schema::schema_markdown());
+            print!(
+                "{}",
+                vigil_ingest::schema::schema_markdown(&Default::default())
+            );
             Ok(())
         }
     };

@@ -390,34 +390,67 @@ fn type_name(dt: &DataType) -> &'static str {
     }
 }
 
-/// The schema reference as Markdown (the body of `docs/SCHEMA.md`).
-pub fn schema_markdown() -> String {
+/// Example values for the schema reference: `(table, column) → value`.
+pub type Examples = std::collections::BTreeMap<(Table, String), String>;
+
+/// The schema reference as Markdown (the body of `docs/SCHEMA.md`), with an
+/// example value per column where `examples` has one.
+pub fn schema_markdown(examples: &Examples) -> String {
     let mut out = String::from(
-        "# Lake schemas\n\n<!-- Generated from ingest/src/schema.rs by `cargo test -p vigil-ingest schema_doc`; do not edit. -->\n\n\
+        "# Lake schemas\n\n<!-- Generated from ingest/src/schema.rs and sample-logs/ by \
+         `VIGIL_UPDATE_DOCS=1 cargo test -p vigil-ingest --test schema_doc`; do not edit. -->\n\n\
          Every table lives at `<lake>/<table>/date=YYYY-MM-DD/hour=HH/<batch-id>.parquet` \
-         (partition columns `date` and `hour`, from `event_time`, UTC).\n",
+         (Hive partition columns `date` and `hour`, from `event_time`, UTC). The examples \
+         are one row of each table, ingested from `sample-logs/`.\n",
     );
-    let section = |out: &mut String, title: &str, cols: Vec<(&str, DataType, &str)>| {
-        out.push_str(&format!(
-            "\n## {title}\n\n| column | type | meaning |\n|---|---|---|\n"
-        ));
-        for (name, dt, doc) in cols {
+    let section =
+        |out: &mut String, title: &str, table: Table, cols: Vec<(&str, DataType, &str)>| {
             out.push_str(&format!(
-                "| `{name}` | {} | {} |\n",
-                type_name(&dt),
-                doc.replace('|', "\\|")
+                "\n## {title}\n\n| column | type | meaning | example |\n|---|---|---|---|\n"
             ));
-        }
-    };
+            for (name, dt, doc) in cols {
+                let example = examples
+                    .get(&(table, name.to_string()))
+                    .map(|v| {
+                        let v: String = v.chars().take(80).collect();
+                        format!(
+                            "`{}`",
+                            v.replace('|', "\\|").replace('`', "'").replace('\n', " ")
+                        )
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "| `{name}` | {} | {} | {example} |\n",
+                    type_name(&dt),
+                    doc.replace('|', "\\|")
+                ));
+            }
+        };
     section(
         &mut out,
-        "Common columns (`cloudtrail`, `apigateway`, `lambda`)",
+        "Common columns (first in `cloudtrail`, `apigateway`, `lambda`; example from `cloudtrail`)",
+        Table::CloudTrail,
         CommonColumns::docs(),
     );
-    section(&mut out, "`cloudtrail`", CloudTrailColumns::docs());
-    section(&mut out, "`apigateway`", ApiGatewayColumns::docs());
-    section(&mut out, "`lambda`", LambdaColumns::docs());
-    section(&mut out, "`deadletter`", DeadLetterColumns::docs());
+    section(
+        &mut out,
+        "`cloudtrail`",
+        Table::CloudTrail,
+        CloudTrailColumns::docs(),
+    );
+    section(
+        &mut out,
+        "`apigateway`",
+        Table::ApiGateway,
+        ApiGatewayColumns::docs(),
+    );
+    section(&mut out, "`lambda`", Table::Lambda, LambdaColumns::docs());
+    section(
+        &mut out,
+        "`deadletter`",
+        Table::DeadLetter,
+        DeadLetterColumns::docs(),
+    );
     out
 }
 

@@ -19,7 +19,7 @@ use crate::schema::{ApiGatewayColumns, CommonColumns};
 
 /// The fields an access log may carry, each under any of several key names.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Key {
+enum Var {
     RequestId,
     ExtendedRequestId,
     Ip,
@@ -54,10 +54,10 @@ enum Key {
     AccountId,
 }
 
-const KEY_COUNT: usize = Key::AccountId as usize + 1;
+const KEY_COUNT: usize = Var::AccountId as usize + 1;
 
-fn key_of(name: &str) -> Option<Key> {
-    use Key::*;
+fn key_of(name: &str) -> Option<Var> {
+    use Var::*;
     Some(match name {
         "requestId" | "request_id" | "requestID" | "RequestId" => RequestId,
         "extendedRequestId" | "extended_request_id" => ExtendedRequestId,
@@ -107,7 +107,7 @@ fn key_of(name: &str) -> Option<Key> {
     })
 }
 
-/// One access log's values, by [`Key`].
+/// One access log's values, by [`Var`].
 #[derive(Default)]
 struct Fields<'a> {
     values: [Option<Cow<'a, str>>; KEY_COUNT],
@@ -115,16 +115,16 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn get(&self, key: Key) -> Option<&str> {
+    fn get(&self, key: Var) -> Option<&str> {
         self.values[key as usize].as_deref()
     }
-    fn set(&mut self, key: Key, value: Option<Cow<'a, str>>) {
+    fn set(&mut self, key: Var, value: Option<Cow<'a, str>>) {
         let slot = &mut self.values[key as usize];
         if slot.is_none() {
             *slot = value;
         }
     }
-    fn number<T: std::str::FromStr>(&self, key: Key) -> Option<T> {
+    fn number<T: std::str::FromStr>(&self, key: Var) -> Option<T> {
         self.get(key).and_then(|s| s.trim().parse().ok())
     }
 }
@@ -197,7 +197,7 @@ impl ApiGatewayBuilder {
                 .deserialize_map(FieldsVisitor)
                 .and_then(|f| de.end().map(|_| f))
                 .map_err(ParseError::json)?;
-            let has_http_shape = [Key::HttpMethod, Key::Status, Key::RouteKey, Key::EventType]
+            let has_http_shape = [Var::HttpMethod, Var::Status, Var::RouteKey, Var::EventType]
                 .iter()
                 .any(|k| fields.get(*k).is_some());
             if fields.known < 2 || !has_http_shape {
@@ -214,38 +214,38 @@ impl ApiGatewayBuilder {
 
     fn append_fields(&mut self, f: &Fields<'_>, format: &str, raw: &str, ctx: &RecordContext<'_>) {
         let event_time = f
-            .get(Key::RequestTimeEpoch)
+            .get(Var::RequestTimeEpoch)
             .and_then(|t| parse_epoch_ms(t).or_else(|| parse_any_ms(t)))
-            .or_else(|| f.get(Key::RequestTime).and_then(parse_any_ms))
+            .or_else(|| f.get(Var::RequestTime).and_then(parse_any_ms))
             .map(|t| (t, TimeSource::Record));
-        let status: Option<i32> = f.number(Key::Status);
-        let method = f.get(Key::HttpMethod);
+        let status: Option<i32> = f.number(Var::Status);
+        let method = f.get(Var::HttpMethod);
         let route = f
-            .get(Key::RouteKey)
-            .or(f.get(Key::ResourcePath))
-            .or(f.get(Key::Path));
+            .get(Var::RouteKey)
+            .or(f.get(Var::ResourcePath))
+            .or(f.get(Var::Path));
         let action = match (method, route) {
             // HTTP API route keys already start with the method ("GET /items").
             (Some(m), Some(r)) if !r.starts_with(m) => Some(Cow::Owned(format!("{m} {r}"))),
             (_, Some(r)) => Some(Cow::Borrowed(r)),
             (Some(m), None) => Some(Cow::Borrowed(m)),
-            (None, None) => f.get(Key::EventType).map(Cow::Borrowed),
+            (None, None) => f.get(Var::EventType).map(Cow::Borrowed),
         };
         let outcome = match status {
             Some(s) if s < 400 => Outcome::Success,
             Some(_) => Outcome::Failure,
             None => Outcome::Unknown,
         };
-        let actor = [Key::UserArn, Key::User, Key::Caller, Key::PrincipalId]
+        let actor = [Var::UserArn, Var::User, Var::Caller, Var::PrincipalId]
             .iter()
             .find_map(|k| f.get(*k))
             .map(Cow::Borrowed);
         let common = Common {
             event_time,
-            event_id: f.get(Key::RequestId).map(Cow::Borrowed),
-            account_id: f.get(Key::AccountId).map(Cow::Borrowed),
+            event_id: f.get(Var::RequestId).map(Cow::Borrowed),
+            account_id: f.get(Var::AccountId).map(Cow::Borrowed),
             region: None,
-            src_ip: f.get(Key::Ip).map(Cow::Borrowed),
+            src_ip: f.get(Var::Ip).map(Cow::Borrowed),
             actor,
             action,
             outcome: Some(outcome),
@@ -254,41 +254,41 @@ impl ApiGatewayBuilder {
 
         let c = &mut self.columns;
         c.log_format.append_value(format);
-        c.api_id.append_option(f.get(Key::ApiId));
-        c.stage.append_option(f.get(Key::Stage));
-        c.domain_name.append_option(f.get(Key::DomainName));
+        c.api_id.append_option(f.get(Var::ApiId));
+        c.stage.append_option(f.get(Var::Stage));
+        c.domain_name.append_option(f.get(Var::DomainName));
         c.http_method.append_option(method);
-        c.resource_path.append_option(f.get(Key::ResourcePath));
-        c.path.append_option(f.get(Key::Path));
-        c.route_key.append_option(f.get(Key::RouteKey));
-        c.protocol.append_option(f.get(Key::Protocol));
+        c.resource_path.append_option(f.get(Var::ResourcePath));
+        c.path.append_option(f.get(Var::Path));
+        c.route_key.append_option(f.get(Var::RouteKey));
+        c.protocol.append_option(f.get(Var::Protocol));
         c.status.append_option(status);
         c.response_length
-            .append_option(f.number(Key::ResponseLength));
+            .append_option(f.number(Var::ResponseLength));
         c.response_latency_ms
-            .append_option(f.number(Key::ResponseLatency));
+            .append_option(f.number(Var::ResponseLatency));
         c.integration_latency_ms
-            .append_option(f.number(Key::IntegrationLatency));
+            .append_option(f.number(Var::IntegrationLatency));
         c.integration_status
-            .append_option(f.number(Key::IntegrationStatus));
+            .append_option(f.number(Var::IntegrationStatus));
         c.integration_error
-            .append_option(f.get(Key::IntegrationError));
-        c.user_agent.append_option(f.get(Key::UserAgent));
-        c.caller.append_option(f.get(Key::Caller));
-        c.user.append_option(f.get(Key::User));
-        c.user_arn.append_option(f.get(Key::UserArn));
-        c.principal_id.append_option(f.get(Key::PrincipalId));
+            .append_option(f.get(Var::IntegrationError));
+        c.user_agent.append_option(f.get(Var::UserAgent));
+        c.caller.append_option(f.get(Var::Caller));
+        c.user.append_option(f.get(Var::User));
+        c.user_arn.append_option(f.get(Var::UserArn));
+        c.principal_id.append_option(f.get(Var::PrincipalId));
         c.authorizer_error
-            .append_option(f.get(Key::AuthorizerError));
-        c.waf_error.append_option(f.get(Key::WafError));
-        c.error_message.append_option(f.get(Key::ErrorMessage));
+            .append_option(f.get(Var::AuthorizerError));
+        c.waf_error.append_option(f.get(Var::WafError));
+        c.error_message.append_option(f.get(Var::ErrorMessage));
         c.error_response_type
-            .append_option(f.get(Key::ErrorResponseType));
+            .append_option(f.get(Var::ErrorResponseType));
         c.extended_request_id
-            .append_option(f.get(Key::ExtendedRequestId));
-        c.connection_id.append_option(f.get(Key::ConnectionId));
-        c.websocket_event_type.append_option(f.get(Key::EventType));
-        c.api_key_id.append_option(f.get(Key::ApiKeyId));
+            .append_option(f.get(Var::ExtendedRequestId));
+        c.connection_id.append_option(f.get(Var::ConnectionId));
+        c.websocket_event_type.append_option(f.get(Var::EventType));
+        c.api_key_id.append_option(f.get(Var::ApiKeyId));
         self.rows += 1;
     }
 }
@@ -323,7 +323,7 @@ fn clf_tokens(line: &str) -> Vec<&str> {
 /// HTTP APIs log `$context.routeKey` in the request, which holds a space
 /// (`"GET GET /pets HTTP/1.1"`): a four-part request is read as a route key.
 fn parse_clf(line: &str) -> Option<Fields<'_>> {
-    fn put<'a>(f: &mut Fields<'a>, key: Key, value: &'a str) {
+    fn put<'a>(f: &mut Fields<'a>, key: Var, value: &'a str) {
         let value = value.trim();
         if !value.is_empty() && value != "-" {
             f.set(key, Some(Cow::Borrowed(value)));
@@ -335,32 +335,32 @@ fn parse_clf(line: &str) -> Option<Fields<'_>> {
     }
     parse_clf_ms(t[3])?;
     let mut f = Fields::default();
-    put(&mut f, Key::Ip, t[0]);
-    put(&mut f, Key::Caller, t[1]);
-    put(&mut f, Key::User, t[2]);
-    put(&mut f, Key::RequestTime, t[3]);
+    put(&mut f, Var::Ip, t[0]);
+    put(&mut f, Var::Caller, t[1]);
+    put(&mut f, Var::User, t[2]);
+    put(&mut f, Var::RequestTime, t[3]);
     let request = t[4].trim();
     let parts = request.split(' ').filter(|p| !p.is_empty()).count();
     let (method, rest) = request.split_once(' ').unwrap_or((request, ""));
-    put(&mut f, Key::HttpMethod, method);
+    put(&mut f, Var::HttpMethod, method);
     let (target, protocol) = match rest.trim().rsplit_once(' ') {
         Some((target, protocol)) if protocol.starts_with("HTTP") => (target, protocol),
         _ => (rest, ""),
     };
-    put(&mut f, Key::Protocol, protocol);
+    put(&mut f, Var::Protocol, protocol);
     if parts == 4 {
-        put(&mut f, Key::RouteKey, target);
+        put(&mut f, Var::RouteKey, target);
     } else {
-        put(&mut f, Key::ResourcePath, target);
+        put(&mut f, Var::ResourcePath, target);
     }
-    put(&mut f, Key::Status, t[5]);
-    put(&mut f, Key::ResponseLength, t[6]);
+    put(&mut f, Var::Status, t[5]);
+    put(&mut f, Var::ResponseLength, t[6]);
     if let Some(id) = t.get(7) {
-        put(&mut f, Key::RequestId, id);
+        put(&mut f, Var::RequestId, id);
     }
     if let Some(id) = t.get(8) {
-        put(&mut f, Key::ExtendedRequestId, id);
+        put(&mut f, Var::ExtendedRequestId, id);
     }
-    f.number::<i32>(Key::Status)?;
+    f.number::<i32>(Var::Status)?;
     Some(f)
 }
