@@ -1,0 +1,179 @@
+//! Parse + build throughput per family, single thread, on data of realistic
+//! shape: real corpus and sample records repeated (with fresh ids) to ~32 MB.
+//! Also the `serde_json::IgnoredAny` ceiling and NDJSON → Parquet end to end.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::path::Path;
+use vigil_ingest::{
+    BatchSink, IngestError, IngestOptions, Ingester, Lake, SinkStats, SourceId, TableBatch,
+};
+
+const TARGET_BYTES: usize = 32 << 20;
+
+/// Counts rows and drops batches: measures parsing, not storage.
+struct NullSink(u64);
+
+impl BatchSink for NullSink {
+    fn accept(&mut self, batch: TableBatch) -> Result<(), IngestError> {
+        self.0 += batch.batch.num_rows() as u64;
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<SinkStats, IngestError> {
+        Ok(SinkStats::default())
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Repeats template lines up to the target size, making each record unique.
+fn repeat_lines(lines: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TARGET_BYTES + (1 << 20));
+    let mut i = 0usize;
+    while out.len() < TARGET_BYTES {
+        let line = &lines[i % lines.len()];
+        match line.strip_prefix('{') {
+            Some(rest) => out.extend_from_slice(format!("{{\"bench_seq\":{i},{rest}").as_bytes()),
+            None => out.extend_from_slice(line.as_bytes()),
+        }
+        out.push(b'\n');
+        i += 1;
+    }
+    out
+}
+
+fn cloudtrail_ndjson() -> Vec<u8> {
+    let dir = root().join("../shared/corpus/invictus-ir-aws-dataset/CloudTrail");
+    let mut lines = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        for r in doc["Records"].as_array().unwrap() {
+            lines.push(r.to_string());
+        }
+    }
+    repeat_lines(&lines)
+}
+
+fn sample_lines(rel: &str) -> Vec<String> {
+    std::fs::read_to_string(root().join("sample-logs").join(rel))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn lambda_text() -> Vec<u8> {
+    // The Lambda platform and application lines of the sample subscription payload.
+    let payload: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            root().join("sample-logs/lambda/cloudwatch-subscription-orders-search.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    use base64::Engine;
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(payload["awslogs"]["data"].as_str().unwrap())
+        .unwrap();
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
+    let data: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let lines: Vec<String> = data["logEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .replace('\n', " ")
+                .trim()
+                .to_string()
+        })
+        .filter(|l| !l.starts_with("[ERROR]"))
+        .collect();
+    let mut out = Vec::new();
+    while out.len() < TARGET_BYTES {
+        for l in &lines {
+            out.extend_from_slice(l.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+fn parse_only(data: &[u8]) -> u64 {
+    let mut ingester = Ingester::new(IngestOptions::default(), NullSink(0));
+    ingester
+        .ingest_bytes(data, SourceId::new("bench", "bench"))
+        .unwrap();
+    let report = ingester.finish().unwrap();
+    assert_eq!(
+        report.dead_lettered_total(),
+        0,
+        "{:?}",
+        report.dead_lettered
+    );
+    report.parsed_total()
+}
+
+fn benches(c: &mut Criterion) {
+    let inputs = [
+        ("cloudtrail_ndjson", cloudtrail_ndjson()),
+        (
+            "apigateway_json",
+            repeat_lines(&sample_lines("apigateway/rest-api-access-prod.ndjson")),
+        ),
+        ("lambda_text", lambda_text()),
+    ];
+    let mut group = c.benchmark_group("parse_and_build");
+    group.sample_size(10);
+    for (name, data) in &inputs {
+        group.throughput(Throughput::Bytes(data.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), data, |b, d| {
+            b.iter(|| parse_only(d))
+        });
+    }
+    group.finish();
+
+    let (_, ct) = &inputs[0];
+    let mut group = c.benchmark_group("ceiling");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(ct.len() as u64));
+    group.bench_function("cloudtrail_serde_ignored_any", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for line in ct.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
+                let _: serde::de::IgnoredAny = serde_json::from_slice(line).unwrap();
+                n += 1;
+            }
+            n
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("ndjson_to_parquet");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(ct.len() as u64));
+    group.bench_function("cloudtrail", |b| {
+        b.iter(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+            let mut ingester = Ingester::new(IngestOptions::default(), lake.writer().unwrap());
+            ingester
+                .ingest_bytes(ct, SourceId::new("bench", "bench"))
+                .unwrap();
+            ingester.finish().unwrap().parsed_total()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(ingest_benches, benches);
+criterion_main!(ingest_benches);
