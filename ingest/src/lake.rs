@@ -190,8 +190,9 @@ pub struct LakeWriter {
 
 impl LakeWriter {
     fn start(lake: Lake) -> Result<LakeWriter, IngestError> {
-        // Two batches in flight bound the memory held between the threads.
-        let (tx, rx) = sync_channel::<TableBatch>(2);
+        // One batch queued while another is encoded: parsing and writing
+        // overlap, and memory stays bounded at about three batches.
+        let (tx, rx) = sync_channel::<TableBatch>(1);
         let handle = std::thread::Builder::new()
             .name("vigil-lake-writer".into())
             .spawn(move || {

@@ -150,27 +150,14 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
         match js.peek_non_ws()?.0 {
             None => Ok(()),
             Some(b'{') => {
-                // Read the first value; its shape picks the mode.
-                js.skip_byte();
-                let mut key = Vec::new();
-                if js.peek_non_ws()?.0 == Some(b'"') {
-                    js.read_string(&mut key, 256)?;
-                }
-                if key == b"\"Records\"" && self.after_colon_is_array(js)? {
-                    self.stream_records(js, env, buf)?;
-                    self.finish_object(js)?;
+                // The first object's shape picks the mode.
+                let Some(scanned) = self.object(js, env, buf)? else {
                     return self.decode_documents(js, env, buf);
-                }
-                buf.clear();
-                buf.push(b'{');
-                buf.extend_from_slice(&key);
-                let max = self.limits.max_document_bytes;
-                let scanned = js.continue_value(buf, max, 1)?;
-                let total = scanned.len + 1 + key.len() as u64;
+                };
                 let whole = !scanned.cut && !scanned.truncated;
                 let single_line = !buf.contains(&b'\n');
                 let (next, newline) = js.peek_non_ws()?;
-                self.value(buf, total, scanned.cut, scanned.truncated, env, 0);
+                self.value(buf, scanned.len, scanned.cut, scanned.truncated, env, 0);
                 if whole && single_line && (next.is_none() || newline) {
                     self.decode_lines(js, env, buf)
                 } else {
@@ -180,6 +167,33 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
             Some(b'[') => self.decode_documents(js, env, buf),
             Some(_) => self.decode_lines(js, env, buf),
         }
+    }
+
+    /// Reads an object (the next byte is `{`). A CloudTrail object whose first
+    /// key is `Records` has its records streamed, and `None` is returned;
+    /// any other object is read whole into `buf` (within the document limit).
+    fn object<R: BufRead>(
+        &mut self,
+        js: &mut JsonStream<R>,
+        env: &Envelope<'_>,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<Option<json_stream::Scanned>> {
+        js.skip_byte();
+        let mut key = Vec::new();
+        if js.peek_non_ws()?.0 == Some(b'"') {
+            js.read_string(&mut key, 256)?;
+        }
+        if key == b"\"Records\"" && self.after_colon_is_array(js)? {
+            self.stream_records(js, env, buf)?;
+            self.finish_object(js)?;
+            return Ok(None);
+        }
+        buf.clear();
+        buf.push(b'{');
+        buf.extend_from_slice(&key);
+        let mut scanned = js.continue_value(buf, self.limits.max_document_bytes, 1)?;
+        scanned.len += 1 + key.len() as u64;
+        Ok(Some(scanned))
     }
 
     /// After a key: consumes `:` and reports whether an array follows.
@@ -245,28 +259,9 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
                 None => return Ok(()),
                 Some(b'[') => self.stream_records(js, env, buf)?,
                 Some(b'{') => {
-                    js.skip_byte();
-                    let mut key = Vec::new();
-                    if js.peek_non_ws()?.0 == Some(b'"') {
-                        js.read_string(&mut key, 256)?;
+                    if let Some(s) = self.object(js, env, buf)? {
+                        self.value(buf, s.len, s.cut, s.truncated, env, 0);
                     }
-                    if key == b"\"Records\"" && self.after_colon_is_array(js)? {
-                        self.stream_records(js, env, buf)?;
-                        self.finish_object(js)?;
-                        continue;
-                    }
-                    buf.clear();
-                    buf.push(b'{');
-                    buf.extend_from_slice(&key);
-                    let s = js.continue_value(buf, self.limits.max_document_bytes, 1)?;
-                    self.value(
-                        buf,
-                        s.len + 1 + key.len() as u64,
-                        s.cut,
-                        s.truncated,
-                        env,
-                        0,
-                    );
                 }
                 Some(_) => {
                     buf.clear();
