@@ -1,7 +1,7 @@
 //! End-to-end tests of the `vigil` binary: the README's main command on the
 //! sample logs, stdin, and clear failures on bad input.
 
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use std::path::Path;
