@@ -16,28 +16,10 @@ fn subscription_event_decodes_like_aws_lambda_events_does() {
     let (report, batches) = ingest(&[path]);
     assert_eq!(report.records_read as usize, data.log_events.len());
     assert_eq!(report.dead_lettered_total(), 0);
-    let raws: Vec<String> = batches
-        .iter()
-        .flat_map(|b| {
-            let col = b.batch.column_by_name("raw").unwrap();
-            let col = arrow::array::AsArray::as_string::<i32>(col.as_ref());
-            col.iter()
-                .map(|v| v.unwrap().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let raws = non_null(&batches, Table::Lambda, "raw");
     let expected: Vec<String> = data.log_events.iter().map(|e| e.message.clone()).collect();
     assert_eq!(raws, expected);
-    let refs: Vec<String> = batches
-        .iter()
-        .flat_map(|b| {
-            let col = b.batch.column_by_name("source_ref").unwrap();
-            let col = arrow::array::AsArray::as_string::<i32>(col.as_ref());
-            col.iter()
-                .map(|v| v.unwrap().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let refs = non_null(&batches, Table::Lambda, "source_ref");
     assert!(refs
         .iter()
         .all(|r| *r == format!("{}/{}", data.log_group, data.log_stream)));
@@ -108,17 +90,10 @@ fn otel_control_messages_digests_and_concatenated_payloads() {
 
     // Two payloads back to back in one file, as Firehose writes them.
     let (report, batches) = ingest(&[find("multiple_json_objects.json")]);
-    let refs: std::collections::HashSet<String> = batches
-        .iter()
-        .filter(|b| b.table == Table::DeadLetter)
-        .flat_map(|b| {
-            let c = b.batch.column_by_name("source_ref").unwrap();
-            arrow::array::AsArray::as_string::<i32>(c.as_ref())
-                .iter()
-                .map(|v| v.unwrap().to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let refs: std::collections::HashSet<String> =
+        non_null(&batches, Table::DeadLetter, "source_ref")
+            .into_iter()
+            .collect();
     assert_eq!(refs.len(), 2, "both payloads decoded: {refs:?}");
     // Their messages are plain text in groups that name no family: dead-lettered, not lost.
     assert_eq!(
