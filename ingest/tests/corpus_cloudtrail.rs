@@ -37,10 +37,12 @@ fn invictus_s3_objects_parse_whole() {
     let ips = non_null(&batches, Table::CloudTrail, "src_ip");
     assert!(ips.iter().any(|ip| ip == "AWS Internal"));
     assert_eq!(
-        non_null(&batches, Table::CloudTrail, "error_code")
-            .iter()
-            .filter(|c| *c == "ThrottlingException")
-            .count(),
+        count_eq(
+            &batches,
+            Table::CloudTrail,
+            "error_code",
+            "ThrottlingException"
+        ),
         102
     );
     // Every row has its time from the record itself.
@@ -64,20 +66,14 @@ fn stratus_detonations_parse_with_anonymised_values_kept() {
         "impossible IPs are kept verbatim"
     );
     let errors = non_null(&batches, Table::CloudTrail, "error_code");
+    let ct = Table::CloudTrail;
     assert_eq!(
-        errors
-            .iter()
-            .filter(|e| *e == "Client.UnauthorizedOperation")
-            .count(),
+        count_eq(&batches, ct, "error_code", "Client.UnauthorizedOperation"),
         46
     );
-    assert_eq!(errors.iter().filter(|e| *e == "AccessDenied").count(), 5);
+    assert_eq!(count_eq(&batches, ct, "error_code", "AccessDenied"), 5);
     // Failed calls are failures; the regions are the fake ones Stratus wrote.
-    let outcomes = non_null(&batches, Table::CloudTrail, "outcome");
-    assert_eq!(
-        outcomes.iter().filter(|o| *o == "failure").count(),
-        errors.len()
-    );
+    assert_eq!(count_eq(&batches, ct, "outcome", "failure"), errors.len());
     assert!(non_null(&batches, Table::CloudTrail, "region")
         .iter()
         .any(|r| r == "sagov-westsouth-1r"));
@@ -103,12 +99,13 @@ fn otrf_logstash_records_take_the_wrapper_timestamp() {
 fn plaso_insight_events_and_old_versions() {
     let (report, batches) = ingest(&[corpus("plaso-testdata/test_data/aws_cloudtrail.json")]);
     assert_eq!(report.parsed[&Table::CloudTrail], 9);
-    let types = non_null(&batches, Table::CloudTrail, "event_type");
     assert_eq!(
-        types
-            .iter()
-            .filter(|t| *t == "AwsCloudTrailInsight")
-            .count(),
+        count_eq(
+            &batches,
+            Table::CloudTrail,
+            "event_type",
+            "AwsCloudTrailInsight"
+        ),
         2
     );
     let insight_details = non_null(&batches, Table::CloudTrail, "insight_details");

@@ -209,12 +209,11 @@ fn parse_text(text: &str) -> Row<'_> {
             row.message = Some(Cow::Borrowed(message));
         }
         // <time>\t<request id>\t<message> (older runtimes, and timeouts)
-        [time, id, rest @ ..] if looks_like_time(time) => {
+        [time, id, ..] if looks_like_time(time) => {
             row.time = parse_rfc3339_ms(time);
             row.request_id = Some(Cow::Borrowed(id));
             let message = trimmed[time.len() + id.len() + 2..].trim_start();
             row.message = Some(Cow::Borrowed(message));
-            let _ = rest;
         }
         _ => {
             // `[ERROR] KeyError: 'x'\nTraceback ...` (Python, no time), or plain output.
@@ -241,15 +240,10 @@ fn parse_text(text: &str) -> Row<'_> {
                     .nth(1)
                     .map(|s| Cow::Owned(s.to_string()));
             }
+            if row.level.is_none() {
+                row.level = Some(Cow::Borrowed("ERROR"));
+            }
         }
-    }
-    if row.level.is_none()
-        && row
-            .message
-            .as_deref()
-            .is_some_and(|m| m.contains("Task timed out after"))
-    {
-        row.level = Some(Cow::Borrowed("ERROR"));
     }
     row
 }

@@ -92,6 +92,14 @@ pub fn non_null(batches: &[TableBatch], table: Table, column: &str) -> Vec<Strin
         .collect()
 }
 
+/// How many values of a string column equal `value`.
+pub fn count_eq(batches: &[TableBatch], table: Table, column: &str, value: &str) -> usize {
+    non_null(batches, table, column)
+        .iter()
+        .filter(|v| *v == value)
+        .count()
+}
+
 pub fn i64s(batches: &[TableBatch], table: Table, column: &str) -> Vec<Option<i64>> {
     let mut out = Vec::new();
     for b in batches_of(batches, table) {
