@@ -1,1 +1,35 @@
-//! The SQL detection layer: rules, engine, findings (not built yet: see the detect issue).
+//! Vigil's detection layer: rules are TOML files holding one read-only SQL
+//! SELECT, metadata and their own tests. The engine runs streaming rules over
+//! each ingested batch and scheduled rules over sliding windows of the lake,
+//! with per-rule checkpoints, and turns result rows into deduplicated,
+//! suppressed [`Finding`]s.
+//!
+//! The result contract of a rule's SQL (see `docs/RULES.md`): either one row
+//! per matching event (with `event_time`, and ideally `event_id` and `raw`), or
+//! one row per finding (with `event_count`, `first_seen`, `last_seen`, and an
+//! optional `samples` list). Entity columns `actor`, `src_ip`, `account_id`,
+//! `region` and `resource` are picked up by name.
+
+pub mod builtin;
+pub mod engine;
+pub mod error;
+pub mod evaluate;
+pub mod finding;
+pub mod guard;
+pub mod redact;
+pub mod rule;
+pub mod state;
+pub mod streaming;
+pub mod suppress;
+pub mod tables;
+pub mod template;
+pub mod testing;
+pub mod window;
+
+pub use engine::{DetectReport, Detector};
+pub use error::{DetectError, RuleError};
+pub use finding::{Finding, FindingStatus, Severity};
+pub use rule::{Mode, Rule, RuleSet};
+pub use streaming::StreamingSink;
+pub use tables::Tables;
+pub use testing::{run_rule_tests, TestOutcome};

@@ -122,11 +122,51 @@ impl Lake {
         self.prefix.clone().join(table.name())
     }
 
+    /// The object path of a small state file under `<lake>/_state/`.
+    pub fn state_path(&self, name: &str) -> ObjectPath {
+        let mut path = self.prefix.clone().join("_state");
+        for part in name.split('/').filter(|p| !p.is_empty()) {
+            path = path.join(part);
+        }
+        path
+    }
+
+    /// Writes one batch under its hour partitions, one object per hour named
+    /// by the batch id (rewriting the same batch replaces the same objects).
+    pub async fn write_batch(&self, tb: &TableBatch) -> Result<Written, IngestError> {
+        let mut written = Written::default();
+        for (folder, part) in split_by_hour(&tb.batch)? {
+            let bytes = encode_parquet(&part)?;
+            let mut path = self.table_path(tb.table);
+            for segment in folder.split('/') {
+                path = path.join(segment);
+            }
+            let path = path.join(format!("{}.parquet", tb.batch_id).as_str());
+            self.store
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map_err(|source| IngestError::LakeWrite {
+                    path: path.to_string(),
+                    source,
+                })?;
+            written.files += 1;
+            written.rows += part.num_rows() as u64;
+        }
+        Ok(written)
+    }
+
     /// Starts a writer: batches are encoded and stored on a thread of their
     /// own, so parsing and writing overlap.
     pub fn writer(&self) -> Result<LakeWriter, IngestError> {
         LakeWriter::start(self.clone())
     }
+}
+
+/// What one [`Lake::write_batch`] stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub files: u64,
+    pub rows: u64,
 }
 
 /// Encodes one batch as a Parquet file (zstd).
@@ -202,22 +242,9 @@ impl LakeWriter {
                     .map_err(|e| IngestError::Runtime(e.to_string()))?;
                 let mut stats = SinkStats::default();
                 for tb in rx {
-                    for (folder, part) in split_by_hour(&tb.batch)? {
-                        let bytes = encode_parquet(&part)?;
-                        let path = lake
-                            .table_path(tb.table)
-                            .join(folder.split('/').next().unwrap_or_default())
-                            .join(folder.split('/').nth(1).unwrap_or_default())
-                            .join(format!("{}.parquet", tb.batch_id).as_str());
-                        runtime
-                            .block_on(lake.store.put(&path, PutPayload::from(bytes)))
-                            .map_err(|source| IngestError::LakeWrite {
-                                path: path.to_string(),
-                                source,
-                            })?;
-                        *stats.files.entry(tb.table).or_default() += 1;
-                        *stats.rows.entry(tb.table).or_default() += part.num_rows() as u64;
-                    }
+                    let written = runtime.block_on(lake.write_batch(&tb))?;
+                    *stats.files.entry(tb.table).or_default() += written.files;
+                    *stats.rows.entry(tb.table).or_default() += written.rows;
                 }
                 Ok(stats)
             })

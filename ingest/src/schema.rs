@@ -343,6 +343,54 @@ columns! {
     }
 }
 
+columns! {
+    /// The findings table: what the detection rules found, written by `vigil-detect`.
+    /// A finding updated later (more events, a later `last_seen`) is written again
+    /// with the same `finding_id`: the row with the latest `detected_at` is current.
+    pub struct FindingsColumns {
+        /// When the finding's first event happened (first seen, UTC, ms); the partition time.
+        event_time: TimestampMillisecondBuilder,
+        /// When its last event happened (last seen).
+        last_seen: TimestampMillisecondBuilder,
+        /// Deterministic id: a hash of the rule, the dedup key and the dedup period the finding began in.
+        finding_id: StringBuilder,
+        /// The rule that fired.
+        rule_id: StringBuilder,
+        /// The rule's title with the finding's values filled in.
+        title: StringBuilder,
+        /// `info`, `low`, `medium`, `high` or `critical`.
+        severity: StringBuilder,
+        /// `new` (first alert) or `updated` (same rule and dedup key within the dedup period: no new alert).
+        status: StringBuilder,
+        /// Distinct events behind the finding (the largest count of one window for threshold rules).
+        event_count: Int64Builder,
+        /// The values of the rule's dedup columns, joined by `|`.
+        dedup_key: StringBuilder,
+        /// Entity: the principal (IAM ARN or user name, API caller).
+        actor: StringBuilder,
+        /// Entity: the source IP address.
+        src_ip: StringBuilder,
+        /// Entity: the AWS account.
+        account_id: StringBuilder,
+        /// Entity: the region.
+        region: StringBuilder,
+        /// Entity: the resource acted on (bucket, role, trail, route, function).
+        resource: StringBuilder,
+        /// MITRE ATT&CK and other tags, comma-separated.
+        tags: StringBuilder,
+        /// Start of the window the rule ran over (UTC, ms).
+        window_start: TimestampMillisecondBuilder,
+        /// End (exclusive) of the window the rule ran over.
+        window_end: TimestampMillisecondBuilder,
+        /// Every column the rule's query returned, as a JSON object.
+        fields: StringBuilder,
+        /// Up to three sample events (raw records, secrets redacted), as a JSON array of strings.
+        samples: StringBuilder,
+        /// When the detection ran (UTC, ms).
+        detected_at: TimestampMillisecondBuilder,
+    }
+}
+
 fn build_schema(common: bool, family: Vec<Field>) -> SchemaRef {
     let mut fields = if common {
         CommonColumns::fields()
@@ -353,24 +401,24 @@ fn build_schema(common: bool, family: Vec<Field>) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The Arrow schema of a table the ingester writes (and of `findings`, which
-/// the detect crate writes: its schema lives there).
-pub fn schema(table: Table) -> Option<SchemaRef> {
-    static SCHEMAS: OnceLock<[SchemaRef; 4]> = OnceLock::new();
+/// The Arrow schema of a lake table.
+pub fn schema(table: Table) -> SchemaRef {
+    static SCHEMAS: OnceLock<[SchemaRef; 5]> = OnceLock::new();
     let s = SCHEMAS.get_or_init(|| {
         [
             build_schema(true, CloudTrailColumns::fields()),
             build_schema(true, ApiGatewayColumns::fields()),
             build_schema(true, LambdaColumns::fields()),
             build_schema(false, DeadLetterColumns::fields()),
+            build_schema(false, FindingsColumns::fields()),
         ]
     });
     match table {
-        Table::CloudTrail => Some(s[0].clone()),
-        Table::ApiGateway => Some(s[1].clone()),
-        Table::Lambda => Some(s[2].clone()),
-        Table::DeadLetter => Some(s[3].clone()),
-        Table::Findings => None,
+        Table::CloudTrail => s[0].clone(),
+        Table::ApiGateway => s[1].clone(),
+        Table::Lambda => s[2].clone(),
+        Table::DeadLetter => s[3].clone(),
+        Table::Findings => s[4].clone(),
     }
 }
 
@@ -451,6 +499,12 @@ pub fn schema_markdown(examples: &Examples) -> String {
         Table::DeadLetter,
         DeadLetterColumns::docs(),
     );
+    section(
+        &mut out,
+        "`findings`",
+        Table::Findings,
+        FindingsColumns::docs(),
+    );
     out
 }
 
@@ -465,7 +519,7 @@ mod tests {
             .map(|f| f.name().clone())
             .collect();
         for table in [Table::CloudTrail, Table::ApiGateway, Table::Lambda] {
-            let schema = schema(table).unwrap();
+            let schema = schema(table);
             let names: Vec<&String> = schema
                 .fields()
                 .iter()
@@ -483,7 +537,7 @@ mod tests {
     #[test]
     fn column_names_are_unique_and_documented() {
         for table in Table::INGESTED {
-            let schema = schema(table).unwrap();
+            let schema = schema(table);
             let mut seen = std::collections::HashSet::new();
             for f in schema.fields() {
                 assert!(

@@ -1,1 +1,14 @@
-//! The lake catalog and the ad hoc SQL hunting layer (not built yet: see the hunting issue).
+//! The lake catalog: registers every lake table with DataFusion (local folder or
+//! `s3://`), with Hive partition columns, and builds time filters that prune
+//! partitions. The hunting CLI and the detection engine both read the lake
+//! through it.
+
+pub mod catalog;
+pub mod error;
+pub mod functions;
+pub mod time_range;
+
+pub use catalog::{register_lake, register_table};
+pub use error::QueryError;
+pub use functions::register_functions;
+pub use time_range::TimeRange;

@@ -1,0 +1,360 @@
+//! The detection engine: streaming rules per batch, scheduled rules over
+//! sliding windows (read once per window, every rule run over it in memory),
+//! checkpoints, suppression, and the `findings` table.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use vigil_ingest::{Lake, Table, TableBatch};
+use vigil_queries::TimeRange;
+
+use crate::error::DetectError;
+use crate::evaluate::{evaluate, Candidate};
+use crate::finding::{findings_batch, Finding, FindingStatus};
+use crate::rule::{Mode, Rule, RuleSet};
+use crate::state::State;
+use crate::suppress::{Outcome, Suppressor, SUPPRESSION_STATE};
+use crate::tables::Tables;
+use crate::window::{due_windows, windows_over};
+
+/// How much of the lake one read holds: window ends are processed in chunks
+/// of this length, so memory stays bounded by about one chunk of events.
+const CHUNK_MS: i64 = 6 * 3_600_000;
+
+/// What a detection run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DetectReport {
+    /// Rule evaluations (one rule over one window or batch).
+    pub evaluations: usize,
+    /// Windows given up because catch-up was bounded.
+    pub windows_skipped: usize,
+    /// Rows read from the lake or the batches.
+    pub rows_read: usize,
+    pub candidates: usize,
+    pub new: usize,
+    pub updated: usize,
+    /// Candidates that added nothing to an open finding.
+    pub unchanged: usize,
+    /// Time spent reading the lake.
+    pub read_time: Duration,
+    /// Time spent in each rule.
+    pub rule_time: BTreeMap<String, Duration>,
+}
+
+impl DetectReport {
+    fn merge(&mut self, other: DetectReport) {
+        self.evaluations += other.evaluations;
+        self.windows_skipped += other.windows_skipped;
+        self.rows_read += other.rows_read;
+        self.candidates += other.candidates;
+        self.new += other.new;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.read_time += other.read_time;
+        for (k, v) in other.rule_time {
+            *self.rule_time.entry(k).or_default() += v;
+        }
+    }
+}
+
+/// Which rules to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModeFilter {
+    Streaming,
+    Scheduled,
+    #[default]
+    All,
+}
+
+impl ModeFilter {
+    fn accepts(self, rule: &Rule) -> bool {
+        matches!(
+            (self, rule.mode),
+            (ModeFilter::All, _) | (ModeFilter::Streaming, Mode::Streaming) | (ModeFilter::Scheduled, Mode::Scheduled(_))
+        )
+    }
+}
+
+/// Where scheduled rules read their rows.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Lake,
+    Memory(&'a Tables),
+}
+
+/// The checkpoint of one scheduled rule.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Checkpoint {
+    /// End of the last window whose findings are settled, Unix ms.
+    last_window_end: i64,
+}
+
+/// Runs rules and settles what they find.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    rules: Vec<Rule>,
+    state: State,
+    lake: Option<Lake>,
+    /// Most windows one scheduled run catches up per rule.
+    pub max_catch_up: usize,
+}
+
+impl Detector {
+    /// A detector over a lake: state and findings live in the lake.
+    pub fn for_lake(rules: RuleSet, lake: Lake) -> Detector {
+        Detector {
+            rules: rules.rules,
+            state: State::Lake(lake.clone()),
+            lake: Some(lake),
+            max_catch_up: 288,
+        }
+    }
+
+    /// A detector with no lake: state in memory, findings only returned.
+    pub fn in_memory(rules: RuleSet) -> Detector {
+        Detector {
+            rules: rules.rules,
+            state: State::memory(),
+            lake: None,
+            max_catch_up: 288,
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Runs the streaming rules over freshly ingested rows (no lake read).
+    pub async fn streaming(&self, tables: &Tables, report: &mut DetectReport) -> Result<Vec<Candidate>, DetectError> {
+        let Some(span) = tables.span() else { return Ok(Vec::new()) };
+        let present: Vec<Table> = tables.tables().collect();
+        let rules: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.mode == Mode::Streaming && r.tables.iter().any(|t| present.contains(t)))
+            .collect();
+        if rules.is_empty() {
+            return Ok(Vec::new());
+        }
+        report.rows_read += tables.rows();
+        let ctx = tables.context(None)?;
+        let mut out = Vec::new();
+        for rule in rules {
+            let started = Instant::now();
+            out.extend(evaluate(&ctx, rule, span).await?);
+            *report.rule_time.entry(rule.id.clone()).or_default() += started.elapsed();
+            report.evaluations += 1;
+        }
+        report.candidates += out.len();
+        Ok(out)
+    }
+
+    /// Runs the selected rules over `range`: scheduled rules over every
+    /// aligned window that overlaps it, streaming rules over the range in
+    /// hour-long slices. No checkpoints are read or written.
+    pub async fn over_range(
+        &self,
+        range: TimeRange,
+        source: Source<'_>,
+        modes: ModeFilter,
+        report: &mut DetectReport,
+    ) -> Result<Vec<Candidate>, DetectError> {
+        let mut jobs = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !modes.accepts(rule) {
+                continue;
+            }
+            match rule.schedule() {
+                Some(s) => jobs.extend(windows_over(&s, range).into_iter().map(|w| (i, w))),
+                None => {
+                    let mut from = range.from_ms;
+                    while from < range.to_ms {
+                        let to = (from.div_euclid(3_600_000) + 1) * 3_600_000;
+                        jobs.push((i, TimeRange::new(from, to.min(range.to_ms))));
+                        from = to;
+                    }
+                }
+            }
+        }
+        self.run_jobs(jobs, range.to_ms, source, report).await
+    }
+
+    /// Runs each scheduled rule over the windows due at `now_ms` since its
+    /// checkpoint, settles the findings, then moves the checkpoints on: a
+    /// crash before that re-runs the same windows, and suppression keeps the
+    /// re-run from counting anything twice.
+    pub async fn due(&self, now_ms: i64, report: &mut DetectReport) -> Result<Vec<Finding>, DetectError> {
+        let mut jobs = Vec::new();
+        let mut checkpoints = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Some(schedule) = rule.schedule() else { continue };
+            let name = checkpoint_name(&rule.id);
+            let last: Option<Checkpoint> = self.state.get(&name).await?;
+            let (windows, skipped) = due_windows(&schedule, last.map(|c| c.last_window_end), now_ms, self.max_catch_up);
+            if skipped > 0 {
+                tracing::warn!(rule = %rule.id, skipped, "catch-up bounded: older windows were not run");
+            }
+            report.windows_skipped += skipped;
+            if let Some(w) = windows.last() {
+                checkpoints.push((name, Checkpoint { last_window_end: w.to_ms }));
+            }
+            jobs.extend(windows.into_iter().map(|w| (i, w)));
+        }
+        let candidates = self.run_jobs(jobs, now_ms, Source::Lake, report).await?;
+        let findings = self.settle(candidates, now_ms, report).await?;
+        for (name, checkpoint) in checkpoints {
+            self.state.put(&name, &checkpoint).await?;
+        }
+        Ok(findings)
+    }
+
+    /// Runs `(rule, window)` jobs, reading each chunk of the lake once and
+    /// sharing one in-memory session between the rules of the same window.
+    async fn run_jobs(
+        &self,
+        mut jobs: Vec<(usize, TimeRange)>,
+        data_end: i64,
+        source: Source<'_>,
+        report: &mut DetectReport,
+    ) -> Result<Vec<Candidate>, DetectError> {
+        let lookback = |i: usize| -> i64 {
+            self.rules[i]
+                .schedule()
+                .map(|s| s.lookback.as_millis().min(i64::MAX as u128) as i64)
+                .unwrap_or(0)
+        };
+        jobs.sort_by_key(|(i, w)| (w.to_ms, *i));
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < jobs.len() {
+            let chunk_end_limit = jobs[start].1.to_ms + CHUNK_MS;
+            let end = jobs[start..].iter().position(|(_, w)| w.to_ms > chunk_end_limit).map_or(jobs.len(), |p| start + p);
+            let chunk = &jobs[start..end];
+            start = end;
+            // Each job reads [window start - lookback, min(window end, data end)).
+            let read = |&(i, w): &(usize, TimeRange)| TimeRange::new(w.from_ms - lookback(i), w.to_ms.min(data_end));
+            let span = chunk.iter().map(read).reduce(|a, b| a.union(&b)).expect("chunk is not empty");
+            let mut tables: Vec<Table> = chunk.iter().flat_map(|(i, _)| self.rules[*i].tables.clone()).collect();
+            tables.sort();
+            tables.dedup();
+            let started = Instant::now();
+            let data = match source {
+                Source::Lake => {
+                    let lake = self.lake.as_ref().ok_or_else(|| DetectError::State {
+                        path: "lake".into(),
+                        reason: "this detector has no lake to read".into(),
+                    })?;
+                    Tables::read_lake(lake, span, &tables).await?
+                }
+                Source::Memory(t) => t.slice(span),
+            };
+            report.read_time += started.elapsed();
+            report.rows_read += data.rows();
+            let mut by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>> = BTreeMap::new();
+            for job in chunk {
+                by_read.entry(read(job)).or_default().push(*job);
+            }
+            for (read_range, group) in by_read {
+                if read_range.is_empty() {
+                    continue;
+                }
+                let ctx = data.context(Some(read_range))?;
+                for (i, window) in group {
+                    let rule = &self.rules[i];
+                    let started = Instant::now();
+                    let found = evaluate(&ctx, rule, window).await?;
+                    *report.rule_time.entry(rule.id.clone()).or_default() += started.elapsed();
+                    report.evaluations += 1;
+                    report.candidates += found.len();
+                    out.extend(found);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Folds candidates into open findings (suppression state), writes the
+    /// new and updated ones to the `findings` table, and returns them.
+    pub async fn settle(
+        &self,
+        mut candidates: Vec<Candidate>,
+        detected_at: i64,
+        report: &mut DetectReport,
+    ) -> Result<Vec<Finding>, DetectError> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut suppressor: Suppressor = self.state.get(SUPPRESSION_STATE).await?.unwrap_or_default();
+        candidates.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.dedup_key).cmp(&(b.first_seen, &b.rule_id, &b.dedup_key)));
+        let by_id: BTreeMap<&str, &Rule> = self.rules.iter().map(|r| (r.id.as_str(), r)).collect();
+        // One finding per id: later updates of the same finding replace earlier ones.
+        let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
+        for c in candidates {
+            let Some(rule) = by_id.get(c.rule_id.as_str()) else { continue };
+            match suppressor.apply(rule, c, detected_at) {
+                Outcome::Report(f) => {
+                    let f = *f;
+                    match findings.get_mut(&f.finding_id) {
+                        Some(existing) => {
+                            let status = existing.status;
+                            *existing = f;
+                            existing.status = status;
+                        }
+                        None => {
+                            findings.insert(f.finding_id.clone(), f);
+                        }
+                    }
+                }
+                Outcome::Unchanged => report.unchanged += 1,
+            }
+        }
+        suppressor.prune();
+        self.state.put(SUPPRESSION_STATE, &suppressor).await?;
+        let mut findings: Vec<Finding> = findings.into_values().collect();
+        findings.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.finding_id).cmp(&(b.first_seen, &b.rule_id, &b.finding_id)));
+        for f in &findings {
+            match f.status {
+                FindingStatus::New => report.new += 1,
+                FindingStatus::Updated => report.updated += 1,
+            }
+        }
+        if let Some(lake) = &self.lake {
+            write_findings(lake, &findings).await?;
+        }
+        Ok(findings)
+    }
+
+    /// Merges a report of work done elsewhere (the streaming sink) into `into`.
+    pub fn merge_report(into: &mut DetectReport, other: DetectReport) {
+        into.merge(other);
+    }
+}
+
+fn checkpoint_name(rule_id: &str) -> String {
+    format!("checkpoints/{rule_id}.json")
+}
+
+/// Writes findings to the lake; the object name hashes their content, so
+/// writing the same findings again replaces the same objects.
+async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let mut h = Sha256::new();
+    for f in findings {
+        h.update(f.finding_id.as_bytes());
+        h.update(f.status.as_str().as_bytes());
+        h.update(f.event_count.to_be_bytes());
+        h.update(f.last_seen.to_be_bytes());
+    }
+    let batch_id = format!("findings-{}", hex::encode(&h.finalize()[..10]));
+    let batch = findings_batch(findings)?;
+    lake.write_batch(&TableBatch {
+        table: Table::Findings,
+        batch_id,
+        batch,
+    })
+    .await?;
+    Ok(())
+}

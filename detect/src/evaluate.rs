@@ -1,0 +1,259 @@
+//! Runs one rule's SQL over a window and turns its result rows into candidate findings.
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType};
+use chrono::{DateTime, SecondsFormat};
+use datafusion::prelude::SessionContext;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use vigil_queries::TimeRange;
+
+use crate::error::DetectError;
+use crate::finding::{Entities, MAX_SAMPLES};
+use crate::guard;
+use crate::redact::redact;
+use crate::rule::Rule;
+
+/// Result columns that name a finding's entities.
+pub const ENTITY_COLUMNS: [&str; 5] = ["actor", "src_ip", "account_id", "region", "resource"];
+
+/// Columns kept out of a finding's `fields` (too large, or carried elsewhere).
+const NOT_FIELDS: [&str; 2] = ["raw", "samples"];
+
+/// What one run of a rule found for one dedup key, before suppression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub rule_id: String,
+    pub dedup_key: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub event_count: u64,
+    /// Distinct event ids behind it, when the rule returns event rows.
+    pub event_ids: BTreeSet<String>,
+    pub entities: Entities,
+    pub fields: BTreeMap<String, Value>,
+    pub samples: Vec<String>,
+    pub window: TimeRange,
+}
+
+/// Runs `rule` in `ctx` (whose tables hold the window's rows).
+pub async fn evaluate(ctx: &SessionContext, rule: &Rule, window: TimeRange) -> Result<Vec<Candidate>, DetectError> {
+    let query = |source| DetectError::Query {
+        rule: rule.id.clone(),
+        source,
+    };
+    let batches = ctx
+        .sql_with_options(&rule.sql(window), guard::sql_options())
+        .await
+        .map_err(query)?
+        .collect()
+        .await
+        .map_err(query)?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        rows.extend(batch_rows(batch)?);
+    }
+    Ok(candidates(rule, rows, window))
+}
+
+/// One result row: column → value, plus the time columns in ms.
+#[derive(Debug, Default)]
+struct Row {
+    values: Map<String, Value>,
+    times: BTreeMap<String, i64>,
+    samples: Vec<String>,
+}
+
+fn batch_rows(batch: &RecordBatch) -> Result<Vec<Row>, DetectError> {
+    let mut rows: Vec<Row> = (0..batch.num_rows()).map(|_| Row::default()).collect();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let name = field.name();
+        if let DataType::Timestamp(_, _) = column.data_type() {
+            let ms = cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+            let ms = ms.as_primitive::<TimestampMillisecondType>();
+            for (i, row) in rows.iter_mut().enumerate() {
+                if ms.is_valid(i) {
+                    row.times.insert(name.clone(), ms.value(i));
+                }
+            }
+        }
+        if name == "samples" {
+            let values = to_values(column)?;
+            for (row, v) in rows.iter_mut().zip(values) {
+                row.samples = match v {
+                    Value::Array(items) => items.into_iter().filter_map(|s| s.as_str().map(String::from)).collect(),
+                    Value::String(s) => vec![s],
+                    _ => Vec::new(),
+                };
+            }
+            continue;
+        }
+        for (row, v) in rows.iter_mut().zip(to_values(column)?) {
+            row.values.insert(name.clone(), v);
+        }
+    }
+    Ok(rows)
+}
+
+/// An Arrow column as JSON values (timestamps as RFC 3339 text).
+fn to_values(column: &ArrayRef) -> Result<Vec<Value>, DetectError> {
+    let n = column.len();
+    let out = match column.data_type() {
+        DataType::Null => vec![Value::Null; n],
+        DataType::Boolean => {
+            let a = column.as_boolean();
+            (0..n).map(|i| if a.is_valid(i) { Value::Bool(a.value(i)) } else { Value::Null }).collect()
+        }
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+            let c = cast(column, &DataType::Int64)?;
+            let a = c.as_primitive::<Int64Type>();
+            (0..n).map(|i| if a.is_valid(i) { Value::from(a.value(i)) } else { Value::Null }).collect()
+        }
+        DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => {
+            let c = cast(column, &DataType::Float64)?;
+            let a = c.as_primitive::<Float64Type>();
+            (0..n)
+                .map(|i| if a.is_valid(i) { serde_json::Number::from_f64(a.value(i)).map(Value::Number).unwrap_or(Value::Null) } else { Value::Null })
+                .collect()
+        }
+        DataType::Timestamp(_, _) => {
+            let c = cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+            let a = c.as_primitive::<TimestampMillisecondType>();
+            (0..n)
+                .map(|i| {
+                    if a.is_valid(i) {
+                        DateTime::from_timestamp_millis(a.value(i))
+                            .map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true)))
+                            .unwrap_or(Value::Null)
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::ListView(_) | DataType::FixedSizeList(_, _) => {
+            let c = cast(column, &DataType::new_list(list_item_type(column.data_type()), true))?;
+            let a = c.as_list::<i32>();
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                if a.is_valid(i) {
+                    out.push(Value::Array(to_values(&a.value(i))?));
+                } else {
+                    out.push(Value::Null);
+                }
+            }
+            out
+        }
+        _ => {
+            let c = cast(column, &DataType::Utf8)?;
+            let a = c.as_string::<i32>();
+            (0..n).map(|i| if a.is_valid(i) { Value::String(a.value(i).to_string()) } else { Value::Null }).collect()
+        }
+    };
+    Ok(out)
+}
+
+fn list_item_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::FixedSizeList(f, _) => f.data_type().clone(),
+        other => other.clone(),
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The dedup columns of a rule for a result: the declared ones, or the entity columns present.
+fn dedup_columns(rule: &Rule, row: &Row) -> Vec<String> {
+    if !rule.dedup_columns.is_empty() {
+        return rule.dedup_columns.clone();
+    }
+    ENTITY_COLUMNS
+        .iter()
+        .filter(|c| row.values.contains_key(**c))
+        .map(|c| c.to_string())
+        .collect()
+}
+
+fn candidates(rule: &Rule, rows: Vec<Row>, window: TimeRange) -> Vec<Candidate> {
+    let mut by_key: BTreeMap<String, Candidate> = BTreeMap::new();
+    for row in rows {
+        let columns = dedup_columns(rule, &row);
+        let key = columns
+            .iter()
+            .map(|c| text(row.values.get(c)).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("|");
+        let aggregate = row.values.contains_key("event_count");
+        let (first, last, count) = if aggregate {
+            let count = row.values.get("event_count").and_then(Value::as_u64).unwrap_or(0);
+            (
+                row.times.get("first_seen").copied().unwrap_or(window.from_ms),
+                row.times.get("last_seen").copied().unwrap_or(window.to_ms - 1),
+                count,
+            )
+        } else {
+            let t = row.times.get("event_time").copied().unwrap_or(window.from_ms);
+            (t, t, 1)
+        };
+        if aggregate && count == 0 {
+            continue;
+        }
+        let event_id = (!aggregate).then(|| text(row.values.get("event_id"))).flatten();
+        let mut samples = row.samples.clone();
+        if !aggregate {
+            samples.extend(text(row.values.get("raw")));
+        }
+        let entry = by_key.entry(key.clone()).or_insert_with(|| Candidate {
+            rule_id: rule.id.clone(),
+            dedup_key: key,
+            first_seen: first,
+            last_seen: last,
+            event_count: 0,
+            event_ids: BTreeSet::new(),
+            entities: Entities {
+                actor: text(row.values.get("actor")),
+                src_ip: text(row.values.get("src_ip")),
+                account_id: text(row.values.get("account_id")),
+                region: text(row.values.get("region")),
+                resource: text(row.values.get("resource")),
+            },
+            fields: row
+                .values
+                .iter()
+                .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            samples: Vec::new(),
+            window,
+        });
+        entry.first_seen = entry.first_seen.min(first);
+        entry.last_seen = entry.last_seen.max(last);
+        match event_id {
+            // A duplicate delivery of the same event counts once.
+            Some(id) => {
+                if !entry.event_ids.insert(id) {
+                    continue;
+                }
+                entry.event_count += 1;
+            }
+            None => entry.event_count += count,
+        }
+        for s in samples {
+            if entry.samples.len() >= MAX_SAMPLES {
+                break;
+            }
+            let s = redact(&s);
+            if !entry.samples.contains(&s) {
+                entry.samples.push(s);
+            }
+        }
+    }
+    by_key.into_values().collect()
+}

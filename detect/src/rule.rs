@@ -1,0 +1,502 @@
+//! The rule format (one TOML file per rule) and its loading and validation.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vigil_ingest::{Family, Table};
+
+use crate::error::{DetectError, RuleError};
+use crate::finding::Severity;
+use crate::guard;
+use crate::template::{self, ParamValue};
+
+/// How a rule is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Over each ingested batch, in memory.
+    Streaming,
+    /// Over sliding windows of the lake.
+    Scheduled(Schedule),
+}
+
+/// When a scheduled rule runs and what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// How much time each run covers.
+    pub window: Duration,
+    /// How often it runs (window ends are multiples of this).
+    pub every: Duration,
+    /// How long to wait for late data before a window is final.
+    pub lag: Duration,
+    /// History before the window the SQL may read (baselines), 0 for none.
+    pub lookback: Duration,
+}
+
+/// One test case of a rule: raw records in, expected findings out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTest {
+    pub name: String,
+    /// The log family of `records` (cloudtrail, apigateway, lambda).
+    #[serde(deserialize_with = "family")]
+    pub format: Family,
+    /// Records in their raw log format, one per entry.
+    pub records: Vec<String>,
+    /// How many findings the rule must produce.
+    pub expect_count: usize,
+    /// Key columns each expected finding must have (each entry matches a different finding).
+    #[serde(default)]
+    pub expect: Vec<BTreeMap<String, String>>,
+}
+
+fn family<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Family, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    title: String,
+    description: String,
+    severity: Severity,
+    mode: String,
+    window: Option<String>,
+    every: Option<String>,
+    lag: Option<String>,
+    lookback: Option<String>,
+    #[serde(default)]
+    dedup: DedupFile,
+    #[serde(default)]
+    params: BTreeMap<String, ParamValue>,
+    #[serde(default)]
+    tags: Vec<String>,
+    runbook: String,
+    #[serde(default)]
+    references: Vec<String>,
+    sql: toml::Spanned<String>,
+    #[serde(default)]
+    tests: Vec<RuleTest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DedupFile {
+    #[serde(default)]
+    columns: Vec<String>,
+    #[serde(default = "default_period")]
+    period: String,
+}
+
+impl Default for DedupFile {
+    fn default() -> Self {
+        DedupFile {
+            columns: Vec::new(),
+            period: default_period(),
+        }
+    }
+}
+
+fn default_period() -> String {
+    "1h".into()
+}
+
+/// A loaded, validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub mode: Mode,
+    /// Result columns whose values make the dedup key (empty: the entity columns present).
+    pub dedup_columns: Vec<String>,
+    /// Findings with the same key within this period are one finding.
+    pub dedup_period: Duration,
+    pub params: BTreeMap<String, ParamValue>,
+    pub tags: Vec<String>,
+    pub runbook: String,
+    pub references: Vec<String>,
+    /// The SQL with `${param}` placeholders still in it.
+    pub sql_template: String,
+    /// The lake tables the SQL reads.
+    pub tables: Vec<Table>,
+    pub tests: Vec<RuleTest>,
+    /// The rule file (`builtin:<path>` for rules compiled in).
+    pub path: PathBuf,
+    /// The line of the file where the SQL starts.
+    pub sql_line: usize,
+}
+
+impl Rule {
+    /// Parses and checks a rule file's text (everything but the query plan,
+    /// which [`RuleSet::check_plans`] verifies against the lake schemas).
+    pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
+        let at = |line: usize, message: String| RuleError {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let file: RuleFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            at(line, e.message().to_string())
+        })?;
+        let line_of_key = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| i + 1)
+                .unwrap_or(1)
+        };
+        if file.id.is_empty()
+            || !file
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+        {
+            return Err(at(
+                line_of_key("id"),
+                format!(
+                    "rule id {:?} must be lowercase letters, digits, '_', '.' or '-'",
+                    file.id
+                ),
+            ));
+        }
+        let duration = |key: &str, value: &Option<String>| -> Result<Option<Duration>, RuleError> {
+            value
+                .as_deref()
+                .map(|v| {
+                    humantime::parse_duration(v)
+                        .map_err(|e| at(line_of_key(key), format!("bad duration {key} = {v:?}: {e}")))
+                        .and_then(|d| {
+                            if d.is_zero() && key != "lag" && key != "lookback" {
+                                Err(at(line_of_key(key), format!("{key} must be more than 0")))
+                            } else {
+                                Ok(d)
+                            }
+                        })
+                })
+                .transpose()
+        };
+        let mode = match file.mode.as_str() {
+            "streaming" => {
+                for key in ["window", "every", "lag", "lookback"] {
+                    let set = match key {
+                        "window" => &file.window,
+                        "every" => &file.every,
+                        "lag" => &file.lag,
+                        _ => &file.lookback,
+                    };
+                    if set.is_some() {
+                        return Err(at(
+                            line_of_key(key),
+                            format!("a streaming rule has no {key}: it runs over each ingested batch"),
+                        ));
+                    }
+                }
+                Mode::Streaming
+            }
+            "scheduled" => {
+                let window = duration("window", &file.window)?
+                    .ok_or_else(|| at(line_of_key("mode"), "a scheduled rule needs a window".into()))?;
+                let every = duration("every", &file.every)?.unwrap_or(window);
+                if every > window {
+                    return Err(at(
+                        line_of_key("every"),
+                        "every must not exceed window, or events between windows would never be read".into(),
+                    ));
+                }
+                Mode::Scheduled(Schedule {
+                    window,
+                    every,
+                    lag: duration("lag", &file.lag)?.unwrap_or_default(),
+                    lookback: duration("lookback", &file.lookback)?.unwrap_or_default(),
+                })
+            }
+            other => {
+                return Err(at(
+                    line_of_key("mode"),
+                    format!("mode must be \"streaming\" or \"scheduled\", not {other:?}"),
+                ))
+            }
+        };
+        let dedup_period = duration("period", &Some(file.dedup.period.clone()))?.unwrap_or_default();
+        let sql_line = sql_start_line(text, file.sql.span().start);
+        let sql_template = file.sql.into_inner();
+        template::check_placeholders(&sql_template, &file.params).map_err(|m| at(sql_line, m))?;
+        let probe = template::render(
+            &sql_template,
+            &file.params,
+            vigil_queries::TimeRange::new(0, 1),
+        );
+        let tables = guard::check(&probe).map_err(|e| at(sql_line + e.line.saturating_sub(1), e.message))?;
+        if file.tests.is_empty() {
+            return Err(at(
+                1,
+                "a rule needs [[tests]]: at least one that fires and one that stays quiet".into(),
+            ));
+        }
+        if !file.tests.iter().any(|t| t.expect_count > 0) || !file.tests.iter().any(|t| t.expect_count == 0) {
+            return Err(at(
+                line_of_key("[[tests]]"),
+                "a rule needs a positive test (expect_count > 0) and a negative one (expect_count = 0)".into(),
+            ));
+        }
+        for t in &file.tests {
+            if t.expect.len() > t.expect_count {
+                return Err(at(
+                    line_of_key("[[tests]]"),
+                    format!("test {:?} lists more expected findings than expect_count", t.name),
+                ));
+            }
+        }
+        Ok(Rule {
+            id: file.id,
+            title: file.title,
+            description: file.description,
+            severity: file.severity,
+            mode,
+            dedup_columns: file.dedup.columns,
+            dedup_period,
+            params: file.params,
+            tags: file.tags,
+            runbook: file.runbook,
+            references: file.references,
+            sql_template,
+            tables,
+            tests: file.tests,
+            path: path.to_path_buf(),
+            sql_line,
+        })
+    }
+
+    /// The SQL to run over `window`, with parameters and window bounds filled in.
+    pub fn sql(&self, window: vigil_queries::TimeRange) -> String {
+        template::render(&self.sql_template, &self.params, window)
+    }
+
+    pub fn schedule(&self) -> Option<Schedule> {
+        match self.mode {
+            Mode::Scheduled(s) => Some(s),
+            Mode::Streaming => None,
+        }
+    }
+
+    pub fn mode_name(&self) -> &'static str {
+        match self.mode {
+            Mode::Streaming => "streaming",
+            Mode::Scheduled(_) => "scheduled",
+        }
+    }
+
+    fn error(&self, message: String) -> RuleError {
+        RuleError {
+            path: self.path.clone(),
+            line: self.sql_line,
+            message,
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line the SQL's first character is on (a multi-line string's opening
+/// newline is not part of the value).
+fn sql_start_line(text: &str, value_start: usize) -> usize {
+    let rest = &text[value_start.min(text.len())..];
+    let quotes = ["\"\"\"", "'''"];
+    let skip = if quotes.iter().any(|q| rest.starts_with(q)) {
+        let after = &rest[3..];
+        if after.starts_with('\n') || after.starts_with("\r\n") {
+            1
+        } else {
+            0
+        }
+    } else {
+        0
+    };
+    line_of(text, value_start) + skip
+}
+
+/// The rules in force: the built-in ones plus any user folders.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules compiled into Vigil (from `detect/rules/`).
+    pub fn builtin() -> Result<RuleSet, DetectError> {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        for (path, text) in crate::builtin::FILES {
+            match Rule::parse(Path::new(&format!("builtin:{path}")), text) {
+                Ok(r) => rules.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        RuleSet::from_results(rules, errors)
+    }
+
+    /// Every `*.toml` under `dir`, recursively.
+    pub fn load_dir(dir: &Path) -> Result<RuleSet, DetectError> {
+        let mut files = Vec::new();
+        collect_toml(dir, &mut files)?;
+        files.sort();
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|source| DetectError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            match Rule::parse(&path, &text) {
+                Ok(r) => rules.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        RuleSet::from_results(rules, errors)
+    }
+
+    fn from_results(rules: Vec<Rule>, errors: Vec<RuleError>) -> Result<RuleSet, DetectError> {
+        if errors.is_empty() {
+            let set = RuleSet { rules };
+            set.check_unique()?;
+            Ok(set)
+        } else {
+            Err(DetectError::Rules(errors))
+        }
+    }
+
+    /// Adds `other`'s rules; a rule id defined twice is an error.
+    pub fn extend(&mut self, other: RuleSet) -> Result<(), DetectError> {
+        self.rules.extend(other.rules);
+        self.check_unique()
+    }
+
+    fn check_unique(&self) -> Result<(), DetectError> {
+        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for r in &self.rules {
+            if let Some(first) = seen.insert(&r.id, &r.path) {
+                errors.push(RuleError {
+                    path: r.path.clone(),
+                    line: 1,
+                    message: format!("rule id {} is already defined in {}", r.id, first.display()),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DetectError::Rules(errors))
+        }
+    }
+
+    /// Keeps only the rules whose ids are listed (all when `ids` is empty).
+    pub fn select(&mut self, ids: &[String]) -> Result<(), DetectError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let unknown: Vec<&String> = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).collect();
+        if let Some(id) = unknown.first() {
+            return Err(DetectError::Rule(RuleError {
+                path: PathBuf::from("--rule"),
+                line: 1,
+                message: format!("no rule has the id {id}"),
+            }));
+        }
+        self.rules.retain(|r| ids.contains(&r.id));
+        Ok(())
+    }
+
+    /// Plans every rule's SQL against the lake schemas: unknown tables or
+    /// columns, type errors and result columns the engine needs are caught here.
+    pub async fn check_plans(&self) -> Result<(), DetectError> {
+        let ctx = crate::tables::Tables::default().context(None)?;
+        let mut errors = Vec::new();
+        for rule in &self.rules {
+            if let Err(e) = check_plan(&ctx, rule).await {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DetectError::Rules(errors))
+        }
+    }
+}
+
+async fn check_plan(ctx: &datafusion::prelude::SessionContext, rule: &Rule) -> Result<(), RuleError> {
+    let sql = rule.sql(vigil_queries::TimeRange::new(0, 1));
+    let df = ctx
+        .sql_with_options(&sql, guard::sql_options())
+        .await
+        .map_err(|e| rule.error(format!("the SQL does not plan: {}", first_line(&e.to_string()))))?;
+    let columns: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let has = |c: &str| columns.iter().any(|n| n == c);
+    let event_rows = has("event_time");
+    let aggregate = has("event_count") && has("first_seen") && has("last_seen");
+    if !event_rows && !aggregate {
+        return Err(rule.error(
+            "the SQL must return either event rows (an event_time column) or findings \
+             (event_count, first_seen and last_seen columns)"
+                .into(),
+        ));
+    }
+    for c in &rule.dedup_columns {
+        if !has(c) {
+            return Err(rule.error(format!("dedup column {c} is not in the SQL's result ({})", columns.join(", "))));
+        }
+    }
+    for c in template::title_columns(&rule.title) {
+        if !has(&c) {
+            return Err(RuleError {
+                path: rule.path.clone(),
+                line: 1,
+                message: format!("the title uses {{{c}}}, which is not in the SQL's result"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {
+    let read = |path: &Path| DetectError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("not a file or folder"),
+    };
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return Ok(());
+    }
+    if !dir.is_dir() {
+        return Err(read(dir));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| DetectError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let path = entry
+            .map_err(|source| DetectError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .path();
+        if path.is_dir() {
+            collect_toml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

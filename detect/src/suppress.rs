@@ -1,0 +1,142 @@
+//! Suppression: the same rule and dedup key within the dedup period is one
+//! finding, updated (count, last seen) instead of alerted again.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::evaluate::Candidate;
+use crate::finding::{finding_id, Finding, FindingStatus};
+use crate::rule::Rule;
+use crate::template::render_title;
+
+/// The state document suppression keeps.
+pub const SUPPRESSION_STATE: &str = "suppression.json";
+
+/// Event ids remembered per finding, so that a redelivered event is not counted twice.
+const REMEMBERED_IDS: usize = 1000;
+
+/// An open finding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub finding_id: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub event_count: u64,
+    /// Longest a finding stays open after its last event (the rule's dedup period), ms.
+    pub period_ms: i64,
+    #[serde(default)]
+    pub event_ids: VecDeque<String>,
+}
+
+/// What suppression decided for a candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A finding to report (new, or updated with more events).
+    Report(Box<Finding>),
+    /// Nothing new: the same events were seen already.
+    Unchanged,
+}
+
+/// Open findings by rule and dedup key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Suppressor {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Suppressor {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Folds a candidate into the open findings.
+    pub fn apply(&mut self, rule: &Rule, c: Candidate, detected_at: i64) -> Outcome {
+        let key = format!("{}\u{1f}{}", rule.id, c.dedup_key);
+        let period = rule.dedup_period.as_millis().min(i64::MAX as u128) as i64;
+        let open = self.entries.get(&key).is_some_and(|e| {
+            c.first_seen <= e.last_seen.saturating_add(period) && c.last_seen >= e.first_seen.saturating_sub(period)
+        });
+        let status = if open {
+            let e = self.entries.get_mut(&key).expect("checked above");
+            let before = (e.event_count, e.last_seen, e.first_seen);
+            if c.event_ids.is_empty() {
+                // Threshold rules report a count per window; windows overlap, so
+                // the finding keeps the largest count any one window saw.
+                e.event_count = e.event_count.max(c.event_count);
+            } else {
+                for id in &c.event_ids {
+                    if !e.event_ids.contains(id) {
+                        e.event_count += 1;
+                        e.event_ids.push_back(id.clone());
+                        if e.event_ids.len() > REMEMBERED_IDS {
+                            e.event_ids.pop_front();
+                        }
+                    }
+                }
+            }
+            e.first_seen = e.first_seen.min(c.first_seen);
+            e.last_seen = e.last_seen.max(c.last_seen);
+            if (e.event_count, e.last_seen, e.first_seen) == before {
+                return Outcome::Unchanged;
+            }
+            FindingStatus::Updated
+        } else {
+            let mut ids: VecDeque<String> = c.event_ids.iter().cloned().collect();
+            while ids.len() > REMEMBERED_IDS {
+                ids.pop_front();
+            }
+            self.entries.insert(
+                key.clone(),
+                Entry {
+                    finding_id: finding_id(&rule.id, &c.dedup_key, c.first_seen, period),
+                    first_seen: c.first_seen,
+                    last_seen: c.last_seen,
+                    event_count: c.event_count,
+                    period_ms: period,
+                    event_ids: ids,
+                },
+            );
+            FindingStatus::New
+        };
+        let e = &self.entries[&key];
+        let title = render_title(&rule.title, |col| {
+            c.fields.get(col).and_then(|v| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            })
+        });
+        Outcome::Report(Box::new(Finding {
+            finding_id: e.finding_id.clone(),
+            rule_id: rule.id.clone(),
+            title,
+            severity: rule.severity,
+            status,
+            first_seen: e.first_seen,
+            last_seen: e.last_seen,
+            event_count: e.event_count,
+            dedup_key: c.dedup_key,
+            entities: c.entities,
+            tags: rule.tags.clone(),
+            window_start: c.window.from_ms,
+            window_end: c.window.to_ms,
+            fields: c.fields,
+            samples: c.samples,
+            detected_at,
+        }))
+    }
+
+    /// Forgets findings closed for good: their dedup period ended more than a
+    /// day before the newest event seen, so no late event can reopen them.
+    pub fn prune(&mut self) {
+        let Some(newest) = self.entries.values().map(|e| e.last_seen).max() else {
+            return;
+        };
+        const DAY: i64 = 86_400_000;
+        self.entries
+            .retain(|_, e| e.last_seen.saturating_add(e.period_ms).saturating_add(DAY) >= newest);
+    }
+}

@@ -1,0 +1,175 @@
+//! The rule tables held in memory, sorted by time, sliced per window without copying.
+
+use arrow::array::{Array, RecordBatch, TimestampMillisecondArray};
+use arrow::compute::{sort_to_indices, take_record_batch};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use vigil_ingest::schema::schema;
+use vigil_ingest::{Lake, Table, TableBatch};
+use vigil_queries::TimeRange;
+
+use crate::error::DetectError;
+use crate::guard::RULE_TABLES;
+
+/// Rows of the rule tables, each batch sorted by `event_time`.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    batches: BTreeMap<Table, Vec<RecordBatch>>,
+}
+
+fn times(batch: &RecordBatch) -> Option<&TimestampMillisecondArray> {
+    batch
+        .column_by_name("event_time")?
+        .as_any()
+        .downcast_ref::<TimestampMillisecondArray>()
+}
+
+fn time_at(t: &TimestampMillisecondArray, i: usize) -> i64 {
+    if t.is_null(i) {
+        i64::MIN
+    } else {
+        t.value(i)
+    }
+}
+
+/// A session for running rules: small, no information schema, two partitions.
+pub fn session() -> SessionContext {
+    let mut config = SessionConfig::new()
+        .with_target_partitions(2)
+        .with_information_schema(false);
+    // Lake strings read as Utf8, like the ingester's batches, so a rule sees
+    // the same types in streaming and scheduled mode.
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
+    let ctx = SessionContext::new_with_config(config);
+    vigil_queries::register_functions(&ctx);
+    ctx
+}
+
+impl Tables {
+    /// Adds a batch of a rule table (other tables are ignored).
+    pub fn push(&mut self, table: Table, batch: RecordBatch) -> Result<(), DetectError> {
+        if !RULE_TABLES.contains(&table) || batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let sorted = match times(&batch) {
+            Some(t) if (1..t.len()).any(|i| time_at(t, i - 1) > time_at(t, i)) => {
+                let column = batch.column_by_name("event_time").expect("checked above");
+                let order = sort_to_indices(column, None, None)?;
+                take_record_batch(&batch, &order)?
+            }
+            _ => batch,
+        };
+        self.batches.entry(table).or_default().push(sorted);
+        Ok(())
+    }
+
+    pub fn from_batches(batches: impl IntoIterator<Item = TableBatch>) -> Result<Tables, DetectError> {
+        let mut tables = Tables::default();
+        for tb in batches {
+            tables.push(tb.table, tb.batch)?;
+        }
+        Ok(tables)
+    }
+
+    pub fn rows(&self) -> usize {
+        self.batches.values().flatten().map(|b| b.num_rows()).sum()
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = Table> + '_ {
+        self.batches.keys().copied()
+    }
+
+    /// From the first event to just after the last one.
+    pub fn span(&self) -> Option<TimeRange> {
+        let mut span: Option<TimeRange> = None;
+        for batch in self.batches.values().flatten() {
+            let Some(t) = times(batch) else { continue };
+            let (first, last) = ((0..t.len()).find(|&i| t.is_valid(i)), (0..t.len()).rev().find(|&i| t.is_valid(i)));
+            if let (Some(first), Some(last)) = (first, last) {
+                let r = TimeRange::new(t.value(first), t.value(last) + 1);
+                span = Some(span.map_or(r, |s| s.union(&r)));
+            }
+        }
+        span
+    }
+
+    /// The rows whose `event_time` is in `range` (zero-copy slices).
+    pub fn slice(&self, range: TimeRange) -> Tables {
+        let mut out = Tables::default();
+        for (table, batches) in &self.batches {
+            for batch in batches {
+                let Some(t) = times(batch) else { continue };
+                let start = partition_point(t, |v| v < range.from_ms);
+                let end = partition_point(t, |v| v < range.to_ms);
+                if end > start {
+                    out.batches.entry(*table).or_default().push(batch.slice(start, end - start));
+                }
+            }
+        }
+        out
+    }
+
+    /// A session where each rule table is registered under its name (empty
+    /// when there are no rows), restricted to `range` when one is given.
+    pub fn context(&self, range: Option<TimeRange>) -> Result<SessionContext, DetectError> {
+        let ctx = session();
+        let view;
+        let source = match range {
+            Some(r) => {
+                view = self.slice(r);
+                &view
+            }
+            None => self,
+        };
+        for table in RULE_TABLES {
+            let batches = source.batches.get(&table).cloned().unwrap_or_default();
+            let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| schema(table));
+            let mem = MemTable::try_new(schema, vec![batches]).map_err(DetectError::Lake)?;
+            ctx.register_table(table.name(), Arc::new(mem)).map_err(DetectError::Lake)?;
+        }
+        Ok(ctx)
+    }
+
+    /// Reads `tables` over `range` from the lake, once, pruning partitions.
+    pub async fn read_lake(lake: &Lake, range: TimeRange, tables: &[Table]) -> Result<Tables, DetectError> {
+        let ctx = session();
+        vigil_queries::register_lake(&ctx, lake)?;
+        let mut out = Tables::default();
+        for &table in tables {
+            let columns: Vec<String> = schema(table).fields().iter().map(|f| f.name().clone()).collect();
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let batches = ctx
+                .table(table.name())
+                .await
+                .and_then(|df| df.filter(range.filter()))
+                .and_then(|df| df.select_columns(&columns))
+                .map_err(DetectError::Lake)?
+                .collect()
+                .await
+                .map_err(DetectError::Lake)?;
+            for b in batches {
+                out.push(table, b)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn partition_point(t: &TimestampMillisecondArray, below: impl Fn(i64) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, t.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if below(time_at(t, mid)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
