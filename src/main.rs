@@ -25,16 +25,27 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    /// A folder of your own rule files, loaded next to the built-in ones (repeatable).
+    #[arg(long = "rules", global = true, env = "VIGIL_RULES", value_delimiter = ',')]
+    rules: Vec<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The main job: ingest the given logs into the lake, then report.
-    Run(commands::ingest::IngestArgs),
+    /// The main job: ingest the given logs into the lake, run the detection
+    /// rules (streaming on each batch, scheduled over the span ingested) and
+    /// print the findings.
+    Run(commands::run::RunArgs),
     /// Ingest logs (files, folders, or - for stdin) into the lake.
     Ingest(commands::ingest::IngestArgs),
+    /// Run the detection rules over the lake.
+    Detect(commands::detect::DetectArgs),
+    /// List, validate and test detection rules.
+    #[command(subcommand)]
+    Rules(commands::rules::RulesCommand),
     /// Print the lake's table schemas as Markdown.
     Schema,
 }
@@ -57,7 +68,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
-        Command::Run(args) | Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
+        Command::Run(args) => commands::run::run(&cli.lake, &cli.rules, &args),
+        Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
+        Command::Detect(args) => commands::detect::run(&cli.lake, &cli.rules, &args),
+        Command::Rules(command) => commands::rules::run(&command, &cli.rules),
         Command::Schema => {
             print!(
                 "{}",

@@ -2,7 +2,10 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table as Grid};
 use std::time::Duration;
+use vigil_detect::{DetectReport, Finding, FindingStatus, RuleSet, TestOutcome};
 use vigil_ingest::{IngestReport, Table};
+
+use crate::commands::detect::FormatArg;
 
 fn right(n: u64) -> Cell {
     Cell::new(n).set_alignment(CellAlignment::Right)
@@ -56,4 +59,98 @@ pub fn print_ingest_summary(report: &IngestReport, lake: &str, elapsed: Duration
         secs,
         report.bytes_read as f64 / 1e6 / secs,
     );
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// Prints findings as a table (or JSON lines) and what detection did.
+pub fn print_findings(findings: &[Finding], report: &DetectReport, format: FormatArg) {
+    if let FormatArg::Json = format {
+        for f in findings {
+            println!("{}", serde_json::to_string(f).unwrap_or_default());
+        }
+        return;
+    }
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "severity", "rule", "finding", "events", "first seen (UTC)", "status",
+    ]);
+    for f in findings {
+        grid.add_row(vec![
+            Cell::new(f.severity),
+            Cell::new(&f.rule_id),
+            Cell::new(&f.title),
+            right(f.event_count),
+            Cell::new(time(f.first_seen)),
+            Cell::new(f.status.as_str()),
+        ]);
+    }
+    let new = findings.iter().filter(|f| f.status == FindingStatus::New).count();
+    if findings.is_empty() {
+        println!("No findings.");
+    } else {
+        println!("Findings");
+        println!("{grid}");
+    }
+    println!(
+        "{} finding(s): {new} new, {} updated; {} already known; {} rule evaluations over {} rows{}",
+        findings.len(),
+        findings.len() - new,
+        report.unchanged,
+        report.evaluations,
+        report.rows_read,
+        if report.windows_skipped > 0 {
+            format!("; {} late window(s) skipped (catch-up bound)", report.windows_skipped)
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// Prints the rules in force.
+pub fn print_rules(rules: &RuleSet) {
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(vec!["rule", "severity", "mode", "tables", "tags", "file"]);
+    for r in &rules.rules {
+        let mode = match r.schedule() {
+            Some(s) => format!(
+                "scheduled {} every {}",
+                humantime::format_duration(s.window),
+                humantime::format_duration(s.every)
+            ),
+            None => "streaming".into(),
+        };
+        grid.add_row(vec![
+            Cell::new(&r.id),
+            Cell::new(r.severity),
+            Cell::new(mode),
+            Cell::new(r.tables.iter().map(|t| t.name()).collect::<Vec<_>>().join(",")),
+            Cell::new(r.tags.join(" ")),
+            Cell::new(r.path.display()),
+        ]);
+    }
+    println!("{grid}");
+    println!("{} rule(s)", rules.rules.len());
+}
+
+/// Prints pass/fail per rule test.
+pub fn print_test_outcomes(outcomes: &[TestOutcome]) {
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(vec!["rule", "test", "result"]);
+    for o in outcomes {
+        grid.add_row(vec![
+            Cell::new(&o.rule_id),
+            Cell::new(&o.test),
+            Cell::new(if o.passed { "pass".to_string() } else { format!("FAIL: {}", o.message) }),
+        ]);
+    }
+    println!("{grid}");
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    println!("{passed} of {} rule test(s) passed", outcomes.len());
 }

@@ -1,4 +1,4 @@
-//! `vigil ingest` and (for now) `vigil run`: logs into the lake, with progress and a summary.
+//! `vigil ingest`: logs into the lake, with progress and a summary.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use vigil_ingest::{Family, IngestOptions, Ingester, Lake, Limits};
+use vigil_ingest::{Family, IngestOptions, IngestReport, Ingester, Lake, Limits};
 
 use crate::output;
 
@@ -37,7 +37,14 @@ pub struct IngestArgs {
 pub fn run(lake_location: &str, args: &IngestArgs) -> Result<()> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
-    let options = IngestOptions {
+    let ingester = Ingester::new(options(args), lake.writer()?);
+    let report = ingest(ingester, args, lake.location())?;
+    check(&report)
+}
+
+/// The ingest options the arguments ask for.
+pub fn options(args: &IngestArgs) -> IngestOptions {
+    IngestOptions {
         limits: Limits {
             max_record_bytes: args.max_record_bytes,
             ..Limits::default()
@@ -45,8 +52,12 @@ pub fn run(lake_location: &str, args: &IngestArgs) -> Result<()> {
         format: args.format,
         batch_rows: args.batch_rows.max(1),
         ..IngestOptions::default()
-    };
-    let mut ingester = Ingester::new(options, lake.writer()?);
+    }
+}
+
+/// Feeds every input to `ingester` with a progress spinner, finishes it and
+/// prints the summary.
+pub fn ingest(mut ingester: Ingester, args: &IngestArgs, lake_location: &str) -> Result<IngestReport> {
     let started = Instant::now();
     let bar = (!args.no_progress && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();
@@ -86,7 +97,12 @@ pub fn run(lake_location: &str, args: &IngestArgs) -> Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    output::print_ingest_summary(&report, lake.location(), started.elapsed());
+    output::print_ingest_summary(&report, lake_location, started.elapsed());
+    Ok(report)
+}
+
+/// Fails when counts do not reconcile or an input ended early.
+pub fn check(report: &IngestReport) -> Result<()> {
     if !report.reconciles() {
         bail!("record counts do not reconcile: this is a bug, please report it");
     }

@@ -1,3 +1,6 @@
 //! One module per command.
 
+pub mod detect;
 pub mod ingest;
+pub mod rules;
+pub mod run;

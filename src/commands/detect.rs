@@ -1,0 +1,101 @@
+//! `vigil detect`: run the rules over the lake, for a time range or the windows due now.
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use vigil_detect::engine::{ModeFilter, Source};
+use vigil_detect::{DetectReport, Detector, Finding};
+use vigil_ingest::Lake;
+use vigil_queries::TimeRange;
+
+use crate::commands::rules::load_rules;
+use crate::output;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Streaming,
+    Scheduled,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum FormatArg {
+    /// A table for people.
+    #[default]
+    Table,
+    /// One finding per line as JSON.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    /// Run over the last DURATION (e.g. 24h, 90m).
+    #[arg(long, conflicts_with_all = ["from", "to", "due"])]
+    pub since: Option<String>,
+    /// Start of the range (RFC 3339, e.g. 2026-11-24T08:00:00Z).
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// End of the range, exclusive (RFC 3339).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Run each scheduled rule over the windows due since its checkpoint
+    /// (what a scheduler calls every few minutes).
+    #[arg(long)]
+    pub due: bool,
+    /// Only these rules (repeatable).
+    #[arg(long = "rule")]
+    pub rules: Vec<String>,
+    /// Which rules to run.
+    #[arg(long, value_enum, default_value = "all")]
+    pub mode: ModeArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+}
+
+fn parse_time(s: &str) -> Result<i64> {
+    Ok(DateTime::parse_from_rfc3339(s)
+        .with_context(|| format!("{s:?} is not an RFC 3339 time (e.g. 2026-11-24T08:00:00Z)"))?
+        .timestamp_millis())
+}
+
+/// The range the arguments ask for (default: the last 24 hours).
+fn range(args: &DetectArgs, now_ms: i64) -> Result<TimeRange> {
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        let r = TimeRange::new(parse_time(from)?, parse_time(to)?);
+        if r.is_empty() {
+            bail!("--from must be before --to");
+        }
+        return Ok(r);
+    }
+    let since = args.since.as_deref().unwrap_or("24h");
+    let d = humantime::parse_duration(since).with_context(|| format!("--since {since:?}: expected a duration such as 24h or 90m"))?;
+    Ok(TimeRange::new(now_ms - d.as_millis() as i64, now_ms))
+}
+
+pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Result<()> {
+    let lake = Lake::open(lake_location).with_context(|| format!("opening the lake at {lake_location}"))?;
+    let mut rules = load_rules(user_rules)?;
+    rules.select(&args.rules)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(rules.check_plans())?;
+    let detector = Detector::for_lake(rules, lake);
+    let now = Utc::now().timestamp_millis();
+    let mut report = DetectReport::default();
+    let range = range(args, now)?;
+    let findings: Vec<Finding> = runtime.block_on(async {
+        if args.due {
+            return detector.due(now, &mut report).await;
+        }
+        let modes = match args.mode {
+            ModeArg::Streaming => ModeFilter::Streaming,
+            ModeArg::Scheduled => ModeFilter::Scheduled,
+            ModeArg::All => ModeFilter::All,
+        };
+        let candidates = detector.over_range(range, Source::Lake, modes, &mut report).await?;
+        detector.settle(candidates, now, &mut report).await
+    })?;
+    output::print_findings(&findings, &report, args.format);
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `vigil run`: the main job. Ingest into the lake with the streaming rules on
+//! every batch, then the scheduled rules over the time span ingested, then report.
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::Args;
+use std::path::PathBuf;
+use vigil_detect::engine::{ModeFilter, Source};
+use vigil_detect::{DetectReport, Detector, StreamingSink};
+use vigil_ingest::{Ingester, Lake};
+
+use crate::commands::detect::FormatArg;
+use crate::commands::ingest::{self, IngestArgs};
+use crate::commands::rules::load_rules;
+use crate::output;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    /// How findings are printed.
+    #[arg(long = "output", value_enum, default_value = "table")]
+    pub output: FormatArg,
+}
+
+pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &RunArgs) -> Result<()> {
+    let lake = Lake::open(lake_location).with_context(|| format!("opening the lake at {lake_location}"))?;
+    let rules = load_rules(user_rules)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(rules.check_plans())?;
+    let detector = Detector::for_lake(rules, lake.clone());
+    let (sink, streamed) = StreamingSink::new(lake.writer()?, detector.clone())?;
+    let ingester = Ingester::new(ingest::options(&args.ingest), sink);
+    let ingest_report = ingest::ingest(ingester, &args.ingest, lake.location())?;
+    let (mut candidates, mut report, span) = {
+        let mut s = streamed.lock().map_err(|_| anyhow::anyhow!("streaming detection failed"))?;
+        (std::mem::take(&mut s.candidates), std::mem::take(&mut s.report), s.span)
+    };
+    let now = Utc::now().timestamp_millis();
+    let findings = runtime.block_on(async {
+        if let Some(span) = span {
+            let mut scheduled = DetectReport::default();
+            candidates.extend(detector.over_range(span, Source::Lake, ModeFilter::Scheduled, &mut scheduled).await?);
+            Detector::merge_report(&mut report, scheduled);
+        }
+        detector.settle(candidates, now, &mut report).await
+    })?;
+    println!();
+    output::print_findings(&findings, &report, args.output);
+    ingest::check(&ingest_report)
+}
