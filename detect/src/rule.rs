@@ -454,7 +454,7 @@ async fn check_plan(ctx: &datafusion::prelude::SessionContext, rule: &Rule) -> R
         }
     }
     for c in template::title_columns(&rule.title) {
-        if !has(&c) {
+        if !has(&c) && !template::FINDING_PLACEHOLDERS.contains(&c.as_str()) {
             return Err(RuleError {
                 path: rule.path.clone(),
                 line: 1,

@@ -103,6 +103,9 @@ impl Suppressor {
         };
         let e = &self.entries[&key];
         let title = render_title(&rule.title, |col| {
+            if col == "event_count" {
+                return Some(e.event_count.to_string());
+            }
             c.fields.get(col).and_then(|v| match v {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) => Some(s.clone()),

@@ -7,6 +7,9 @@ use vigil_queries::TimeRange;
 /// Placeholders the engine fills in itself.
 pub const BUILTIN_PLACEHOLDERS: [&str; 2] = ["window_start", "window_end"];
 
+/// Title placeholders filled from the finding itself rather than a result column.
+pub const FINDING_PLACEHOLDERS: [&str; 1] = ["event_count"];
+
 /// A rule parameter: a number, a boolean, or a string (rendered as a quoted SQL literal).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
