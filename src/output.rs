@@ -97,7 +97,7 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
         println!("{grid}");
     }
     println!(
-        "{} finding(s): {new} new, {} updated; {} already known; {} rule evaluations over {} rows{}",
+        "{} finding(s): {new} new, {} updated; {} repeat detection(s) merged into open findings; {} rule evaluations over {} rows{}",
         findings.len(),
         findings.len() - new,
         report.unchanged,
