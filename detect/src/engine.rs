@@ -160,24 +160,48 @@ impl Detector {
         modes: ModeFilter,
         report: &mut DetectReport,
     ) -> Result<Vec<Candidate>, DetectError> {
-        let mut jobs = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !modes.accepts(rule) {
-                continue;
+        let selected: Vec<usize> = (0..self.rules.len()).filter(|&i| modes.accepts(&self.rules[i])).collect();
+        // Only the hours that hold data get windows: a range spanning months
+        // with a few busy hours costs a few hours of work.
+        let mut hours = std::collections::BTreeSet::new();
+        match source {
+            Source::Memory(t) => hours = t.hours(),
+            Source::Lake => {
+                let lake = self.lake()?;
+                let mut tables: Vec<Table> = selected.iter().flat_map(|&i| self.rules[i].tables.clone()).collect();
+                tables.sort();
+                tables.dedup();
+                for table in tables {
+                    hours.extend(vigil_queries::partition_hours(lake, table, range).await?);
+                }
             }
-            match rule.schedule() {
-                Some(s) => jobs.extend(windows_over(&s, range).into_iter().map(|w| (i, w))),
-                None => {
-                    let mut from = range.from_ms;
-                    while from < range.to_ms {
-                        let to = (from.div_euclid(3_600_000) + 1) * 3_600_000;
-                        jobs.push((i, TimeRange::new(from, to.min(range.to_ms))));
-                        from = to;
+        }
+        let active = vigil_queries::hour_ranges(&hours, range);
+        let mut jobs = std::collections::BTreeSet::new();
+        for &i in &selected {
+            let rule = &self.rules[i];
+            for r in &active {
+                match rule.schedule() {
+                    Some(s) => jobs.extend(windows_over(&s, *r).into_iter().map(|w| (i, w))),
+                    None => {
+                        let mut from = r.from_ms;
+                        while from < r.to_ms {
+                            let to = (from.div_euclid(3_600_000) + 1) * 3_600_000;
+                            jobs.insert((i, TimeRange::new(from, to.min(r.to_ms))));
+                            from = to;
+                        }
                     }
                 }
             }
         }
-        self.run_jobs(jobs, range.to_ms, source, report).await
+        self.run_jobs(jobs.into_iter().collect(), range.to_ms, source, report).await
+    }
+
+    fn lake(&self) -> Result<&Lake, DetectError> {
+        self.lake.as_ref().ok_or_else(|| DetectError::State {
+            path: "lake".into(),
+            reason: "this detector has no lake to read".into(),
+        })
     }
 
     /// Runs each scheduled rule over the windows due at `now_ms` since its
@@ -240,13 +264,7 @@ impl Detector {
             tables.dedup();
             let started = Instant::now();
             let data = match source {
-                Source::Lake => {
-                    let lake = self.lake.as_ref().ok_or_else(|| DetectError::State {
-                        path: "lake".into(),
-                        reason: "this detector has no lake to read".into(),
-                    })?;
-                    Tables::read_lake(lake, span, &tables).await?
-                }
+                Source::Lake => Tables::read_lake(self.lake()?, span, &tables).await?,
                 Source::Memory(t) => t.slice(span),
             };
             report.read_time += started.elapsed();

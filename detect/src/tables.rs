@@ -99,6 +99,27 @@ impl Tables {
         span
     }
 
+    /// The hours (Unix ms of each hour's start) that hold at least one row.
+    pub fn hours(&self) -> std::collections::BTreeSet<i64> {
+        const HOUR_MS: i64 = 3_600_000;
+        let mut hours = std::collections::BTreeSet::new();
+        for batch in self.batches.values().flatten() {
+            let Some(t) = times(batch) else { continue };
+            // Batches are sorted: jump from one hour to the next.
+            let mut i = 0;
+            while i < t.len() {
+                if t.is_null(i) {
+                    i += 1;
+                    continue;
+                }
+                let hour = t.value(i).div_euclid(HOUR_MS) * HOUR_MS;
+                hours.insert(hour);
+                i = partition_point(t, |v| v < hour + HOUR_MS).max(i + 1);
+            }
+        }
+        hours
+    }
+
     /// The rows whose `event_time` is in `range` (zero-copy slices).
     pub fn slice(&self, range: TimeRange) -> Tables {
         let mut out = Tables::default();

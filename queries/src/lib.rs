@@ -8,7 +8,7 @@ pub mod error;
 pub mod functions;
 pub mod time_range;
 
-pub use catalog::{register_lake, register_table};
+pub use catalog::{partition_hours, register_lake, register_table};
 pub use error::QueryError;
 pub use functions::register_functions;
-pub use time_range::TimeRange;
+pub use time_range::{hour_ranges, TimeRange};

@@ -58,6 +58,22 @@ impl TimeRange {
     }
 }
 
+/// Merges hours (Unix ms of each hour's start) into contiguous ranges, clipped to `within`.
+pub fn hour_ranges(hours: &std::collections::BTreeSet<i64>, within: TimeRange) -> Vec<TimeRange> {
+    let mut out: Vec<TimeRange> = Vec::new();
+    for &h in hours {
+        let r = TimeRange::new(h.max(within.from_ms), (h + HOUR_MS).min(within.to_ms));
+        if r.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.to_ms >= r.from_ms => last.to_ms = last.to_ms.max(r.to_ms),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
 /// A timestamp literal in the lake's type (ms, UTC).
 pub fn timestamp_literal(ms: i64) -> Expr {
     lit(ScalarValue::TimestampMillisecond(
@@ -83,6 +99,14 @@ mod tests {
         let ms = 1_795_514_399_999;
         assert_eq!(partition_of(ms), ("2026-11-24".into(), "09".into()));
         assert_eq!(partition_of(ms + 1), ("2026-11-24".into(), "10".into()));
+    }
+
+    #[test]
+    fn hours_merge_into_ranges_with_gaps_kept() {
+        let h = HOUR_MS;
+        let hours = [0, h, 5 * h].into_iter().collect();
+        let ranges = hour_ranges(&hours, TimeRange::new(30 * 60_000, 10 * h));
+        assert_eq!(ranges, vec![TimeRange::new(30 * 60_000, 2 * h), TimeRange::new(5 * h, 6 * h)]);
     }
 
     #[test]
