@@ -44,9 +44,9 @@ pub fn check(sql: &str) -> Result<Vec<Table>, Refusal> {
                 message: "the SQL is empty".into(),
             })
         }
-        [_, second, ..] => {
+        [_, _, ..] => {
             return Err(Refusal {
-                line: line_of(second.span().start.line),
+                line: second_statement_line(sql),
                 message: format!("the SQL must be one SELECT; found {} statements", statements.len()),
             })
         }
@@ -142,6 +142,22 @@ fn refuse(line: u64, message: String) -> ControlFlow<Refusal> {
 
 fn line_of(line: u64) -> usize {
     (line as usize).max(1)
+}
+
+/// The line where the second statement starts (statement spans are not
+/// filled in for every kind of statement, tokens always have a location).
+fn second_statement_line(sql: &str) -> usize {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else {
+        return 1;
+    };
+    tokens
+        .iter()
+        .skip_while(|t| t.token != Token::SemiColon)
+        .skip(1)
+        .find(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon))
+        .map(|t| line_of(t.span.start.line))
+        .unwrap_or(1)
 }
 
 /// sqlparser reports `... at Line: 3, Column: 7`.

@@ -500,3 +500,20 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_errors_point_at_the_line_in_the_file() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/cloudtrail/iam_user_created.toml")).unwrap();
+        let rule = Rule::parse(Path::new("x.toml"), &text).unwrap();
+        let first_sql_line = text.lines().position(|l| l.starts_with("sql = '''")).unwrap() + 2;
+        assert_eq!(rule.sql_line, first_sql_line);
+        let bad = text.replace("  AND error_code IS NULL\n", "  AND error_code IS NULL;\nDELETE FROM cloudtrail\n");
+        let err = Rule::parse(Path::new("x.toml"), &bad).unwrap_err();
+        let delete_line = bad.lines().position(|l| l.starts_with("DELETE")).unwrap() + 1;
+        assert_eq!(err.line, delete_line, "{err}");
+    }
+}
