@@ -40,3 +40,6 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 unset AWS_PROFILE AWS_SESSION_TOKEN || true
 
 cargo test --workspace --all-targets -- --include-ignored
+
+echo "==> vigil rules test (every built-in rule's inline tests)"
+cargo run --quiet -- rules test

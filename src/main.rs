@@ -26,7 +26,12 @@ struct Cli {
     verbose: u8,
 
     /// A folder of your own rule files, loaded next to the built-in ones (repeatable).
-    #[arg(long = "rules", global = true, env = "VIGIL_RULES", value_delimiter = ',')]
+    #[arg(
+        long = "rules",
+        global = true,
+        env = "VIGIL_RULES",
+        value_delimiter = ','
+    )]
     rules: Vec<std::path::PathBuf>,
 
     #[command(subcommand)]

@@ -77,7 +77,12 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
     }
     let mut grid = Grid::new();
     grid.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "severity", "rule", "finding", "events", "first seen (UTC)", "status",
+        "severity",
+        "rule",
+        "finding",
+        "events",
+        "first seen (UTC)",
+        "status",
     ]);
     for f in findings {
         grid.add_row(vec![
@@ -89,7 +94,10 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
             Cell::new(f.status.as_str()),
         ]);
     }
-    let new = findings.iter().filter(|f| f.status == FindingStatus::New).count();
+    let new = findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::New)
+        .count();
     if findings.is_empty() {
         println!("No findings.");
     } else {
@@ -129,7 +137,13 @@ pub fn print_rules(rules: &RuleSet) {
             Cell::new(&r.id),
             Cell::new(r.severity),
             Cell::new(mode),
-            Cell::new(r.tables.iter().map(|t| t.name()).collect::<Vec<_>>().join(",")),
+            Cell::new(
+                r.tables
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             Cell::new(r.tags.join(" ")),
             Cell::new(r.path.display()),
         ]);
@@ -147,7 +161,11 @@ pub fn print_test_outcomes(outcomes: &[TestOutcome]) {
         grid.add_row(vec![
             Cell::new(&o.rule_id),
             Cell::new(&o.test),
-            Cell::new(if o.passed { "pass".to_string() } else { format!("FAIL: {}", o.message) }),
+            Cell::new(if o.passed {
+                "pass".to_string()
+            } else {
+                format!("FAIL: {}", o.message)
+            }),
         ]);
     }
     println!("{grid}");

@@ -169,3 +169,177 @@ fn schema_prints_every_table() {
         assert!(stdout.contains(table), "{table}");
     }
 }
+
+/// Each step of the sample attack story, as the rule that must report it.
+const STORY: &[(&str, &str)] = &[
+    ("apigw_auth_failure_burst", "203.0.113.66"),
+    ("console_login_failures_by_ip", "203.0.113.66"),
+    ("password_spray", "203.0.113.66"),
+    ("root_console_login_failure", "203.0.113.66"),
+    ("console_login_without_mfa", "bob"),
+    ("access_key_created_for_other_user", "alice"),
+    ("iam_admin_policy_attached", "bob"),
+    ("s3_bucket_policy_changed", "acme-invoices"),
+    ("cloudtrail_logging_tampered", "management-events"),
+    ("apigw_route_traffic_spike", "GET /search"),
+    ("lambda_error_spike", "orders-search"),
+];
+
+#[test]
+fn run_reports_every_step_of_the_sample_attack_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = vigil(&lake)
+        .args(["run", "sample-logs", "--output", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (rule, needle) in STORY {
+        let hit = findings.iter().any(|f| {
+            f["rule_id"] == *rule && f.to_string().contains(needle) && f["status"] == "new"
+        });
+        assert!(hit, "no {rule} finding about {needle}: {stdout}");
+    }
+    // The quiet morning around the story stays quiet: no finding about the ordinary clients.
+    for f in &findings {
+        let text = f.to_string();
+        assert!(
+            !text.contains("ci-deployer") && !text.contains("\"carol\""),
+            "noise finding: {text}"
+        );
+    }
+    // Findings landed in the lake's findings table.
+    let findings_dir = lake.join("findings");
+    assert!(findings_dir.exists());
+
+    // Running detection again over the same lake re-alerts nothing.
+    let again = vigil(&lake)
+        .args([
+            "detect",
+            "--from",
+            "2026-11-24T08:00:00Z",
+            "--to",
+            "2026-11-24T10:00:00Z",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .all(|l| !l.contains("\"status\":\"new\"")),
+        "{again}"
+    );
+}
+
+#[test]
+fn rules_test_passes_on_the_builtin_rules_and_list_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vigil(dir.path()).args(["rules", "test"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("password_spray") && stdout.contains("pass"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    let list = vigil(dir.path()).args(["rules", "list"]).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("scheduled 10m every 5m"), "{list}");
+}
+
+#[test]
+fn a_user_rule_folder_loads_and_a_bad_rule_fails_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("my-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let builtin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("detect/rules/cloudtrail/iam_user_created.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("mine.toml"),
+        builtin.replace("id = \"iam_user_created\"", "id = \"my_iam_user_created\""),
+    )
+    .unwrap();
+    let out = vigil(dir.path())
+        .args(["--rules"])
+        .arg(&rules)
+        .args(["rules", "test"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("my_iam_user_created"), "{stdout}");
+
+    std::fs::write(
+        rules.join("evil.toml"),
+        builtin
+            .replace("id = \"iam_user_created\"", "id = \"evil\"")
+            .replace(
+                "  AND error_code IS NULL\n'''",
+                "  AND error_code IS NULL;\nDROP TABLE cloudtrail\n'''",
+            ),
+    )
+    .unwrap();
+    let out = vigil(dir.path())
+        .args(["rules", "validate"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("evil.toml:") && stderr.contains("one SELECT"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failing_rule_test_makes_rules_test_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("my-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let builtin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("detect/rules/cloudtrail/iam_user_created.toml"),
+    )
+    .unwrap();
+    // The rule now ignores CreateUser, so its positive test fails.
+    let broken = builtin
+        .replace("id = \"iam_user_created\"", "id = \"broken\"")
+        .replace("event_name = 'CreateUser'", "event_name = 'CreateUsers'");
+    std::fs::write(rules.join("broken.toml"), broken).unwrap();
+    let out = vigil(dir.path())
+        .args(["rules", "test"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL: expected 1 finding(s), got 0"),
+        "{stdout}"
+    );
+}

@@ -71,7 +71,9 @@ impl ModeFilter {
     fn accepts(self, rule: &Rule) -> bool {
         matches!(
             (self, rule.mode),
-            (ModeFilter::All, _) | (ModeFilter::Streaming, Mode::Streaming) | (ModeFilter::Scheduled, Mode::Scheduled(_))
+            (ModeFilter::All, _)
+                | (ModeFilter::Streaming, Mode::Streaming)
+                | (ModeFilter::Scheduled, Mode::Scheduled(_))
         )
     }
 }
@@ -126,8 +128,14 @@ impl Detector {
     }
 
     /// Runs the streaming rules over freshly ingested rows (no lake read).
-    pub async fn streaming(&self, tables: &Tables, report: &mut DetectReport) -> Result<Vec<Candidate>, DetectError> {
-        let Some(span) = tables.span() else { return Ok(Vec::new()) };
+    pub async fn streaming(
+        &self,
+        tables: &Tables,
+        report: &mut DetectReport,
+    ) -> Result<Vec<Candidate>, DetectError> {
+        let Some(span) = tables.span() else {
+            return Ok(Vec::new());
+        };
         let present: Vec<Table> = tables.tables().collect();
         let rules: Vec<&Rule> = self
             .rules
@@ -160,7 +168,9 @@ impl Detector {
         modes: ModeFilter,
         report: &mut DetectReport,
     ) -> Result<Vec<Candidate>, DetectError> {
-        let selected: Vec<usize> = (0..self.rules.len()).filter(|&i| modes.accepts(&self.rules[i])).collect();
+        let selected: Vec<usize> = (0..self.rules.len())
+            .filter(|&i| modes.accepts(&self.rules[i]))
+            .collect();
         // Only the hours that hold data get windows: a range spanning months
         // with a few busy hours costs a few hours of work.
         let mut hours = std::collections::BTreeSet::new();
@@ -168,7 +178,10 @@ impl Detector {
             Source::Memory(t) => hours = t.hours(),
             Source::Lake => {
                 let lake = self.lake()?;
-                let mut tables: Vec<Table> = selected.iter().flat_map(|&i| self.rules[i].tables.clone()).collect();
+                let mut tables: Vec<Table> = selected
+                    .iter()
+                    .flat_map(|&i| self.rules[i].tables.clone())
+                    .collect();
                 tables.sort();
                 tables.dedup();
                 for table in tables {
@@ -194,7 +207,8 @@ impl Detector {
                 }
             }
         }
-        self.run_jobs(jobs.into_iter().collect(), range.to_ms, source, report).await
+        self.run_jobs(jobs.into_iter().collect(), range.to_ms, source, report)
+            .await
     }
 
     fn lake(&self) -> Result<&Lake, DetectError> {
@@ -208,20 +222,36 @@ impl Detector {
     /// checkpoint, settles the findings, then moves the checkpoints on: a
     /// crash before that re-runs the same windows, and suppression keeps the
     /// re-run from counting anything twice.
-    pub async fn due(&self, now_ms: i64, report: &mut DetectReport) -> Result<Vec<Finding>, DetectError> {
+    pub async fn due(
+        &self,
+        now_ms: i64,
+        report: &mut DetectReport,
+    ) -> Result<Vec<Finding>, DetectError> {
         let mut jobs = Vec::new();
         let mut checkpoints = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
-            let Some(schedule) = rule.schedule() else { continue };
+            let Some(schedule) = rule.schedule() else {
+                continue;
+            };
             let name = checkpoint_name(&rule.id);
             let last: Option<Checkpoint> = self.state.get(&name).await?;
-            let (windows, skipped) = due_windows(&schedule, last.map(|c| c.last_window_end), now_ms, self.max_catch_up);
+            let (windows, skipped) = due_windows(
+                &schedule,
+                last.map(|c| c.last_window_end),
+                now_ms,
+                self.max_catch_up,
+            );
             if skipped > 0 {
                 tracing::warn!(rule = %rule.id, skipped, "catch-up bounded: older windows were not run");
             }
             report.windows_skipped += skipped;
             if let Some(w) = windows.last() {
-                checkpoints.push((name, Checkpoint { last_window_end: w.to_ms }));
+                checkpoints.push((
+                    name,
+                    Checkpoint {
+                        last_window_end: w.to_ms,
+                    },
+                ));
             }
             jobs.extend(windows.into_iter().map(|w| (i, w)));
         }
@@ -253,13 +283,25 @@ impl Detector {
         let mut start = 0;
         while start < jobs.len() {
             let chunk_end_limit = jobs[start].1.to_ms + CHUNK_MS;
-            let end = jobs[start..].iter().position(|(_, w)| w.to_ms > chunk_end_limit).map_or(jobs.len(), |p| start + p);
+            let end = jobs[start..]
+                .iter()
+                .position(|(_, w)| w.to_ms > chunk_end_limit)
+                .map_or(jobs.len(), |p| start + p);
             let chunk = &jobs[start..end];
             start = end;
             // Each job reads [window start - lookback, min(window end, data end)).
-            let read = |&(i, w): &(usize, TimeRange)| TimeRange::new(w.from_ms - lookback(i), w.to_ms.min(data_end));
-            let span = chunk.iter().map(read).reduce(|a, b| a.union(&b)).expect("chunk is not empty");
-            let mut tables: Vec<Table> = chunk.iter().flat_map(|(i, _)| self.rules[*i].tables.clone()).collect();
+            let read = |&(i, w): &(usize, TimeRange)| {
+                TimeRange::new(w.from_ms - lookback(i), w.to_ms.min(data_end))
+            };
+            let span = chunk
+                .iter()
+                .map(read)
+                .reduce(|a, b| a.union(&b))
+                .expect("chunk is not empty");
+            let mut tables: Vec<Table> = chunk
+                .iter()
+                .flat_map(|(i, _)| self.rules[*i].tables.clone())
+                .collect();
             tables.sort();
             tables.dedup();
             let started = Instant::now();
@@ -303,13 +345,18 @@ impl Detector {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let mut suppressor: Suppressor = self.state.get(SUPPRESSION_STATE).await?.unwrap_or_default();
-        candidates.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.dedup_key).cmp(&(b.first_seen, &b.rule_id, &b.dedup_key)));
+        let mut suppressor: Suppressor =
+            self.state.get(SUPPRESSION_STATE).await?.unwrap_or_default();
+        candidates.sort_by(|a, b| {
+            (a.first_seen, &a.rule_id, &a.dedup_key).cmp(&(b.first_seen, &b.rule_id, &b.dedup_key))
+        });
         let by_id: BTreeMap<&str, &Rule> = self.rules.iter().map(|r| (r.id.as_str(), r)).collect();
         // One finding per id: later updates of the same finding replace earlier ones.
         let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
         for c in candidates {
-            let Some(rule) = by_id.get(c.rule_id.as_str()) else { continue };
+            let Some(rule) = by_id.get(c.rule_id.as_str()) else {
+                continue;
+            };
             match suppressor.apply(rule, c, detected_at) {
                 Outcome::Report(f) => {
                     let f = *f;
@@ -330,7 +377,13 @@ impl Detector {
         suppressor.prune();
         self.state.put(SUPPRESSION_STATE, &suppressor).await?;
         let mut findings: Vec<Finding> = findings.into_values().collect();
-        findings.sort_by(|a, b| (a.first_seen, &a.rule_id, &a.finding_id).cmp(&(b.first_seen, &b.rule_id, &b.finding_id)));
+        findings.sort_by(|a, b| {
+            (a.first_seen, &a.rule_id, &a.finding_id).cmp(&(
+                b.first_seen,
+                &b.rule_id,
+                &b.finding_id,
+            ))
+        });
         for f in &findings {
             match f.status {
                 FindingStatus::New => report.new += 1,

@@ -38,7 +38,11 @@ pub struct Candidate {
 }
 
 /// Runs `rule` in `ctx` (whose tables hold the window's rows).
-pub async fn evaluate(ctx: &SessionContext, rule: &Rule, window: TimeRange) -> Result<Vec<Candidate>, DetectError> {
+pub async fn evaluate(
+    ctx: &SessionContext,
+    rule: &Rule,
+    window: TimeRange,
+) -> Result<Vec<Candidate>, DetectError> {
     let query = |source| DetectError::Query {
         rule: rule.id.clone(),
         source,
@@ -82,7 +86,10 @@ fn batch_rows(batch: &RecordBatch) -> Result<Vec<Row>, DetectError> {
             let values = to_values(column)?;
             for (row, v) in rows.iter_mut().zip(values) {
                 row.samples = match v {
-                    Value::Array(items) => items.into_iter().filter_map(|s| s.as_str().map(String::from)).collect(),
+                    Value::Array(items) => items
+                        .into_iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect(),
                     Value::String(s) => vec![s],
                     _ => Vec::new(),
                 };
@@ -103,18 +110,53 @@ fn to_values(column: &ArrayRef) -> Result<Vec<Value>, DetectError> {
         DataType::Null => vec![Value::Null; n],
         DataType::Boolean => {
             let a = column.as_boolean();
-            (0..n).map(|i| if a.is_valid(i) { Value::Bool(a.value(i)) } else { Value::Null }).collect()
+            (0..n)
+                .map(|i| {
+                    if a.is_valid(i) {
+                        Value::Bool(a.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
         }
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => {
             let c = cast(column, &DataType::Int64)?;
             let a = c.as_primitive::<Int64Type>();
-            (0..n).map(|i| if a.is_valid(i) { Value::from(a.value(i)) } else { Value::Null }).collect()
+            (0..n)
+                .map(|i| {
+                    if a.is_valid(i) {
+                        Value::from(a.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
         }
-        DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => {
+        DataType::Float16
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _) => {
             let c = cast(column, &DataType::Float64)?;
             let a = c.as_primitive::<Float64Type>();
             (0..n)
-                .map(|i| if a.is_valid(i) { serde_json::Number::from_f64(a.value(i)).map(Value::Number).unwrap_or(Value::Null) } else { Value::Null })
+                .map(|i| {
+                    if a.is_valid(i) {
+                        serde_json::Number::from_f64(a.value(i))
+                            .map(Value::Number)
+                            .unwrap_or(Value::Null)
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect()
         }
         DataType::Timestamp(_, _) => {
@@ -132,8 +174,14 @@ fn to_values(column: &ArrayRef) -> Result<Vec<Value>, DetectError> {
                 })
                 .collect()
         }
-        DataType::List(_) | DataType::LargeList(_) | DataType::ListView(_) | DataType::FixedSizeList(_, _) => {
-            let c = cast(column, &DataType::new_list(list_item_type(column.data_type()), true))?;
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::ListView(_)
+        | DataType::FixedSizeList(_, _) => {
+            let c = cast(
+                column,
+                &DataType::new_list(list_item_type(column.data_type()), true),
+            )?;
             let a = c.as_list::<i32>();
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
@@ -148,7 +196,15 @@ fn to_values(column: &ArrayRef) -> Result<Vec<Value>, DetectError> {
         _ => {
             let c = cast(column, &DataType::Utf8)?;
             let a = c.as_string::<i32>();
-            (0..n).map(|i| if a.is_valid(i) { Value::String(a.value(i).to_string()) } else { Value::Null }).collect()
+            (0..n)
+                .map(|i| {
+                    if a.is_valid(i) {
+                        Value::String(a.value(i).to_string())
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
         }
     };
     Ok(out)
@@ -156,7 +212,10 @@ fn to_values(column: &ArrayRef) -> Result<Vec<Value>, DetectError> {
 
 fn list_item_type(dt: &DataType) -> DataType {
     match dt {
-        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::FixedSizeList(f, _) => f.data_type().clone(),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::FixedSizeList(f, _) => f.data_type().clone(),
         other => other.clone(),
     }
 }
@@ -192,20 +251,36 @@ fn candidates(rule: &Rule, rows: Vec<Row>, window: TimeRange) -> Vec<Candidate> 
             .join("|");
         let aggregate = row.values.contains_key("event_count");
         let (first, last, count) = if aggregate {
-            let count = row.values.get("event_count").and_then(Value::as_u64).unwrap_or(0);
+            let count = row
+                .values
+                .get("event_count")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             (
-                row.times.get("first_seen").copied().unwrap_or(window.from_ms),
-                row.times.get("last_seen").copied().unwrap_or(window.to_ms - 1),
+                row.times
+                    .get("first_seen")
+                    .copied()
+                    .unwrap_or(window.from_ms),
+                row.times
+                    .get("last_seen")
+                    .copied()
+                    .unwrap_or(window.to_ms - 1),
                 count,
             )
         } else {
-            let t = row.times.get("event_time").copied().unwrap_or(window.from_ms);
+            let t = row
+                .times
+                .get("event_time")
+                .copied()
+                .unwrap_or(window.from_ms);
             (t, t, 1)
         };
         if aggregate && count == 0 {
             continue;
         }
-        let event_id = (!aggregate).then(|| text(row.values.get("event_id"))).flatten();
+        let event_id = (!aggregate)
+            .then(|| text(row.values.get("event_id")))
+            .flatten();
         let mut samples = row.samples.clone();
         if !aggregate {
             samples.extend(text(row.values.get("raw")));

@@ -50,7 +50,9 @@ impl std::str::FromStr for Severity {
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            _ => Err(format!("unknown severity {s:?} (info, low, medium, high, critical)")),
+            _ => Err(format!(
+                "unknown severity {s:?} (info, low, medium, high, critical)"
+            )),
         }
     }
 }
@@ -164,7 +166,10 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, DetectError> 
     }
     let mut columns = Vec::new();
     b.finish_into(&mut columns);
-    Ok(RecordBatch::try_new(Arc::new(schema(Table::Findings).as_ref().clone()), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(schema(Table::Findings).as_ref().clone()),
+        columns,
+    )?)
 }
 
 #[cfg(test)]

@@ -47,7 +47,10 @@ pub fn check(sql: &str) -> Result<Vec<Table>, Refusal> {
         [_, _, ..] => {
             return Err(Refusal {
                 line: second_statement_line(sql),
-                message: format!("the SQL must be one SELECT; found {} statements", statements.len()),
+                message: format!(
+                    "the SQL must be one SELECT; found {} statements",
+                    statements.len()
+                ),
             })
         }
     };
@@ -56,7 +59,12 @@ pub fn check(sql: &str) -> Result<Vec<Table>, Refusal> {
             line: line_of(statement.span().start.line),
             message: format!(
                 "only a read-only SELECT is allowed, not {}",
-                statement.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+                statement
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         });
     };
@@ -120,7 +128,10 @@ impl Visitor for ReadOnly {
         match factor {
             TableFactor::Table { name, args, .. } => {
                 if args.is_some() {
-                    return refuse(line, format!("table function {name} is not allowed in a rule"));
+                    return refuse(
+                        line,
+                        format!("table function {name} is not allowed in a rule"),
+                    );
                 }
                 self.relations.insert(name.to_string().to_lowercase());
                 ControlFlow::Continue(())
@@ -189,11 +200,24 @@ mod tests {
 
     #[test]
     fn writes_and_statements_are_refused() {
-        assert!(refused("DROP TABLE cloudtrail").message.contains("only a read-only SELECT"));
-        assert!(refused("INSERT INTO cloudtrail SELECT * FROM cloudtrail").message.contains("INSERT"));
-        assert!(refused("COPY cloudtrail TO '/tmp/x.csv'").message.contains("parse") || refused("COPY cloudtrail TO '/tmp/x.csv'").message.contains("read-only"));
+        assert!(refused("DROP TABLE cloudtrail")
+            .message
+            .contains("only a read-only SELECT"));
+        assert!(refused("INSERT INTO cloudtrail SELECT * FROM cloudtrail")
+            .message
+            .contains("INSERT"));
+        assert!(
+            refused("COPY cloudtrail TO '/tmp/x.csv'")
+                .message
+                .contains("parse")
+                || refused("COPY cloudtrail TO '/tmp/x.csv'")
+                    .message
+                    .contains("read-only")
+        );
         assert!(refused("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'").line >= 1);
-        assert!(refused("SET datafusion.execution.batch_size = 1").message.contains("read-only"));
+        assert!(refused("SET datafusion.execution.batch_size = 1")
+            .message
+            .contains("read-only"));
     }
 
     #[test]
@@ -208,9 +232,15 @@ mod tests {
         let r = refused("SELECT *\nFROM read_parquet('/etc/x.parquet')");
         assert!(r.message.contains("table function"), "{r:?}");
         assert_eq!(r.line, 2);
-        assert!(refused("SELECT * FROM generate_series(1, 10)").message.contains("table function"));
-        assert!(refused("SELECT * FROM information_schema.tables").message.contains("unknown table"));
-        assert!(refused("SELECT * FROM findings").message.contains("unknown table"));
+        assert!(refused("SELECT * FROM generate_series(1, 10)")
+            .message
+            .contains("table function"));
+        assert!(refused("SELECT * FROM information_schema.tables")
+            .message
+            .contains("unknown table"));
+        assert!(refused("SELECT * FROM findings")
+            .message
+            .contains("unknown table"));
     }
 
     #[test]

@@ -168,7 +168,9 @@ impl Rule {
                 .as_deref()
                 .map(|v| {
                     humantime::parse_duration(v)
-                        .map_err(|e| at(line_of_key(key), format!("bad duration {key} = {v:?}: {e}")))
+                        .map_err(|e| {
+                            at(line_of_key(key), format!("bad duration {key} = {v:?}: {e}"))
+                        })
                         .and_then(|d| {
                             if d.is_zero() && key != "lag" && key != "lookback" {
                                 Err(at(line_of_key(key), format!("{key} must be more than 0")))
@@ -191,15 +193,21 @@ impl Rule {
                     if set.is_some() {
                         return Err(at(
                             line_of_key(key),
-                            format!("a streaming rule has no {key}: it runs over each ingested batch"),
+                            format!(
+                                "a streaming rule has no {key}: it runs over each ingested batch"
+                            ),
                         ));
                     }
                 }
                 Mode::Streaming
             }
             "scheduled" => {
-                let window = duration("window", &file.window)?
-                    .ok_or_else(|| at(line_of_key("mode"), "a scheduled rule needs a window".into()))?;
+                let window = duration("window", &file.window)?.ok_or_else(|| {
+                    at(
+                        line_of_key("mode"),
+                        "a scheduled rule needs a window".into(),
+                    )
+                })?;
                 let every = duration("every", &file.every)?.unwrap_or(window);
                 if every > window {
                     return Err(at(
@@ -221,7 +229,8 @@ impl Rule {
                 ))
             }
         };
-        let dedup_period = duration("period", &Some(file.dedup.period.clone()))?.unwrap_or_default();
+        let dedup_period =
+            duration("period", &Some(file.dedup.period.clone()))?.unwrap_or_default();
         let sql_line = sql_start_line(text, file.sql.span().start);
         let sql_template = file.sql.into_inner();
         template::check_placeholders(&sql_template, &file.params).map_err(|m| at(sql_line, m))?;
@@ -230,14 +239,17 @@ impl Rule {
             &file.params,
             vigil_queries::TimeRange::new(0, 1),
         );
-        let tables = guard::check(&probe).map_err(|e| at(sql_line + e.line.saturating_sub(1), e.message))?;
+        let tables =
+            guard::check(&probe).map_err(|e| at(sql_line + e.line.saturating_sub(1), e.message))?;
         if file.tests.is_empty() {
             return Err(at(
                 1,
                 "a rule needs [[tests]]: at least one that fires and one that stays quiet".into(),
             ));
         }
-        if !file.tests.iter().any(|t| t.expect_count > 0) || !file.tests.iter().any(|t| t.expect_count == 0) {
+        if !file.tests.iter().any(|t| t.expect_count > 0)
+            || !file.tests.iter().any(|t| t.expect_count == 0)
+        {
             return Err(at(
                 line_of_key("[[tests]]"),
                 "a rule needs a positive test (expect_count > 0) and a negative one (expect_count = 0)".into(),
@@ -247,7 +259,10 @@ impl Rule {
             if t.expect.len() > t.expect_count {
                 return Err(at(
                     line_of_key("[[tests]]"),
-                    format!("test {:?} lists more expected findings than expect_count", t.name),
+                    format!(
+                        "test {:?} lists more expected findings than expect_count",
+                        t.name
+                    ),
                 ));
             }
         }
@@ -401,7 +416,10 @@ impl RuleSet {
         if ids.is_empty() {
             return Ok(());
         }
-        let unknown: Vec<&String> = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).collect();
+        let unknown: Vec<&String> = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| &r.id == *id))
+            .collect();
         if let Some(id) = unknown.first() {
             return Err(DetectError::Rule(RuleError {
                 path: PathBuf::from("--rule"),
@@ -431,13 +449,26 @@ impl RuleSet {
     }
 }
 
-async fn check_plan(ctx: &datafusion::prelude::SessionContext, rule: &Rule) -> Result<(), RuleError> {
+async fn check_plan(
+    ctx: &datafusion::prelude::SessionContext,
+    rule: &Rule,
+) -> Result<(), RuleError> {
     let sql = rule.sql(vigil_queries::TimeRange::new(0, 1));
     let df = ctx
         .sql_with_options(&sql, guard::sql_options())
         .await
-        .map_err(|e| rule.error(format!("the SQL does not plan: {}", first_line(&e.to_string()))))?;
-    let columns: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+        .map_err(|e| {
+            rule.error(format!(
+                "the SQL does not plan: {}",
+                first_line(&e.to_string())
+            ))
+        })?;
+    let columns: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let has = |c: &str| columns.iter().any(|n| n == c);
     let event_rows = has("event_time");
     let aggregate = has("event_count") && has("first_seen") && has("last_seen");
@@ -450,7 +481,10 @@ async fn check_plan(ctx: &datafusion::prelude::SessionContext, rule: &Rule) -> R
     }
     for c in &rule.dedup_columns {
         if !has(c) {
-            return Err(rule.error(format!("dedup column {c} is not in the SQL's result ({})", columns.join(", "))));
+            return Err(rule.error(format!(
+                "dedup column {c} is not in the SQL's result ({})",
+                columns.join(", ")
+            )));
         }
     }
     for c in template::title_columns(&rule.title) {
@@ -507,11 +541,22 @@ mod tests {
 
     #[test]
     fn sql_errors_point_at_the_line_in_the_file() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/cloudtrail/iam_user_created.toml")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/rules/cloudtrail/iam_user_created.toml"
+        ))
+        .unwrap();
         let rule = Rule::parse(Path::new("x.toml"), &text).unwrap();
-        let first_sql_line = text.lines().position(|l| l.starts_with("sql = '''")).unwrap() + 2;
+        let first_sql_line = text
+            .lines()
+            .position(|l| l.starts_with("sql = '''"))
+            .unwrap()
+            + 2;
         assert_eq!(rule.sql_line, first_sql_line);
-        let bad = text.replace("  AND error_code IS NULL\n", "  AND error_code IS NULL;\nDELETE FROM cloudtrail\n");
+        let bad = text.replace(
+            "  AND error_code IS NULL\n",
+            "  AND error_code IS NULL;\nDELETE FROM cloudtrail\n",
+        );
         let err = Rule::parse(Path::new("x.toml"), &bad).unwrap_err();
         let delete_line = bad.lines().position(|l| l.starts_with("DELETE")).unwrap() + 1;
         assert_eq!(err.line, delete_line, "{err}");

@@ -34,12 +34,18 @@ impl State {
                     Err(e) => return Err(state_error(name, e)),
                 }
             }
-            State::Memory(map) => match map.lock().map_err(|_| state_error(name, "poisoned"))?.get(name) {
+            State::Memory(map) => match map
+                .lock()
+                .map_err(|_| state_error(name, "poisoned"))?
+                .get(name)
+            {
                 Some(b) => b.clone(),
                 None => return Ok(None),
             },
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| state_error(name, e))
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| state_error(name, e))
     }
 
     /// Writes a state document whole (a single PUT; a rename locally).
@@ -53,7 +59,9 @@ impl State {
                     .map_err(|e| state_error(name, e))?;
             }
             State::Memory(map) => {
-                map.lock().map_err(|_| state_error(name, "poisoned"))?.insert(name.to_string(), bytes);
+                map.lock()
+                    .map_err(|_| state_error(name, "poisoned"))?
+                    .insert(name.to_string(), bytes);
             }
         }
         Ok(())

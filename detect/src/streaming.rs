@@ -28,7 +28,10 @@ pub struct StreamingSink<S: BatchSink> {
 
 impl<S: BatchSink> StreamingSink<S> {
     /// The sink and a handle to read its results once ingestion is finished.
-    pub fn new(inner: S, detector: Detector) -> Result<(Self, Arc<Mutex<StreamingResults>>), IngestError> {
+    pub fn new(
+        inner: S,
+        detector: Detector,
+    ) -> Result<(Self, Arc<Mutex<StreamingResults>>), IngestError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

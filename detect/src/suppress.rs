@@ -57,7 +57,8 @@ impl Suppressor {
         let key = format!("{}\u{1f}{}", rule.id, c.dedup_key);
         let period = rule.dedup_period.as_millis().min(i64::MAX as u128) as i64;
         let open = self.entries.get(&key).is_some_and(|e| {
-            c.first_seen <= e.last_seen.saturating_add(period) && c.last_seen >= e.first_seen.saturating_sub(period)
+            c.first_seen <= e.last_seen.saturating_add(period)
+                && c.last_seen >= e.first_seen.saturating_sub(period)
         });
         let status = if open {
             let e = self.entries.get_mut(&key).expect("checked above");

@@ -69,7 +69,9 @@ impl Tables {
         Ok(())
     }
 
-    pub fn from_batches(batches: impl IntoIterator<Item = TableBatch>) -> Result<Tables, DetectError> {
+    pub fn from_batches(
+        batches: impl IntoIterator<Item = TableBatch>,
+    ) -> Result<Tables, DetectError> {
         let mut tables = Tables::default();
         for tb in batches {
             tables.push(tb.table, tb.batch)?;
@@ -90,7 +92,10 @@ impl Tables {
         let mut span: Option<TimeRange> = None;
         for batch in self.batches.values().flatten() {
             let Some(t) = times(batch) else { continue };
-            let (first, last) = ((0..t.len()).find(|&i| t.is_valid(i)), (0..t.len()).rev().find(|&i| t.is_valid(i)));
+            let (first, last) = (
+                (0..t.len()).find(|&i| t.is_valid(i)),
+                (0..t.len()).rev().find(|&i| t.is_valid(i)),
+            );
             if let (Some(first), Some(last)) = (first, last) {
                 let r = TimeRange::new(t.value(first), t.value(last) + 1);
                 span = Some(span.map_or(r, |s| s.union(&r)));
@@ -129,7 +134,10 @@ impl Tables {
                 let start = partition_point(t, |v| v < range.from_ms);
                 let end = partition_point(t, |v| v < range.to_ms);
                 if end > start {
-                    out.batches.entry(*table).or_default().push(batch.slice(start, end - start));
+                    out.batches
+                        .entry(*table)
+                        .or_default()
+                        .push(batch.slice(start, end - start));
                 }
             }
         }
@@ -150,20 +158,32 @@ impl Tables {
         };
         for table in RULE_TABLES {
             let batches = source.batches.get(&table).cloned().unwrap_or_default();
-            let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| schema(table));
+            let schema = batches
+                .first()
+                .map(|b| b.schema())
+                .unwrap_or_else(|| schema(table));
             let mem = MemTable::try_new(schema, vec![batches]).map_err(DetectError::Lake)?;
-            ctx.register_table(table.name(), Arc::new(mem)).map_err(DetectError::Lake)?;
+            ctx.register_table(table.name(), Arc::new(mem))
+                .map_err(DetectError::Lake)?;
         }
         Ok(ctx)
     }
 
     /// Reads `tables` over `range` from the lake, once, pruning partitions.
-    pub async fn read_lake(lake: &Lake, range: TimeRange, tables: &[Table]) -> Result<Tables, DetectError> {
+    pub async fn read_lake(
+        lake: &Lake,
+        range: TimeRange,
+        tables: &[Table],
+    ) -> Result<Tables, DetectError> {
         let ctx = session();
         vigil_queries::register_lake(&ctx, lake)?;
         let mut out = Tables::default();
         for &table in tables {
-            let columns: Vec<String> = schema(table).fields().iter().map(|f| f.name().clone()).collect();
+            let columns: Vec<String> = schema(table)
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
             let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
             let batches = ctx
                 .table(table.name())

@@ -84,7 +84,9 @@ pub fn title_columns(title: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = title;
     while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else { break };
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
         let name = &rest[start + 1..start + len];
         if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             out.push(name.to_string());
@@ -124,7 +126,9 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_are_refused() {
-        assert!(check_placeholders("SELECT ${nope}", &BTreeMap::new()).unwrap_err().contains("nope"));
+        assert!(check_placeholders("SELECT ${nope}", &BTreeMap::new())
+            .unwrap_err()
+            .contains("nope"));
     }
 
     #[test]

@@ -52,7 +52,13 @@ pub fn ingest_records(test: &RuleTest) -> Result<Tables, String> {
     let mut ingester = Ingester::new(options, sink.clone()).with_ingest_time(TEST_INGEST_TIME);
     for (i, record) in test.records.iter().enumerate() {
         ingester
-            .ingest_bytes(record.as_bytes(), SourceId::new(format!("test:{}#{i}", test.name), &format!("{}#{i}", test.name)))
+            .ingest_bytes(
+                record.as_bytes(),
+                SourceId::new(
+                    format!("test:{}#{i}", test.name),
+                    &format!("{}#{i}", test.name),
+                ),
+            )
             .map_err(|e| format!("record {i}: {e}"))?;
     }
     let report = ingester.finish().map_err(|e| e.to_string())?;
@@ -65,12 +71,20 @@ pub fn ingest_records(test: &RuleTest) -> Result<Tables, String> {
                 let col = b.batch.column_by_name("error").cloned();
                 (0..b.batch.num_rows()).map(move |i| {
                     col.as_ref()
-                        .and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>().map(|a| a.value(i).to_string()))
+                        .and_then(|c| {
+                            c.as_any()
+                                .downcast_ref::<arrow::array::StringArray>()
+                                .map(|a| a.value(i).to_string())
+                        })
                         .unwrap_or_default()
                 })
             })
             .collect();
-        return Err(format!("{} test record(s) did not parse: {}", report.dead_lettered_total(), reasons.join("; ")));
+        return Err(format!(
+            "{} test record(s) did not parse: {}",
+            report.dead_lettered_total(),
+            reasons.join("; ")
+        ));
     }
     Tables::from_batches(sink.batches()).map_err(|e| e.to_string())
 }
@@ -80,38 +94,76 @@ pub fn ingest_records(test: &RuleTest) -> Result<Tables, String> {
 pub async fn detect_in_memory(rules: RuleSet, tables: &Tables) -> Result<Vec<Finding>, String> {
     let detector = Detector::in_memory(rules);
     let mut report = DetectReport::default();
-    let Some(span) = tables.span() else { return Ok(Vec::new()) };
-    let mut candidates = detector.streaming(tables, &mut report).await.map_err(|e| e.to_string())?;
+    let Some(span) = tables.span() else {
+        return Ok(Vec::new());
+    };
+    let mut candidates = detector
+        .streaming(tables, &mut report)
+        .await
+        .map_err(|e| e.to_string())?;
     candidates.extend(
         detector
-            .over_range(span, Source::Memory(tables), ModeFilter::Scheduled, &mut report)
+            .over_range(
+                span,
+                Source::Memory(tables),
+                ModeFilter::Scheduled,
+                &mut report,
+            )
             .await
             .map_err(|e| e.to_string())?,
     );
-    detector.settle(candidates, 0, &mut report).await.map_err(|e| e.to_string())
+    detector
+        .settle(candidates, 0, &mut report)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn run_one(rule: &Rule, test: &RuleTest) -> Result<(Vec<Finding>, Vec<String>), String> {
     let tables = ingest_records(test)?;
-    let findings = detect_in_memory(RuleSet { rules: vec![rule.clone()] }, &tables).await?;
+    let findings = detect_in_memory(
+        RuleSet {
+            rules: vec![rule.clone()],
+        },
+        &tables,
+    )
+    .await?;
     let mut problems = Vec::new();
     if findings.len() != test.expect_count {
         problems.push(format!(
             "expected {} finding(s), got {}{}",
             test.expect_count,
             findings.len(),
-            if findings.is_empty() { String::new() } else { format!(": {}", findings.iter().map(|f| f.title.as_str()).collect::<Vec<_>>().join(" / ")) }
+            if findings.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": {}",
+                    findings
+                        .iter()
+                        .map(|f| f.title.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                )
+            }
         ));
     }
     let mut unmatched: Vec<&Finding> = findings.iter().collect();
     for expected in &test.expect {
-        match unmatched.iter().position(|f| expected.iter().all(|(k, v)| value_of(f, k).as_deref() == Some(v.as_str()))) {
+        match unmatched.iter().position(|f| {
+            expected
+                .iter()
+                .all(|(k, v)| value_of(f, k).as_deref() == Some(v.as_str()))
+        }) {
             Some(p) => {
                 unmatched.remove(p);
             }
             None => problems.push(format!(
                 "no finding has {}",
-                expected.iter().map(|(k, v)| format!("{k} = {v:?}")).collect::<Vec<_>>().join(", ")
+                expected
+                    .iter()
+                    .map(|(k, v)| format!("{k} = {v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }

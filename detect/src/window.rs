@@ -28,7 +28,12 @@ pub fn windows_over(schedule: &Schedule, range: TimeRange) -> Vec<TimeRange> {
 /// The windows due at `now`, after the last one done (`last_end`): at most
 /// `max_catch_up` of them, the newest; how many older ones were given up is
 /// returned too. With no checkpoint, only the latest window is due.
-pub fn due_windows(schedule: &Schedule, last_end: Option<i64>, now_ms: i64, max_catch_up: usize) -> (Vec<TimeRange>, usize) {
+pub fn due_windows(
+    schedule: &Schedule,
+    last_end: Option<i64>,
+    now_ms: i64,
+    max_catch_up: usize,
+) -> (Vec<TimeRange>, usize) {
     let (window, every) = (ms(schedule.window), ms(schedule.every).max(1));
     let latest_end = (now_ms - ms(schedule.lag)).div_euclid(every) * every;
     let first_end = match last_end {
@@ -72,8 +77,12 @@ mod tests {
         let s = schedule(10, 5, 0);
         let burst = TimeRange::new(598 * MIN, 602 * MIN);
         let windows = windows_over(&s, TimeRange::new(540 * MIN, 660 * MIN));
-        assert!(windows.iter().any(|w| w.from_ms <= burst.from_ms && burst.to_ms <= w.to_ms));
-        assert!(windows.windows(2).all(|p| p[1].from_ms - p[0].from_ms == 5 * MIN));
+        assert!(windows
+            .iter()
+            .any(|w| w.from_ms <= burst.from_ms && burst.to_ms <= w.to_ms));
+        assert!(windows
+            .windows(2)
+            .all(|p| p[1].from_ms - p[0].from_ms == 5 * MIN));
         assert!(windows.iter().all(|w| w.to_ms - w.from_ms == 10 * MIN));
     }
 
@@ -92,9 +101,18 @@ mod tests {
         // Last done: the window ending 10:00. Now 10:18 with 2 minutes lag: up to 10:15.
         let (w, skipped) = due_windows(&s, Some(600 * MIN), 618 * MIN, 100);
         assert_eq!(skipped, 0);
-        assert_eq!(w, vec![TimeRange::new(595 * MIN, 605 * MIN), TimeRange::new(600 * MIN, 610 * MIN), TimeRange::new(605 * MIN, 615 * MIN)]);
+        assert_eq!(
+            w,
+            vec![
+                TimeRange::new(595 * MIN, 605 * MIN),
+                TimeRange::new(600 * MIN, 610 * MIN),
+                TimeRange::new(605 * MIN, 615 * MIN)
+            ]
+        );
         // Nothing more is due until 10:22.
-        assert!(due_windows(&s, Some(615 * MIN), 621 * MIN, 100).0.is_empty());
+        assert!(due_windows(&s, Some(615 * MIN), 621 * MIN, 100)
+            .0
+            .is_empty());
     }
 
     #[test]
@@ -109,6 +127,9 @@ mod tests {
     #[test]
     fn a_first_run_does_the_latest_window() {
         let s = schedule(10, 5, 0);
-        assert_eq!(due_windows(&s, None, 603 * MIN, 10).0, vec![TimeRange::new(590 * MIN, 600 * MIN)]);
+        assert_eq!(
+            due_windows(&s, None, 603 * MIN, 10).0,
+            vec![TimeRange::new(590 * MIN, 600 * MIN)]
+        );
     }
 }

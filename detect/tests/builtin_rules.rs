@@ -13,9 +13,17 @@ async fn every_builtin_rule_passes_its_tests() {
         for outcome in run_rule_tests(rule).await {
             run += 1;
             if !outcome.passed {
-                failures.push(format!("{} / {}: {}", outcome.rule_id, outcome.test, outcome.message));
+                failures.push(format!(
+                    "{} / {}: {}",
+                    outcome.rule_id, outcome.test, outcome.message
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {run} rule tests failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {run} rule tests failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -9,14 +9,17 @@ use vigil_detect::{Finding, RuleSet, Tables};
 use vigil_ingest::{IngestOptions, Ingester, MemorySink};
 
 fn corpus(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(rel);
     assert!(p.exists(), "corpus file missing: {}", p.display());
     p
 }
 
 fn ingest(paths: &[PathBuf]) -> Tables {
     let sink = MemorySink::default();
-    let mut ingester = Ingester::new(IngestOptions::default(), sink.clone()).with_ingest_time(1_764_000_000_000);
+    let mut ingester =
+        Ingester::new(IngestOptions::default(), sink.clone()).with_ingest_time(1_764_000_000_000);
     for p in paths {
         ingester.ingest_path(p).unwrap();
     }
@@ -28,54 +31,142 @@ fn ingest(paths: &[PathBuf]) -> Tables {
 
 async fn findings(paths: &[PathBuf]) -> Vec<Finding> {
     let tables = ingest(paths);
-    detect_in_memory(RuleSet::builtin().unwrap(), &tables).await.unwrap()
+    detect_in_memory(RuleSet::builtin().unwrap(), &tables)
+        .await
+        .unwrap()
 }
 
 /// The Stratus techniques our rules cover, and the rules each must fire.
 const COVERED: &[(&str, &[&str])] = &[
-    ("aws.credential-access.ec2-get-password-data", &["access_denied_burst"]),
-    ("aws.credential-access.secretsmanager-batch-retrieve-secrets", &["secrets_mass_retrieval"]),
-    ("aws.credential-access.secretsmanager-retrieve-secrets", &["secrets_mass_retrieval"]),
-    ("aws.credential-access.ssm-retrieve-securestring-parameters", &["secrets_mass_retrieval"]),
-    ("aws.defense-evasion.cloudtrail-delete", &["cloudtrail_logging_tampered"]),
-    ("aws.defense-evasion.cloudtrail-event-selectors", &["cloudtrail_logging_tampered"]),
-    ("aws.defense-evasion.cloudtrail-stop", &["cloudtrail_logging_tampered"]),
-    ("aws.defense-evasion.dns-delete-logs", &["security_tooling_disabled"]),
-    ("aws.defense-evasion.organizations-leave", &["organization_leave_attempt"]),
-    ("aws.defense-evasion.vpc-remove-flow-logs", &["security_tooling_disabled"]),
-    ("aws.discovery.ec2-download-user-data", &["access_denied_burst"]),
-    ("aws.exfiltration.ec2-security-group-open-port-22-ingress", &["security_group_opened_to_world"]),
-    ("aws.exfiltration.ec2-share-ami", &["resource_shared_externally"]),
-    ("aws.exfiltration.ec2-share-ebs-snapshot", &["resource_shared_externally"]),
-    ("aws.exfiltration.rds-share-snapshot", &["resource_shared_externally"]),
-    ("aws.initial-access.console-login-without-mfa", &["console_login_without_mfa"]),
+    (
+        "aws.credential-access.ec2-get-password-data",
+        &["access_denied_burst"],
+    ),
+    (
+        "aws.credential-access.secretsmanager-batch-retrieve-secrets",
+        &["secrets_mass_retrieval"],
+    ),
+    (
+        "aws.credential-access.secretsmanager-retrieve-secrets",
+        &["secrets_mass_retrieval"],
+    ),
+    (
+        "aws.credential-access.ssm-retrieve-securestring-parameters",
+        &["secrets_mass_retrieval"],
+    ),
+    (
+        "aws.defense-evasion.cloudtrail-delete",
+        &["cloudtrail_logging_tampered"],
+    ),
+    (
+        "aws.defense-evasion.cloudtrail-event-selectors",
+        &["cloudtrail_logging_tampered"],
+    ),
+    (
+        "aws.defense-evasion.cloudtrail-stop",
+        &["cloudtrail_logging_tampered"],
+    ),
+    (
+        "aws.defense-evasion.dns-delete-logs",
+        &["security_tooling_disabled"],
+    ),
+    (
+        "aws.defense-evasion.organizations-leave",
+        &["organization_leave_attempt"],
+    ),
+    (
+        "aws.defense-evasion.vpc-remove-flow-logs",
+        &["security_tooling_disabled"],
+    ),
+    (
+        "aws.discovery.ec2-download-user-data",
+        &["access_denied_burst"],
+    ),
+    (
+        "aws.exfiltration.ec2-security-group-open-port-22-ingress",
+        &["security_group_opened_to_world"],
+    ),
+    (
+        "aws.exfiltration.ec2-share-ami",
+        &["resource_shared_externally"],
+    ),
+    (
+        "aws.exfiltration.ec2-share-ebs-snapshot",
+        &["resource_shared_externally"],
+    ),
+    (
+        "aws.exfiltration.rds-share-snapshot",
+        &["resource_shared_externally"],
+    ),
+    (
+        "aws.initial-access.console-login-without-mfa",
+        &["console_login_without_mfa"],
+    ),
     ("aws.persistence.iam-backdoor-role", &["iam_policy_changed"]),
-    ("aws.persistence.iam-backdoor-user", &["access_key_created_for_other_user"]),
+    (
+        "aws.persistence.iam-backdoor-user",
+        &["access_key_created_for_other_user"],
+    ),
     (
         "aws.persistence.iam-create-admin-user",
-        &["iam_user_created", "iam_admin_policy_attached", "access_key_created_for_other_user"],
+        &[
+            "iam_user_created",
+            "iam_admin_policy_attached",
+            "access_key_created_for_other_user",
+        ],
     ),
-    ("aws.persistence.iam-create-backdoor-role", &["iam_admin_policy_attached"]),
-    ("aws.persistence.iam-create-user-login-profile", &["login_profile_changed"]),
-    ("aws.persistence.lambda-backdoor-function", &["lambda_public_permission"]),
-    ("aws.privilege-escalation.iam-update-user-login-profile", &["login_profile_changed"]),
+    (
+        "aws.persistence.iam-create-backdoor-role",
+        &["iam_admin_policy_attached"],
+    ),
+    (
+        "aws.persistence.iam-create-user-login-profile",
+        &["login_profile_changed"],
+    ),
+    (
+        "aws.persistence.lambda-backdoor-function",
+        &["lambda_public_permission"],
+    ),
+    (
+        "aws.privilege-escalation.iam-update-user-login-profile",
+        &["login_profile_changed"],
+    ),
 ];
 
 #[tokio::test]
 async fn every_covered_stratus_technique_fires_its_rules() {
-    let labels = std::fs::read_to_string(corpus("stratus-red-team-detonation-logs/labels_from_technique_docs.ndjson")).unwrap();
+    let labels = std::fs::read_to_string(corpus(
+        "stratus-red-team-detonation-logs/labels_from_technique_docs.ndjson",
+    ))
+    .unwrap();
     let labelled: BTreeSet<String> = labels
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["technique_id"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["technique_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     let mut missing = Vec::new();
     for (technique, rules) in COVERED {
-        assert!(labelled.contains(*technique), "{technique} is not a labelled Stratus technique");
-        let file = corpus(&format!("stratus-red-team-detonation-logs/docs/detonation-logs/{technique}.json"));
-        let fired: BTreeSet<String> = findings(&[file]).await.into_iter().map(|f| f.rule_id).collect();
+        assert!(
+            labelled.contains(*technique),
+            "{technique} is not a labelled Stratus technique"
+        );
+        let file = corpus(&format!(
+            "stratus-red-team-detonation-logs/docs/detonation-logs/{technique}.json"
+        ));
+        let fired: BTreeSet<String> = findings(&[file])
+            .await
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect();
         for rule in *rules {
             if !fired.contains(*rule) {
-                missing.push(format!("{technique}: {rule} did not fire (fired: {fired:?})"));
+                missing.push(format!(
+                    "{technique}: {rule} did not fire (fired: {fired:?})"
+                ));
             }
         }
     }
@@ -86,9 +177,18 @@ async fn every_covered_stratus_technique_fires_its_rules() {
 async fn each_covered_technique_is_a_finding_with_entities_and_redacted_samples() {
     let file = corpus("stratus-red-team-detonation-logs/docs/detonation-logs/aws.persistence.iam-backdoor-user.json");
     let found = findings(&[file]).await;
-    let f = found.iter().find(|f| f.rule_id == "access_key_created_for_other_user").expect("fires");
-    assert_eq!(f.entities.resource.as_deref(), Some("stratus-red-team-backdoor-u-user"));
-    assert_eq!(f.entities.actor.as_deref(), Some("arn:aws:iam::946986569305:user/christophe"));
+    let f = found
+        .iter()
+        .find(|f| f.rule_id == "access_key_created_for_other_user")
+        .expect("fires");
+    assert_eq!(
+        f.entities.resource.as_deref(),
+        Some("stratus-red-team-backdoor-u-user")
+    );
+    assert_eq!(
+        f.entities.actor.as_deref(),
+        Some("arn:aws:iam::946986569305:user/christophe")
+    );
     assert_eq!(f.entities.account_id.as_deref(), Some("946986569305"));
     assert_eq!(f.samples.len(), 1);
     assert!(f.samples[0].contains("CreateAccessKey"));
@@ -97,7 +197,11 @@ async fn each_covered_technique_is_a_finding_with_entities_and_redacted_samples(
 
 fn invictus_files() -> Vec<PathBuf> {
     let dir = corpus("invictus-ir-aws-dataset/CloudTrail");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     files
 }
@@ -108,7 +212,11 @@ async fn otrf_cloudgoat_capture_stays_quiet() {
     // No rule covers plain S3 reads with valid credentials, so nothing fires.
     let file = corpus("otrf-security-datasets-aws/datasets/atomic/aws/collection/ec2_proxy_s3_exfiltration_2020-09-14011940.json");
     let found = findings(&[file]).await;
-    assert!(found.is_empty(), "{:#?}", found.iter().map(|f| &f.title).collect::<Vec<_>>());
+    assert!(
+        found.is_empty(),
+        "{:#?}",
+        found.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -122,19 +230,19 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
     // and tear-down by one user. Every finding below is a real match:
     let expected: BTreeMap<&str, usize> = [
         // The detonations themselves (the same techniques as the Stratus logs above).
-        ("access_denied_burst", 3),              // get-password-data, download-user-data, leave-org probing
+        ("access_denied_burst", 3), // get-password-data, download-user-data, leave-org probing
         ("access_key_created_for_other_user", 2), // iam-backdoor-user, iam-create-admin-user
-        ("cloudtrail_logging_tampered", 2),      // cloudtrail-delete/-stop trails
-        ("console_login_without_mfa", 1),        // console-login-without-mfa
-        ("iam_admin_policy_attached", 2),        // create-admin-user, create-backdoor-role
-        ("iam_user_created", 4),                 // the four users the techniques create
-        ("lambda_public_permission", 1),         // lambda-backdoor-function
-        ("login_profile_changed", 2),            // create-user-login-profile (two users)
-        ("organization_leave_attempt", 1),       // organizations-leave (denied)
-        ("resource_shared_externally", 3),       // share-ami, share-ebs-snapshot, rds-share-snapshot
-        ("secrets_mass_retrieval", 1),           // secretsmanager-retrieve-secrets
-        ("security_group_opened_to_world", 1),   // open-port-22-ingress
-        ("security_tooling_disabled", 1),        // vpc-remove-flow-logs
+        ("cloudtrail_logging_tampered", 2), // cloudtrail-delete/-stop trails
+        ("console_login_without_mfa", 1), // console-login-without-mfa
+        ("iam_admin_policy_attached", 2), // create-admin-user, create-backdoor-role
+        ("iam_user_created", 4),    // the four users the techniques create
+        ("lambda_public_permission", 1), // lambda-backdoor-function
+        ("login_profile_changed", 2), // create-user-login-profile (two users)
+        ("organization_leave_attempt", 1), // organizations-leave (denied)
+        ("resource_shared_externally", 3), // share-ami, share-ebs-snapshot, rds-share-snapshot
+        ("secrets_mass_retrieval", 1), // secretsmanager-retrieve-secrets
+        ("security_group_opened_to_world", 1), // open-port-22-ingress
+        ("security_tooling_disabled", 1), // vpc-remove-flow-logs
         // Terraform creating and removing the techniques' roles, policies and
         // buckets: IAM and bucket policy changes are what these rules report.
         ("iam_policy_changed", 24),
@@ -144,13 +252,24 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
     ]
     .into_iter()
     .collect();
-    assert_eq!(by_rule, expected, "{:#?}", found.iter().map(|f| (&f.rule_id, &f.title)).collect::<Vec<_>>());
+    assert_eq!(
+        by_rule,
+        expected,
+        "{:#?}",
+        found
+            .iter()
+            .map(|f| (&f.rule_id, &f.title))
+            .collect::<Vec<_>>()
+    );
     // Nothing fired on the account's ordinary traffic: every finding is about
     // a Stratus resource, a Stratus session, or the Terraform user driving it.
     for f in &found {
         let about = format!("{} {:?} {:?}", f.title, f.entities, f.fields);
         assert!(
-            about.contains("stratus") || about.contains("bert-jan") || about.contains("malicious-iam-user") || about.contains("exfiltration"),
+            about.contains("stratus")
+                || about.contains("bert-jan")
+                || about.contains("malicious-iam-user")
+                || about.contains("exfiltration"),
             "unexplained finding: {about}"
         );
     }

@@ -24,7 +24,9 @@ fn write(lake: &Lake, family: Family, name: &str, records: &[String]) {
         ..IngestOptions::default()
     };
     let mut ingester = Ingester::new(options, lake.writer().unwrap());
-    ingester.ingest_bytes(records.join("\n").as_bytes(), SourceId::new(name, name)).unwrap();
+    ingester
+        .ingest_bytes(records.join("\n").as_bytes(), SourceId::new(name, name))
+        .unwrap();
     let report = ingester.finish().unwrap();
     assert_eq!(report.dead_lettered_total(), 0);
 }
@@ -37,13 +39,16 @@ fn unauthorized(ip: &str, at_ms: i64, id: &str) -> String {
 
 fn rules(ids: &[&str]) -> RuleSet {
     let mut set = RuleSet::builtin().unwrap();
-    set.select(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    set.select(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .unwrap();
     set
 }
 
 /// 25 failures from 09:08:00 to 09:11:36: they straddle the 09:10 boundary.
 fn straddling_burst() -> Vec<String> {
-    (0..25).map(|i| unauthorized("203.0.113.66", T0 + 8 * MIN + i * 9_000, &format!("r{i}"))).collect()
+    (0..25)
+        .map(|i| unauthorized("203.0.113.66", T0 + 8 * MIN + i * 9_000, &format!("r{i}")))
+        .collect()
 }
 
 #[tokio::test]
@@ -59,17 +64,31 @@ async fn a_burst_straddling_two_runs_fires_once_and_checkpoints_resume() {
         assert_eq!(report.windows_skipped, 0);
         all.extend(found);
     }
-    let new: Vec<_> = all.iter().filter(|f| f.status == FindingStatus::New).collect();
+    let new: Vec<_> = all
+        .iter()
+        .filter(|f| f.status == FindingStatus::New)
+        .collect();
     assert_eq!(new.len(), 1, "{all:#?}");
     assert_eq!(new[0].event_count, 25);
     assert_eq!(new[0].entities.src_ip.as_deref(), Some("203.0.113.66"));
     // The window ending 09:10 saw only part of the burst: the finding came from a later, overlapping window.
     assert!(new[0].window_start < T0 + 10 * MIN && new[0].window_end > T0 + 11 * MIN);
     // Samples keep the request but not the password in its query string.
-    assert!(new[0].samples.iter().all(|s| !s.contains("hunter2") && s.contains("/prod/login")), "{:?}", new[0].samples);
+    assert!(
+        new[0]
+            .samples
+            .iter()
+            .all(|s| !s.contains("hunter2") && s.contains("/prod/login")),
+        "{:?}",
+        new[0].samples
+    );
     // Nothing is due again until the next 5-minute boundary.
     let mut report = DetectReport::default();
-    assert!(detector.due(T0 + 28 * MIN, &mut report).await.unwrap().is_empty());
+    assert!(detector
+        .due(T0 + 28 * MIN, &mut report)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(report.evaluations, 0);
 }
 
@@ -79,23 +98,40 @@ async fn a_skipped_run_is_caught_up_and_a_crash_before_the_checkpoint_counts_not
     let detector = Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone());
     // First run at 09:07: nothing yet.
     let mut report = DetectReport::default();
-    assert!(detector.due(T0 + 7 * MIN, &mut report).await.unwrap().is_empty());
+    assert!(detector
+        .due(T0 + 7 * MIN, &mut report)
+        .await
+        .unwrap()
+        .is_empty());
     write(&lake, Family::ApiGateway, "burst", &straddling_burst());
     // The runs at 09:12 and 09:17 never happen; the one at 09:22 catches up.
     let mut report = DetectReport::default();
     let found = detector.due(T0 + 22 * MIN, &mut report).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].status, FindingStatus::New);
-    assert_eq!(report.evaluations, 3, "windows ending 09:10, 09:15 and 09:20");
+    assert_eq!(
+        report.evaluations, 3,
+        "windows ending 09:10, 09:15 and 09:20"
+    );
     // A crash after the findings were settled but before the checkpoint moved:
     // put the old checkpoint back and run again.
-    let checkpoint = dir.path().join("_state/checkpoints/apigw_auth_failure_burst.json");
-    std::fs::write(&checkpoint, format!(r#"{{"last_window_end": {}}}"#, T0 + 5 * MIN)).unwrap();
+    let checkpoint = dir
+        .path()
+        .join("_state/checkpoints/apigw_auth_failure_burst.json");
+    std::fs::write(
+        &checkpoint,
+        format!(r#"{{"last_window_end": {}}}"#, T0 + 5 * MIN),
+    )
+    .unwrap();
     let mut report = DetectReport::default();
     let again = detector.due(T0 + 22 * MIN, &mut report).await.unwrap();
-    assert!(again.is_empty(), "re-run windows must not re-alert: {again:#?}");
+    assert!(
+        again.is_empty(),
+        "re-run windows must not re-alert: {again:#?}"
+    );
     assert!(report.unchanged >= 1);
-    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
     assert_eq!(saved["last_window_end"], T0 + 20 * MIN);
 }
 
@@ -113,14 +149,18 @@ async fn catch_up_is_bounded() {
 }
 
 fn stop_logging(id: &str, minute: i64) -> String {
-    let t = chrono::DateTime::from_timestamp_millis(T0 + minute * MIN).unwrap().format("%Y-%m-%dT%H:%M:%SZ");
+    let t = chrono::DateTime::from_timestamp_millis(T0 + minute * MIN)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ");
     format!(
         r#"{{"eventVersion":"1.09","eventTime":"{t}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/bob","accountId":"111122223333","userName":"bob"}},"requestParameters":{{"name":"main"}},"eventID":"{id}","recipientAccountId":"111122223333"}}"#
     )
 }
 
 fn console_failure(id: &str, user: &str, second: i64) -> String {
-    let t = chrono::DateTime::from_timestamp_millis(T0 + second * 1000).unwrap().format("%Y-%m-%dT%H:%M:%SZ");
+    let t = chrono::DateTime::from_timestamp_millis(T0 + second * 1000)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ");
     format!(
         r#"{{"eventVersion":"1.09","eventTime":"{t}","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.9","userIdentity":{{"type":"IAMUser","accountId":"111122223333","userName":"{user}"}},"responseElements":{{"ConsoleLogin":"Failure"}},"errorMessage":"Failed authentication","eventID":"{id}","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}}"#
     )
@@ -130,19 +170,38 @@ fn console_failure(id: &str, user: &str, second: i64) -> String {
 async fn duplicate_deliveries_never_inflate_a_count_or_fire_a_rule() {
     let (_dir, lake) = lake();
     // Four distinct failures (threshold 5), each delivered three times in three objects.
-    let records: Vec<String> = (0..4).map(|i| console_failure(&format!("e{i}"), "alice", i * 30)).collect();
+    let records: Vec<String> = (0..4)
+        .map(|i| console_failure(&format!("e{i}"), "alice", i * 30))
+        .collect();
     for copy in ["a", "b", "c"] {
         write(&lake, Family::CloudTrail, &format!("copy-{copy}"), &records);
     }
-    let detector = Detector::for_lake(rules(&["console_login_failures_by_ip", "console_login_failures_by_user"]), lake.clone());
+    let detector = Detector::for_lake(
+        rules(&[
+            "console_login_failures_by_ip",
+            "console_login_failures_by_user",
+        ]),
+        lake.clone(),
+    );
     let mut report = DetectReport::default();
     let range = TimeRange::new(T0 - 60 * MIN, T0 + 60 * MIN);
-    let candidates = detector.over_range(range, Source::Lake, ModeFilter::All, &mut report).await.unwrap();
+    let candidates = detector
+        .over_range(range, Source::Lake, ModeFilter::All, &mut report)
+        .await
+        .unwrap();
     assert_eq!(report.rows_read % 12, 0, "every copy is in the lake");
     assert!(candidates.is_empty(), "{candidates:#?}");
     // One more distinct event crosses the threshold: the count is 5, not 15.
-    write(&lake, Family::CloudTrail, "fifth", &[console_failure("e4", "alice", 150)]);
-    let candidates = detector.over_range(range, Source::Lake, ModeFilter::All, &mut report).await.unwrap();
+    write(
+        &lake,
+        Family::CloudTrail,
+        "fifth",
+        &[console_failure("e4", "alice", 150)],
+    );
+    let candidates = detector
+        .over_range(range, Source::Lake, ModeFilter::All, &mut report)
+        .await
+        .unwrap();
     let findings = detector.settle(candidates, T0, &mut report).await.unwrap();
     assert_eq!(findings.len(), 2);
     assert!(findings.iter().all(|f| f.event_count == 5), "{findings:#?}");
@@ -157,13 +216,29 @@ async fn suppression_updates_within_the_period_and_opens_a_new_finding_after_it(
         write(&lake, Family::CloudTrail, name, &records);
     };
     run(vec![stop_logging("s1", 0)], "first");
-    let c = detector.over_range(TimeRange::new(T0, T0 + 60 * MIN), Source::Lake, ModeFilter::Streaming, &mut report).await.unwrap();
+    let c = detector
+        .over_range(
+            TimeRange::new(T0, T0 + 60 * MIN),
+            Source::Lake,
+            ModeFilter::Streaming,
+            &mut report,
+        )
+        .await
+        .unwrap();
     let first = detector.settle(c, T0, &mut report).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].status, FindingStatus::New);
     // Twenty minutes later, the same actor on the same trail: an update, not a new alert.
     run(vec![stop_logging("s2", 20)], "second");
-    let c = detector.over_range(TimeRange::new(T0 + 15 * MIN, T0 + 60 * MIN), Source::Lake, ModeFilter::Streaming, &mut report).await.unwrap();
+    let c = detector
+        .over_range(
+            TimeRange::new(T0 + 15 * MIN, T0 + 60 * MIN),
+            Source::Lake,
+            ModeFilter::Streaming,
+            &mut report,
+        )
+        .await
+        .unwrap();
     let second = detector.settle(c, T0, &mut report).await.unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].status, FindingStatus::Updated);
@@ -173,7 +248,15 @@ async fn suppression_updates_within_the_period_and_opens_a_new_finding_after_it(
     assert_eq!(second[0].last_seen, T0 + 20 * MIN);
     // Three hours later the dedup period (1h) is long over: a new finding.
     run(vec![stop_logging("s3", 200)], "third");
-    let c = detector.over_range(TimeRange::new(T0 + 190 * MIN, T0 + 240 * MIN), Source::Lake, ModeFilter::Streaming, &mut report).await.unwrap();
+    let c = detector
+        .over_range(
+            TimeRange::new(T0 + 190 * MIN, T0 + 240 * MIN),
+            Source::Lake,
+            ModeFilter::Streaming,
+            &mut report,
+        )
+        .await
+        .unwrap();
     let third = detector.settle(c, T0, &mut report).await.unwrap();
     assert_eq!(third.len(), 1);
     assert_eq!(third[0].status, FindingStatus::New);
@@ -191,15 +274,25 @@ async fn suppression_updates_within_the_period_and_opens_a_new_finding_after_it(
         .unwrap();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 3);
-    let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
-    assert!(text.contains("updated") && text.contains(&first[0].finding_id), "{text}");
+    let text = arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("updated") && text.contains(&first[0].finding_id),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_window_read_lists_only_its_hour_partitions() {
     let (_dir, lake) = lake();
     for hour in 0..6 {
-        write(&lake, Family::CloudTrail, &format!("h{hour}"), &[stop_logging(&format!("e{hour}"), hour * 60 + 5)]);
+        write(
+            &lake,
+            Family::CloudTrail,
+            &format!("h{hour}"),
+            &[stop_logging(&format!("e{hour}"), hour * 60 + 5)],
+        );
     }
     let ctx = SessionContext::new();
     vigil_queries::register_lake(&ctx, &lake).unwrap();
@@ -215,42 +308,83 @@ async fn a_window_read_lists_only_its_hour_partitions() {
         .collect()
         .await
         .unwrap();
-    let text = arrow::util::pretty::pretty_format_batches(&plan).unwrap().to_string();
+    let text = arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string();
     let scanned: Vec<&str> = text.matches("hour=").collect();
     assert!(text.contains("hour=11"), "{text}");
-    assert_eq!(scanned.len(), 1, "only the 11:00 partition is scanned:\n{text}");
+    assert_eq!(
+        scanned.len(),
+        1,
+        "only the 11:00 partition is scanned:\n{text}"
+    );
 }
 
 #[test]
 fn refused_sql_names_the_rule_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/cloudtrail/iam_user_created.toml")).unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/cloudtrail/iam_user_created.toml"),
+    )
+    .unwrap();
     let start = good.find("sql = '''").unwrap();
     let end = good[start + 9..].find("'''").unwrap() + start + 12;
-    let bad = format!("{}sql = '''\nSELECT * FROM cloudtrail;\nDROP TABLE cloudtrail\n'''{}", &good[..start], &good[end..]);
+    let bad = format!(
+        "{}sql = '''\nSELECT * FROM cloudtrail;\nDROP TABLE cloudtrail\n'''{}",
+        &good[..start],
+        &good[end..]
+    );
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, &bad).unwrap();
     let err = RuleSet::load_dir(dir.path()).unwrap_err().to_string();
-    let sql_line = bad.lines().position(|l| l.starts_with("sql = '''")).unwrap() + 1;
+    let sql_line = bad
+        .lines()
+        .position(|l| l.starts_with("sql = '''"))
+        .unwrap()
+        + 1;
     let expected = format!("{}:{}:", path.display(), sql_line + 2);
     assert!(err.contains(&expected), "{err} should name {expected}");
     assert!(err.contains("one SELECT"), "{err}");
 
     let table_fn = good.replace("FROM cloudtrail", "FROM read_parquet('/etc/passwd')");
-    let err = Rule::parse(Path::new("tf.toml"), &table_fn).unwrap_err().to_string();
-    assert!(err.starts_with("tf.toml:") && err.contains("table function"), "{err}");
+    let err = Rule::parse(Path::new("tf.toml"), &table_fn)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("tf.toml:") && err.contains("table function"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_columns_and_bad_durations_are_caught_at_load() {
-    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/apigateway/apigw_auth_failure_burst.toml")).unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/apigateway/apigw_auth_failure_burst.toml"),
+    )
+    .unwrap();
     let bad_duration = good.replace("window = \"10m\"", "window = \"ten minutes\"");
-    let err = Rule::parse(Path::new("d.toml"), &bad_duration).unwrap_err().to_string();
+    let err = Rule::parse(Path::new("d.toml"), &bad_duration)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("bad duration window"), "{err}");
     let no_tests = good[..good.find("[[tests]]").unwrap()].to_string();
-    assert!(Rule::parse(Path::new("t.toml"), &no_tests).unwrap_err().to_string().contains("needs [[tests]]"));
-    let bad_column = good.replace("WHERE status IN (401, 403)", "WHERE http_status IN (401, 403)");
+    assert!(Rule::parse(Path::new("t.toml"), &no_tests)
+        .unwrap_err()
+        .to_string()
+        .contains("needs [[tests]]"));
+    let bad_column = good.replace(
+        "WHERE status IN (401, 403)",
+        "WHERE http_status IN (401, 403)",
+    );
     let rule = Rule::parse(Path::new("c.toml"), &bad_column).unwrap();
-    let err = RuleSet { rules: vec![rule] }.check_plans().await.unwrap_err().to_string();
-    assert!(err.contains("c.toml") && err.contains("http_status"), "{err}");
+    let err = RuleSet { rules: vec![rule] }
+        .check_plans()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("c.toml") && err.contains("http_status"),
+        "{err}"
+    );
 }

@@ -76,23 +76,38 @@ pub async fn partition_hours(
     let (first_day, _) = crate::time_range::partition_of(range.from_ms);
     let (last_day, _) = crate::time_range::partition_of((range.to_ms - 1).max(range.from_ms));
     let mut hours = std::collections::BTreeSet::new();
-    let days = match store.list_with_delimiter(Some(&lake.table_path(table))).await {
+    let days = match store
+        .list_with_delimiter(Some(&lake.table_path(table)))
+        .await
+    {
         Ok(d) => d,
         Err(object_store::Error::NotFound { .. }) => return Ok(hours),
         Err(e) => return Err(list_err(e)),
     };
     for day in days.common_prefixes {
-        let Some(date) = day.filename().and_then(|f| f.strip_prefix("date=")).map(String::from) else {
+        let Some(date) = day
+            .filename()
+            .and_then(|f| f.strip_prefix("date="))
+            .map(String::from)
+        else {
             continue;
         };
         if date < first_day || date > last_day {
             continue;
         }
-        for hour in store.list_with_delimiter(Some(&day)).await.map_err(list_err)?.common_prefixes {
+        for hour in store
+            .list_with_delimiter(Some(&day))
+            .await
+            .map_err(list_err)?
+            .common_prefixes
+        {
             let Some(h) = hour.filename().and_then(|f| f.strip_prefix("hour=")) else {
                 continue;
             };
-            let Ok(start) = chrono::NaiveDateTime::parse_from_str(&format!("{date} {h}:00:00"), "%Y-%m-%d %H:%M:%S") else {
+            let Ok(start) = chrono::NaiveDateTime::parse_from_str(
+                &format!("{date} {h}:00:00"),
+                "%Y-%m-%d %H:%M:%S",
+            ) else {
                 continue;
             };
             let ms = start.and_utc().timestamp_millis();

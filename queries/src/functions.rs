@@ -70,7 +70,9 @@ impl ScalarUDFImpl for JsonStr {
             .map(|a| cast(a, &DataType::Utf8))
             .collect::<std::result::Result<_, _>>()?;
         let Some((json, keys)) = arrays.split_first() else {
-            return Ok(ColumnarValue::Scalar(datafusion::scalar::ScalarValue::Utf8(None)));
+            return Ok(ColumnarValue::Scalar(
+                datafusion::scalar::ScalarValue::Utf8(None),
+            ));
         };
         let json = json.as_string::<i32>();
         let keys: Vec<_> = keys.iter().map(|k| k.as_string::<i32>()).collect();

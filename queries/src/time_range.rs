@@ -86,7 +86,10 @@ pub fn timestamp_literal(ms: i64) -> Expr {
 pub fn partition_of(ms: i64) -> (String, String) {
     let hour_start = ms.div_euclid(HOUR_MS) * HOUR_MS;
     let dt: DateTime<Utc> = DateTime::from_timestamp_millis(hour_start).unwrap_or_default();
-    (dt.format("%Y-%m-%d").to_string(), dt.format("%H").to_string())
+    (
+        dt.format("%Y-%m-%d").to_string(),
+        dt.format("%H").to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -106,7 +109,13 @@ mod tests {
         let h = HOUR_MS;
         let hours = [0, h, 5 * h].into_iter().collect();
         let ranges = hour_ranges(&hours, TimeRange::new(30 * 60_000, 10 * h));
-        assert_eq!(ranges, vec![TimeRange::new(30 * 60_000, 2 * h), TimeRange::new(5 * h, 6 * h)]);
+        assert_eq!(
+            ranges,
+            vec![
+                TimeRange::new(30 * 60_000, 2 * h),
+                TimeRange::new(5 * h, 6 * h)
+            ]
+        );
     }
 
     #[test]

@@ -70,12 +70,14 @@ fn range(args: &DetectArgs, now_ms: i64) -> Result<TimeRange> {
         return Ok(r);
     }
     let since = args.since.as_deref().unwrap_or("24h");
-    let d = humantime::parse_duration(since).with_context(|| format!("--since {since:?}: expected a duration such as 24h or 90m"))?;
+    let d = humantime::parse_duration(since)
+        .with_context(|| format!("--since {since:?}: expected a duration such as 24h or 90m"))?;
     Ok(TimeRange::new(now_ms - d.as_millis() as i64, now_ms))
 }
 
 pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Result<()> {
-    let lake = Lake::open(lake_location).with_context(|| format!("opening the lake at {lake_location}"))?;
+    let lake = Lake::open(lake_location)
+        .with_context(|| format!("opening the lake at {lake_location}"))?;
     let mut rules = load_rules(user_rules)?;
     rules.select(&args.rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -93,7 +95,9 @@ pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Re
             ModeArg::Scheduled => ModeFilter::Scheduled,
             ModeArg::All => ModeFilter::All,
         };
-        let candidates = detector.over_range(range, Source::Lake, modes, &mut report).await?;
+        let candidates = detector
+            .over_range(range, Source::Lake, modes, &mut report)
+            .await?;
         detector.settle(candidates, now, &mut report).await
     })?;
     output::print_findings(&findings, &report, args.format);

@@ -57,7 +57,11 @@ pub fn options(args: &IngestArgs) -> IngestOptions {
 
 /// Feeds every input to `ingester` with a progress spinner, finishes it and
 /// prints the summary.
-pub fn ingest(mut ingester: Ingester, args: &IngestArgs, lake_location: &str) -> Result<IngestReport> {
+pub fn ingest(
+    mut ingester: Ingester,
+    args: &IngestArgs,
+    lake_location: &str,
+) -> Result<IngestReport> {
     let started = Instant::now();
     let bar = (!args.no_progress && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();

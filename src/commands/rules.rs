@@ -22,7 +22,8 @@ pub enum RulesCommand {
 pub fn load_rules(user_dirs: &[PathBuf]) -> Result<RuleSet> {
     let mut rules = RuleSet::builtin().context("loading the built-in rules")?;
     for dir in user_dirs {
-        let more = RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display()))?;
+        let more = RuleSet::load_dir(dir)
+            .with_context(|| format!("loading rules from {}", dir.display()))?;
         rules.extend(more)?;
     }
     Ok(rules)
@@ -34,7 +35,9 @@ fn rules_at(paths: &[PathBuf], user_dirs: &[PathBuf]) -> Result<RuleSet> {
     }
     let mut rules = RuleSet::default();
     for p in paths {
-        rules.extend(RuleSet::load_dir(p).with_context(|| format!("loading rules from {}", p.display()))?)?;
+        rules.extend(
+            RuleSet::load_dir(p).with_context(|| format!("loading rules from {}", p.display()))?,
+        )?;
     }
     Ok(rules)
 }

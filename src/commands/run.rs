@@ -24,7 +24,8 @@ pub struct RunArgs {
 }
 
 pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &RunArgs) -> Result<()> {
-    let lake = Lake::open(lake_location).with_context(|| format!("opening the lake at {lake_location}"))?;
+    let lake = Lake::open(lake_location)
+        .with_context(|| format!("opening the lake at {lake_location}"))?;
     let rules = load_rules(user_rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;
@@ -33,14 +34,24 @@ pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &RunArgs) -> Resul
     let ingester = Ingester::new(ingest::options(&args.ingest), sink);
     let ingest_report = ingest::ingest(ingester, &args.ingest, lake.location())?;
     let (mut candidates, mut report, span) = {
-        let mut s = streamed.lock().map_err(|_| anyhow::anyhow!("streaming detection failed"))?;
-        (std::mem::take(&mut s.candidates), std::mem::take(&mut s.report), s.span)
+        let mut s = streamed
+            .lock()
+            .map_err(|_| anyhow::anyhow!("streaming detection failed"))?;
+        (
+            std::mem::take(&mut s.candidates),
+            std::mem::take(&mut s.report),
+            s.span,
+        )
     };
     let now = Utc::now().timestamp_millis();
     let findings = runtime.block_on(async {
         if let Some(span) = span {
             let mut scheduled = DetectReport::default();
-            candidates.extend(detector.over_range(span, Source::Lake, ModeFilter::Scheduled, &mut scheduled).await?);
+            candidates.extend(
+                detector
+                    .over_range(span, Source::Lake, ModeFilter::Scheduled, &mut scheduled)
+                    .await?,
+            );
             Detector::merge_report(&mut report, scheduled);
         }
         detector.settle(candidates, now, &mut report).await
