@@ -172,3 +172,29 @@ pub fn print_test_outcomes(outcomes: &[TestOutcome]) {
     let passed = outcomes.iter().filter(|o| o.passed).count();
     println!("{passed} of {} rule test(s) passed", outcomes.len());
 }
+
+/// Prints where detection spent its time: the lake read, then each rule.
+pub fn print_timings(report: &DetectReport) {
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(vec!["step", "seconds"]);
+    grid.add_row(vec![
+        Cell::new("read the lake (once per window span)"),
+        Cell::new(format!("{:.3}", report.read_time.as_secs_f64()))
+            .set_alignment(CellAlignment::Right),
+    ]);
+    let mut rules: Vec<_> = report.rule_time.iter().collect();
+    rules.sort_by(|a, b| b.1.cmp(a.1));
+    for (rule, t) in rules {
+        grid.add_row(vec![
+            Cell::new(rule),
+            Cell::new(format!("{:.3}", t.as_secs_f64())).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let total = report.read_time + report.rule_time.values().sum::<std::time::Duration>();
+    grid.add_row(vec![
+        Cell::new("total"),
+        Cell::new(format!("{:.3}", total.as_secs_f64())).set_alignment(CellAlignment::Right),
+    ]);
+    eprintln!("{grid}");
+}

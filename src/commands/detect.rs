@@ -52,6 +52,13 @@ pub struct DetectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
+    /// Take this instant as now (RFC 3339): for --since and --due, to replay
+    /// or benchmark a scheduled run.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Print the time spent reading the lake and in each rule.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 fn parse_time(s: &str) -> Result<i64> {
@@ -83,7 +90,10 @@ pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Re
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;
     let detector = Detector::for_lake(rules, lake);
-    let now = Utc::now().timestamp_millis();
+    let now = match &args.now {
+        Some(t) => parse_time(t)?,
+        None => Utc::now().timestamp_millis(),
+    };
     let mut report = DetectReport::default();
     let range = range(args, now)?;
     let findings: Vec<Finding> = runtime.block_on(async {
@@ -101,5 +111,8 @@ pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Re
         detector.settle(candidates, now, &mut report).await
     })?;
     output::print_findings(&findings, &report, args.format);
+    if args.timings {
+        output::print_timings(&report);
+    }
     Ok(())
 }
