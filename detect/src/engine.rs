@@ -298,15 +298,17 @@ impl Detector {
                 .map(read)
                 .reduce(|a, b| a.union(&b))
                 .expect("chunk is not empty");
-            let mut tables: Vec<Table> = chunk
-                .iter()
-                .flat_map(|(i, _)| self.rules[*i].tables.clone())
-                .collect();
-            tables.sort();
-            tables.dedup();
             let started = Instant::now();
             let data = match source {
-                Source::Lake => Tables::read_lake(self.lake()?, span, &tables).await?,
+                Source::Lake => {
+                    let mut ids: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
+                    ids.sort();
+                    ids.dedup();
+                    let rules: Vec<&Rule> = ids.iter().map(|&i| &self.rules[i]).collect();
+                    // Only the columns the rules use are read.
+                    let columns = crate::rule::columns_read(&rules).await?;
+                    Tables::read_lake(self.lake()?, span, &columns).await?
+                }
                 Source::Memory(t) => t.slice(span),
             };
             report.read_time += started.elapsed();

@@ -169,21 +169,17 @@ impl Tables {
         Ok(ctx)
     }
 
-    /// Reads `tables` over `range` from the lake, once, pruning partitions.
+    /// Reads the given columns of each table over `range` from the lake,
+    /// once, pruning partitions (and so reading only what the rules use).
     pub async fn read_lake(
         lake: &Lake,
         range: TimeRange,
-        tables: &[Table],
+        columns: &BTreeMap<Table, Vec<String>>,
     ) -> Result<Tables, DetectError> {
         let ctx = session();
         vigil_queries::register_lake(&ctx, lake)?;
         let mut out = Tables::default();
-        for &table in tables {
-            let columns: Vec<String> = schema(table)
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
+        for (&table, columns) in columns {
             let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
             let batches = ctx
                 .table(table.name())
