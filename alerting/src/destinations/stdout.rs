@@ -1,0 +1,39 @@
+//! Standard output: one line per alert (text, or the JSON body).
+
+use std::io::Write;
+use vigil_detect::Finding;
+
+use crate::config::DestinationConfig;
+use crate::retry::SendError;
+
+#[derive(Debug)]
+pub struct Stdout {
+    json: bool,
+}
+
+impl Stdout {
+    pub fn new(config: &DestinationConfig) -> Stdout {
+        Stdout {
+            json: config.format.as_deref() == Some("json"),
+        }
+    }
+
+    pub fn send(&self, f: &Finding, body: &[u8]) -> Result<(), SendError> {
+        let mut out = std::io::stdout().lock();
+        let result = if self.json {
+            out.write_all(body).and_then(|_| out.write_all(b"\n"))
+        } else {
+            writeln!(
+                out,
+                "ALERT {:<8} {} {} ({} events)",
+                f.severity.as_str().to_uppercase(),
+                f.rule_id,
+                f.title,
+                f.event_count
+            )
+        };
+        result.map_err(|e| SendError::Permanent {
+            message: format!("stdout: {e}"),
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! Fan-out: every new finding to every destination that routes it, with
+//! bounded concurrency and the retry policy; failures to the dead-letter.
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Instant;
+use vigil_detect::{Finding, FindingStatus};
+
+use crate::config::{AlertingConfig, DestinationConfig};
+use crate::deadletter::{DeadDelivery, DeadLetterFile};
+use crate::destinations::Destination;
+use crate::error::AlertError;
+use crate::payload::finding_json;
+use crate::retry::{RetryPolicy, SendError};
+
+/// What happened to the deliveries of one destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DestinationCounts {
+    /// Findings routed to it: each ends delivered or dead-lettered.
+    pub routed: usize,
+    pub delivered: usize,
+    pub dead_lettered: usize,
+    /// Attempts made, retries included.
+    pub attempts: usize,
+}
+
+/// What one dispatch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    pub findings: usize,
+    /// Updates of findings already alerted: not sent again.
+    pub suppressed: usize,
+    pub destinations: BTreeMap<String, DestinationCounts>,
+    /// How long each delivered alert took, retries included (for load tests).
+    #[serde(skip)]
+    pub latencies: Vec<std::time::Duration>,
+}
+
+impl DeliveryReport {
+    pub fn delivered(&self) -> usize {
+        self.destinations.values().map(|c| c.delivered).sum()
+    }
+    pub fn dead_lettered(&self) -> usize {
+        self.destinations.values().map(|c| c.dead_lettered).sum()
+    }
+    pub fn routed(&self) -> usize {
+        self.destinations.values().map(|c| c.routed).sum()
+    }
+    /// Every routed delivery ended one way or the other.
+    pub fn reconciles(&self) -> bool {
+        self.destinations
+            .values()
+            .all(|c| c.routed == c.delivered + c.dead_lettered)
+    }
+}
+
+/// Sends findings to the configured destinations.
+#[derive(Debug)]
+pub struct Dispatcher {
+    destinations: Vec<(DestinationConfig, Destination)>,
+    policy: RetryPolicy,
+    max_concurrency: usize,
+    dead_letter: DeadLetterFile,
+}
+
+enum Outcome {
+    Delivered {
+        attempts: u32,
+        took: std::time::Duration,
+    },
+    Failed {
+        attempts: u32,
+        error: String,
+    },
+}
+
+impl Dispatcher {
+    /// Builds every destination (resolving secrets now, so that a missing one
+    /// is an error before anything is sent).
+    pub async fn new(config: &AlertingConfig) -> Result<Dispatcher, AlertError> {
+        let mut destinations = Vec::new();
+        for d in &config.destinations {
+            destinations.push((d.clone(), Destination::build(d).await?));
+        }
+        Ok(Dispatcher {
+            destinations,
+            policy: RetryPolicy {
+                max_attempts: config.max_attempts,
+                base_backoff: config.base_backoff,
+                max_backoff: config.max_backoff,
+                deadline: config.deadline,
+            },
+            max_concurrency: config.max_concurrency.max(1),
+            dead_letter: DeadLetterFile::new(&config.dead_letter),
+        })
+    }
+
+    pub fn dead_letter(&self) -> &DeadLetterFile {
+        &self.dead_letter
+    }
+
+    /// Keeps only the destination named `name`, routing everything to it.
+    pub fn only(mut self, name: &str) -> Result<Dispatcher, AlertError> {
+        self.destinations.retain(|(c, _)| c.name == name);
+        match self.destinations.first_mut() {
+            Some((c, _)) => {
+                let kind = c.kind;
+                let name = c.name.clone();
+                *c = DestinationConfig::new(&name, kind);
+                Ok(self)
+            }
+            None => Err(AlertError::UnknownDestination(name.into())),
+        }
+    }
+
+    /// Sends each new finding to every destination that routes it. Updates of
+    /// findings already alerted are counted, not sent.
+    pub async fn deliver(&self, findings: &[Finding]) -> Result<DeliveryReport, AlertError> {
+        let mut report = DeliveryReport {
+            findings: findings.len(),
+            ..DeliveryReport::default()
+        };
+        let mut jobs = Vec::new();
+        for f in findings {
+            if f.status != FindingStatus::New {
+                report.suppressed += 1;
+                continue;
+            }
+            let body = finding_json(f);
+            for (i, (config, _)) in self.destinations.iter().enumerate() {
+                if config.routes(f) {
+                    jobs.push((i, f, body.clone()));
+                }
+            }
+        }
+        self.run(jobs, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn run(
+        &self,
+        jobs: Vec<(usize, &Finding, Vec<u8>)>,
+        report: &mut DeliveryReport,
+    ) -> Result<(), AlertError> {
+        for (config, _) in &self.destinations {
+            report.destinations.entry(config.name.clone()).or_default();
+        }
+        let results: Vec<(usize, &Finding, Outcome)> = stream::iter(jobs)
+            .map(|(i, f, body)| async move {
+                let outcome = self.attempt_all(&self.destinations[i].1, f, &body).await;
+                (i, f, outcome)
+            })
+            .buffer_unordered(self.max_concurrency)
+            .collect()
+            .await;
+        for (i, f, outcome) in results {
+            let name = &self.destinations[i].0.name;
+            let counts = report.destinations.entry(name.clone()).or_default();
+            counts.routed += 1;
+            match outcome {
+                Outcome::Delivered { attempts, took } => {
+                    counts.delivered += 1;
+                    counts.attempts += attempts as usize;
+                    report.latencies.push(took);
+                }
+                Outcome::Failed { attempts, error } => {
+                    counts.dead_lettered += 1;
+                    counts.attempts += attempts as usize;
+                    tracing::warn!(destination = %name, finding = %f.finding_id, %error, "delivery dead-lettered");
+                    self.dead_letter.append(&DeadDelivery {
+                        destination: name.clone(),
+                        error,
+                        attempts,
+                        dead_lettered_at: chrono::Utc::now().to_rfc3339(),
+                        finding: f.clone(),
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Attempts until delivered, a permanent failure, the attempt limit, or the deadline.
+    async fn attempt_all(&self, destination: &Destination, f: &Finding, body: &[u8]) -> Outcome {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = self.policy.deadline.saturating_sub(started.elapsed());
+            let result = match tokio::time::timeout(remaining, destination.send(f, body)).await {
+                Ok(r) => r,
+                Err(_) => Err(SendError::Permanent {
+                    message: format!(
+                        "deadline of {:?} reached during attempt {attempt}",
+                        self.policy.deadline
+                    ),
+                }),
+            };
+            match result {
+                Ok(()) => {
+                    return Outcome::Delivered {
+                        attempts: attempt,
+                        took: started.elapsed(),
+                    }
+                }
+                Err(SendError::Permanent { message }) => {
+                    return Outcome::Failed {
+                        attempts: attempt,
+                        error: message,
+                    }
+                }
+                Err(SendError::Retryable {
+                    message,
+                    retry_after,
+                }) => {
+                    if attempt >= self.policy.max_attempts {
+                        return Outcome::Failed {
+                            attempts: attempt,
+                            error: format!("{message} (gave up after {attempt} attempts)"),
+                        };
+                    }
+                    let wait = self.policy.backoff(attempt, retry_after);
+                    if started.elapsed() + wait >= self.policy.deadline {
+                        return Outcome::Failed {
+                            attempts: attempt,
+                            error: format!(
+                                "{message} (deadline of {:?} reached)",
+                                self.policy.deadline
+                            ),
+                        };
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Re-sends what the dead-letter holds to destinations still configured;
+    /// what fails again stays there (with its new error).
+    pub async fn redrive(&self) -> Result<DeliveryReport, AlertError> {
+        let entries = self.dead_letter.read()?;
+        let mut report = DeliveryReport {
+            findings: entries.len(),
+            ..DeliveryReport::default()
+        };
+        let mut keep = Vec::new();
+        let mut jobs = Vec::new();
+        let bodies: Vec<Vec<u8>> = entries.iter().map(|e| finding_json(&e.finding)).collect();
+        for (n, e) in entries.iter().enumerate() {
+            match self
+                .destinations
+                .iter()
+                .position(|(c, _)| c.name == e.destination)
+            {
+                Some(i) => jobs.push((i, n)),
+                None => keep.push(e.clone()),
+            }
+        }
+        // Redriven deliveries are judged afresh: clear the file first, and let
+        // failures append themselves again.
+        self.dead_letter.replace(&keep)?;
+        let jobs = jobs
+            .into_iter()
+            .map(|(i, n)| (i, &entries[n].finding, bodies[n].clone()))
+            .collect();
+        self.run(jobs, &mut report).await?;
+        Ok(report)
+    }
+}
