@@ -34,6 +34,10 @@ struct Cli {
     )]
     rules: Vec<std::path::PathBuf>,
 
+    /// The configuration file (default: ./vigil.toml if present).
+    #[arg(long, global = true, env = "VIGIL_CONFIG")]
+    config: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +52,9 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Run the detection rules over the lake.
     Detect(commands::detect::DetectArgs),
+    /// Test alert destinations and re-send failed deliveries.
+    #[command(subcommand)]
+    Alerts(commands::alerts::AlertsCommand),
     /// List, validate and test detection rules.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
@@ -73,9 +80,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
-        Command::Run(args) => commands::run::run(&cli.lake, &cli.rules, &args),
+        Command::Run(args) => {
+            commands::run::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
+        }
         Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
-        Command::Detect(args) => commands::detect::run(&cli.lake, &cli.rules, &args),
+        Command::Detect(args) => {
+            commands::detect::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
+        }
+        Command::Alerts(command) => {
+            commands::alerts::run(&command, cli.config.as_deref(), &cli.lake)
+        }
         Command::Rules(command) => commands::rules::run(&command, &cli.rules),
         Command::Schema => {
             print!(

@@ -198,3 +198,43 @@ pub fn print_timings(report: &DetectReport) {
     ]);
     eprintln!("{grid}");
 }
+
+/// Prints what alerting did, per destination.
+pub fn print_deliveries(report: &vigil_alerting::DeliveryReport, dead_letter: &std::path::Path) {
+    if report.destinations.is_empty() {
+        return;
+    }
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "destination",
+        "routed",
+        "delivered",
+        "dead-lettered",
+        "attempts",
+    ]);
+    for (name, c) in &report.destinations {
+        grid.add_row(vec![
+            Cell::new(name),
+            right(c.routed as u64),
+            right(c.delivered as u64),
+            right(c.dead_lettered as u64),
+            right(c.attempts as u64),
+        ]);
+    }
+    eprintln!("Alerts");
+    eprintln!("{grid}");
+    eprintln!(
+        "{} delivered, {} dead-lettered{}; {} update(s) of findings already alerted not re-sent",
+        report.delivered(),
+        report.dead_lettered(),
+        if report.dead_lettered() > 0 {
+            format!(
+                " (in {}: `vigil alerts redrive` re-sends them)",
+                dead_letter.display()
+            )
+        } else {
+            String::new()
+        },
+        report.suppressed
+    );
+}

@@ -32,7 +32,8 @@ pub struct AlertingConfig {
     /// Total time one delivery may take, retries included.
     #[serde(default = "default_deadline", with = "humantime_serde_compat")]
     pub deadline: Duration,
-    /// Where deliveries that still fail are kept (JSON Lines).
+    /// Where deliveries that still fail are kept (JSON Lines); the CLI
+    /// defaults it to `<lake>/_alerts/deadletter.jsonl` for a local lake.
     #[serde(default = "default_dead_letter")]
     pub dead_letter: PathBuf,
     #[serde(default)]
@@ -178,15 +179,17 @@ impl DestinationConfig {
 }
 
 impl AlertingConfig {
-    /// The local default: alerts on stdout and appended to `vigil-alerts.jsonl`.
-    pub fn local_default() -> AlertingConfig {
+    /// The local default: alerts on stdout and appended to `<dir>/alerts.jsonl`,
+    /// failures to `<dir>/deadletter.jsonl`.
+    pub fn local_default(dir: &Path) -> AlertingConfig {
         let mut file = DestinationConfig::new("alerts-file", DestinationKind::File);
-        file.path = Some(PathBuf::from("vigil-alerts.jsonl"));
+        file.path = Some(dir.join("alerts.jsonl"));
         AlertingConfig {
             destinations: vec![
                 DestinationConfig::new("stdout", DestinationKind::Stdout),
                 file,
             ],
+            dead_letter: dir.join("deadletter.jsonl"),
             ..AlertingConfig::default()
         }
     }

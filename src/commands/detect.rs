@@ -59,6 +59,9 @@ pub struct DetectArgs {
     /// Print the time spent reading the lake and in each rule.
     #[arg(long)]
     pub timings: bool,
+    /// Detect but send no alerts.
+    #[arg(long)]
+    pub no_alerts: bool,
 }
 
 fn parse_time(s: &str) -> Result<i64> {
@@ -82,9 +85,15 @@ fn range(args: &DetectArgs, now_ms: i64) -> Result<TimeRange> {
     Ok(TimeRange::new(now_ms - d.as_millis() as i64, now_ms))
 }
 
-pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Result<()> {
+pub fn run(
+    lake_location: &str,
+    user_rules: &[PathBuf],
+    config_path: Option<&std::path::Path>,
+    args: &DetectArgs,
+) -> Result<()> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
+    let alerting = crate::commands::alerts::alerting(config_path, lake_location)?;
     let mut rules = load_rules(user_rules)?;
     rules.select(&args.rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -113,6 +122,16 @@ pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &DetectArgs) -> Re
     output::print_findings(&findings, &report, args.format);
     if args.timings {
         output::print_timings(&report);
+    }
+    if !args.no_alerts {
+        let delivered = crate::commands::alerts::deliver(&runtime, &alerting, &findings)?;
+        if delivered.dead_lettered() > 0 {
+            bail!(
+                "{} alert deliveries failed (kept in {})",
+                delivered.dead_lettered(),
+                alerting.dead_letter.display()
+            );
+        }
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod detect;
 pub mod ingest;
 pub mod rules;

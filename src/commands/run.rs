@@ -9,6 +9,7 @@ use vigil_detect::engine::{ModeFilter, Source};
 use vigil_detect::{DetectReport, Detector, StreamingSink};
 use vigil_ingest::{Ingester, Lake};
 
+use crate::commands::alerts;
 use crate::commands::detect::FormatArg;
 use crate::commands::ingest::{self, IngestArgs};
 use crate::commands::rules::load_rules;
@@ -21,11 +22,20 @@ pub struct RunArgs {
     /// How findings are printed.
     #[arg(long = "output", value_enum, default_value = "table")]
     pub output: FormatArg,
+    /// Detect but send no alerts.
+    #[arg(long)]
+    pub no_alerts: bool,
 }
 
-pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &RunArgs) -> Result<()> {
+pub fn run(
+    lake_location: &str,
+    user_rules: &[PathBuf],
+    config_path: Option<&std::path::Path>,
+    args: &RunArgs,
+) -> Result<()> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
+    let alerting = crate::commands::alerts::alerting(config_path, lake_location)?;
     let rules = load_rules(user_rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;
@@ -58,5 +68,18 @@ pub fn run(lake_location: &str, user_rules: &[PathBuf], args: &RunArgs) -> Resul
     })?;
     println!();
     output::print_findings(&findings, &report, args.output);
-    ingest::check(&ingest_report)
+    let delivered = if args.no_alerts {
+        None
+    } else {
+        Some(alerts::deliver(&runtime, &alerting, &findings)?)
+    };
+    ingest::check(&ingest_report)?;
+    if let Some(d) = delivered.filter(|d| d.dead_lettered() > 0) {
+        anyhow::bail!(
+            "{} alert deliveries failed (kept in {})",
+            d.dead_lettered(),
+            alerting.dead_letter.display()
+        );
+    }
+    Ok(())
 }
