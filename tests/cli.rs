@@ -218,9 +218,20 @@ fn run_reports_every_step_of_the_sample_attack_story() {
             "noise finding: {text}"
         );
     }
-    // Findings landed in the lake's findings table.
+    // Findings landed in the lake's findings table, and each new one was
+    // alerted once to the default destinations: stdout and a JSON Lines file.
     let findings_dir = lake.join("findings");
     assert!(findings_dir.exists());
+    let alerts_file = lake.join("_alerts/alerts.jsonl");
+    let alerts = std::fs::read_to_string(&alerts_file).unwrap();
+    assert_eq!(alerts.lines().count(), findings.len());
+    assert!(alerts
+        .lines()
+        .all(|l| l.contains("\"schema\":\"vigil.finding/v1\"")));
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ALERT ")).count(),
+        findings.len()
+    );
 
     // Running detection again over the same lake re-alerts nothing.
     let again = vigil(&lake)
@@ -248,6 +259,105 @@ fn run_reports_every_step_of_the_sample_attack_story() {
             .all(|l| !l.contains("\"status\":\"new\"")),
         "{again}"
     );
+    assert_eq!(
+        std::fs::read_to_string(&alerts_file)
+            .unwrap()
+            .lines()
+            .count(),
+        findings.len(),
+        "no alert is sent twice"
+    );
+}
+
+#[test]
+fn alerts_test_and_redrive_account_for_failed_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // A webhook nobody listens on, and a file.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[alerting]
+max_attempts = 2
+base_backoff = "10ms"
+deadline = "3s"
+
+[[alerting.destinations]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:{port}/hook"
+secret_env = "VIGIL_CLI_TEST_SECRET"
+
+[[alerting.destinations]]
+name = "file"
+type = "file"
+path = "{}"
+"#,
+            dir.path().join("out.jsonl").display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        vigil(&lake)
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("VIGIL_CLI_TEST_SECRET", "s3cret-value")
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["alerts", "test", "--destination", "file"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(std::fs::read_to_string(dir.path().join("out.jsonl"))
+        .unwrap()
+        .contains("vigil_alerts_test"));
+
+    let failed = run(&["alerts", "test", "--destination", "hook"]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 deliveries failed"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cret-value"),
+        "the secret never shows: {stderr}"
+    );
+    let dead_letter = lake.join("_alerts/deadletter.jsonl");
+    assert_eq!(
+        std::fs::read_to_string(&dead_letter)
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+
+    // Still down: redrive fails and keeps the delivery.
+    let again = run(&["alerts", "redrive"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(&dead_letter)
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+
+    let missing = vigil(&lake)
+        .arg("--config")
+        .arg(&config)
+        .args(["alerts", "test", "--destination", "hook"])
+        .env_remove("VIGIL_CLI_TEST_SECRET")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("VIGIL_CLI_TEST_SECRET is not set"));
 }
 
 #[test]

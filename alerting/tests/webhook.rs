@@ -62,18 +62,19 @@ async fn faults_are_retried_and_nothing_is_lost_or_processed_twice() {
     assert_eq!(counts.delivered, 5, "{report:?}");
     assert_eq!(counts.dead_lettered, 2, "{report:?}");
 
-    let received = receiver.received.lock().unwrap();
-    assert_eq!(received.bad_signatures, 0);
-    // Delivered means processed by the receiver, once each.
-    let processed: Vec<_> = received.processed.iter().cloned().collect();
-    let expected: Vec<String> = [0, 1, 2, 3, 4]
-        .iter()
-        .map(|&i| findings[i].finding_id.clone())
-        .collect();
-    assert_eq!(processed, expected);
-    assert_eq!(received.bodies.len(), 5);
-    assert_eq!(received.bodies[0]["schema"], "vigil.finding/v1");
-    drop(received);
+    {
+        let received = receiver.received.lock().unwrap();
+        assert_eq!(received.bad_signatures, 0);
+        // Delivered means processed by the receiver, once each.
+        let processed: Vec<_> = received.processed.iter().cloned().collect();
+        let expected: Vec<String> = [0, 1, 2, 3, 4]
+            .iter()
+            .map(|&i| findings[i].finding_id.clone())
+            .collect();
+        assert_eq!(processed, expected);
+        assert_eq!(received.bodies.len(), 5);
+        assert_eq!(received.bodies[0]["schema"], "vigil.finding/v1");
+    }
     // A first attempt that succeeded is never repeated.
     assert_eq!(receiver.attempts_for(&findings[0].finding_id), 1);
     // Two 500s, then success: three attempts.
@@ -86,8 +87,10 @@ async fn faults_are_retried_and_nothing_is_lost_or_processed_twice() {
     assert_eq!(receiver.attempts_for(&findings[6].finding_id), 4);
 
     // 429 honoured Retry-After: 1.
-    let received = receiver.received.lock().unwrap();
-    let times: Vec<_> = received
+    let times: Vec<_> = receiver
+        .received
+        .lock()
+        .unwrap()
         .requests
         .iter()
         .filter(|(id, _)| *id == findings[2].finding_id)
@@ -98,7 +101,6 @@ async fn faults_are_retried_and_nothing_is_lost_or_processed_twice() {
         "{:?}",
         times[1] - times[0]
     );
-    drop(received);
 
     // The two failures are in the dead-letter with their errors.
     let dead = dispatcher.dead_letter().read().unwrap();

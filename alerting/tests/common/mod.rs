@@ -38,6 +38,8 @@ pub enum Fault {
 pub struct Received {
     /// Every request with a valid signature: (finding id, when).
     pub requests: Vec<(String, Instant)>,
+    /// Requests per finding id.
+    pub attempts: std::collections::HashMap<String, u32>,
     /// Findings processed (200 sent), once each whatever the retries.
     pub processed: BTreeSet<String>,
     pub bad_signatures: usize,
@@ -115,7 +117,9 @@ async fn hook(
     let attempt = {
         let mut r = state.received.lock().unwrap();
         r.requests.push((id.clone(), Instant::now()));
-        r.requests.iter().filter(|(i, _)| *i == id).count() as u32
+        let n = r.attempts.entry(id.clone()).or_default();
+        *n += 1;
+        *n
     };
     let fault = state
         .faults
