@@ -200,7 +200,7 @@ pub fn print_timings(report: &DetectReport) {
 }
 
 /// Prints what alerting did, per destination.
-pub fn print_deliveries(report: &vigil_alerting::DeliveryReport, dead_letter: &std::path::Path) {
+pub fn print_deliveries(report: &vigil_alerting::DeliveryReport, dead_letter: &str) {
     if report.destinations.is_empty() {
         return;
     }
@@ -228,10 +228,7 @@ pub fn print_deliveries(report: &vigil_alerting::DeliveryReport, dead_letter: &s
         report.delivered(),
         report.dead_lettered(),
         if report.dead_lettered() > 0 {
-            format!(
-                " (in {}: `vigil alerts redrive` re-sends them)",
-                dead_letter.display()
-            )
+            format!(" (in {dead_letter}: `vigil alerts redrive` re-sends them)")
         } else {
             String::new()
         },

@@ -36,6 +36,12 @@ pub struct AlertingConfig {
     /// defaults it to `<lake>/_alerts/deadletter.jsonl` for a local lake.
     #[serde(default = "default_dead_letter")]
     pub dead_letter: PathBuf,
+    /// In AWS: keep failed deliveries in this SQS queue instead of a file.
+    #[serde(default)]
+    pub dead_letter_queue_url: Option<String>,
+    /// An endpoint override for that queue (tests point it at moto).
+    #[serde(default)]
+    pub dead_letter_endpoint_url: Option<String>,
     #[serde(default)]
     pub destinations: Vec<DestinationConfig>,
 }
@@ -68,6 +74,8 @@ impl Default for AlertingConfig {
             max_backoff: default_max_backoff(),
             deadline: default_deadline(),
             dead_letter: default_dead_letter(),
+            dead_letter_queue_url: None,
+            dead_letter_endpoint_url: None,
             destinations: Vec::new(),
         }
     }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use vigil_detect::{Finding, FindingStatus};
 
 use crate::config::{AlertingConfig, DestinationConfig};
-use crate::deadletter::{DeadDelivery, DeadLetterFile};
+use crate::deadletter::{DeadDelivery, DeadLetter};
 use crate::destinations::Destination;
 use crate::error::AlertError;
 use crate::payload::finding_json;
@@ -61,7 +61,7 @@ pub struct Dispatcher {
     destinations: Vec<(DestinationConfig, Destination)>,
     policy: RetryPolicy,
     max_concurrency: usize,
-    dead_letter: DeadLetterFile,
+    dead_letter: DeadLetter,
 }
 
 enum Outcome {
@@ -92,11 +92,11 @@ impl Dispatcher {
                 deadline: config.deadline,
             },
             max_concurrency: config.max_concurrency.max(1),
-            dead_letter: DeadLetterFile::new(&config.dead_letter),
+            dead_letter: DeadLetter::new(config).await,
         })
     }
 
-    pub fn dead_letter(&self) -> &DeadLetterFile {
+    pub fn dead_letter(&self) -> &DeadLetter {
         &self.dead_letter
     }
 
@@ -134,14 +134,17 @@ impl Dispatcher {
                 }
             }
         }
-        self.run(jobs, &mut report).await?;
+        self.run(jobs, &mut report, None).await?;
         Ok(report)
     }
 
+    /// Runs the jobs; failures are stored in the dead-letter, or collected
+    /// into `failures` when one is given (redrive stores them itself).
     async fn run(
         &self,
         jobs: Vec<(usize, &Finding, Vec<u8>)>,
         report: &mut DeliveryReport,
+        mut failures: Option<&mut Vec<DeadDelivery>>,
     ) -> Result<(), AlertError> {
         for (config, _) in &self.destinations {
             report.destinations.entry(config.name.clone()).or_default();
@@ -168,13 +171,17 @@ impl Dispatcher {
                     counts.dead_lettered += 1;
                     counts.attempts += attempts as usize;
                     tracing::warn!(destination = %name, finding = %f.finding_id, %error, "delivery dead-lettered");
-                    self.dead_letter.append(&DeadDelivery {
+                    let dead = DeadDelivery {
                         destination: name.clone(),
                         error,
                         attempts,
                         dead_lettered_at: chrono::Utc::now().to_rfc3339(),
                         finding: f.clone(),
-                    })?;
+                    };
+                    match failures.as_deref_mut() {
+                        Some(v) => v.push(dead),
+                        None => self.dead_letter.append(&dead).await?,
+                    }
                 }
             }
         }
@@ -237,17 +244,22 @@ impl Dispatcher {
     }
 
     /// Re-sends what the dead-letter holds to destinations still configured;
-    /// what fails again stays there (with its new error).
+    /// what fails again stays there (with its new error). Nothing is removed
+    /// before its outcome is stored: a crash mid-way re-sends, never loses.
     pub async fn redrive(&self) -> Result<DeliveryReport, AlertError> {
-        let entries = self.dead_letter.read()?;
+        let taken = self.dead_letter.take().await?;
         let mut report = DeliveryReport {
-            findings: entries.len(),
+            findings: taken.entries.len(),
             ..DeliveryReport::default()
         };
         let mut keep = Vec::new();
         let mut jobs = Vec::new();
-        let bodies: Vec<Vec<u8>> = entries.iter().map(|e| finding_json(&e.finding)).collect();
-        for (n, e) in entries.iter().enumerate() {
+        let bodies: Vec<Vec<u8>> = taken
+            .entries
+            .iter()
+            .map(|e| finding_json(&e.finding))
+            .collect();
+        for (n, e) in taken.entries.iter().enumerate() {
             match self
                 .destinations
                 .iter()
@@ -257,14 +269,14 @@ impl Dispatcher {
                 None => keep.push(e.clone()),
             }
         }
-        // Redriven deliveries are judged afresh: clear the file first, and let
-        // failures append themselves again.
-        self.dead_letter.replace(&keep)?;
         let jobs = jobs
             .into_iter()
-            .map(|(i, n)| (i, &entries[n].finding, bodies[n].clone()))
+            .map(|(i, n)| (i, &taken.entries[n].finding, bodies[n].clone()))
             .collect();
-        self.run(jobs, &mut report).await?;
+        let mut failed = Vec::new();
+        self.run(jobs, &mut report, Some(&mut failed)).await?;
+        keep.extend(failed);
+        self.dead_letter.settle(taken, &keep).await?;
         Ok(report)
     }
 }

@@ -87,7 +87,7 @@ async fn sns_publishes_findings_with_attributes_to_a_subscribed_queue() {
         report.delivered(),
         3,
         "{report:?} {:?}",
-        dispatcher.dead_letter().read()
+        dispatcher.dead_letter().read().await
     );
 
     let mut bodies = Vec::new();
@@ -166,7 +166,7 @@ async fn fifo_topics_get_group_and_deduplication_ids() {
         report.delivered(),
         1,
         "{:?}",
-        dispatcher.dead_letter().read()
+        dispatcher.dead_letter().read().await
     );
 }
 
@@ -198,4 +198,50 @@ async fn a_webhook_secret_from_secrets_manager_signs_the_request() {
         .unwrap();
     assert_eq!(report.delivered(), 1);
     assert_eq!(receiver.received.lock().unwrap().bad_signatures, 0);
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn failed_deliveries_can_wait_in_an_sqs_queue_and_be_redriven() {
+    let config = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("vigil-dead-{}", std::process::id()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let receiver = start("sqs-secret", &[("flaky", common::Fault::AlwaysFailing)]).await;
+    std::env::set_var("VIGIL_TEST_SQS_SECRET", "sqs-secret");
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = DestinationConfig::new("hook", DestinationKind::Webhook);
+    d.url = Some(receiver.url());
+    d.secret_env = Some("VIGIL_TEST_SQS_SECRET".into());
+    let mut cfg = alerting(d, dir.path());
+    cfg.dead_letter_queue_url = Some(queue_url.clone());
+    cfg.dead_letter_endpoint_url = Some(endpoint());
+    let dispatcher = Dispatcher::new(&cfg).await.unwrap();
+    let findings: Vec<_> = (0..3)
+        .map(|i| finding(i, "flaky", Severity::High))
+        .collect();
+    let report = dispatcher.deliver(&findings).await.unwrap();
+    assert_eq!(report.dead_lettered(), 3);
+    assert!(
+        !dir.path().join("dead.jsonl").exists(),
+        "the queue replaces the file"
+    );
+    assert_eq!(dispatcher.dead_letter().read().await.unwrap().len(), 3);
+
+    // Still failing: redrive keeps all three in the queue.
+    let again = dispatcher.redrive().await.unwrap();
+    assert_eq!(again.dead_lettered(), 3);
+    assert_eq!(dispatcher.dead_letter().read().await.unwrap().len(), 3);
+    // Healed: redrive delivers them and empties the queue.
+    receiver.heal();
+    let healed = dispatcher.redrive().await.unwrap();
+    assert_eq!(healed.delivered(), 3, "{healed:?}");
+    assert!(dispatcher.dead_letter().read().await.unwrap().is_empty());
+    assert_eq!(receiver.received.lock().unwrap().processed.len(), 3);
 }

@@ -25,6 +25,7 @@ fn config(url: &str, dead_letter: &std::path::Path) -> AlertingConfig {
         deadline: Duration::from_secs(5),
         dead_letter: dead_letter.to_path_buf(),
         destinations: vec![d],
+        ..AlertingConfig::default()
     }
 }
 
@@ -103,7 +104,7 @@ async fn faults_are_retried_and_nothing_is_lost_or_processed_twice() {
     );
 
     // The two failures are in the dead-letter with their errors.
-    let dead = dispatcher.dead_letter().read().unwrap();
+    let dead = dispatcher.dead_letter().read().await.unwrap();
     assert_eq!(dead.len(), 2);
     let by_rule = |r: &str| {
         dead.iter()
@@ -123,7 +124,7 @@ async fn faults_are_retried_and_nothing_is_lost_or_processed_twice() {
     receiver.heal();
     let redriven = dispatcher.redrive().await.unwrap();
     assert_eq!(redriven.delivered(), 2, "{redriven:?}");
-    assert!(dispatcher.dead_letter().read().unwrap().is_empty());
+    assert!(dispatcher.dead_letter().read().await.unwrap().is_empty());
     assert_eq!(receiver.received.lock().unwrap().processed.len(), 7);
 }
 
@@ -157,7 +158,7 @@ async fn connection_refused_is_dead_lettered_within_the_deadline() {
         "attempts are bounded by the deadline: {}",
         counts.attempts
     );
-    let dead = dispatcher.dead_letter().read().unwrap();
+    let dead = dispatcher.dead_letter().read().await.unwrap();
     assert!(
         dead[0].error.contains("connection refused") && dead[0].error.contains("deadline"),
         "{}",
@@ -216,4 +217,46 @@ async fn a_wrong_secret_is_a_permanent_failure_and_plain_http_elsewhere_is_refus
     .await
     .unwrap_err();
     assert!(err.to_string().contains("plain HTTP is refused"), "{err}");
+}
+
+#[tokio::test]
+async fn slack_gets_a_block_kit_message_from_a_secret_url() {
+    let receiver = start(SECRET, &[]).await;
+    std::env::set_var(
+        "VIGIL_TEST_SLACK_URL",
+        format!("http://{}/slack", receiver.addr),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = DestinationConfig::new("slack", DestinationKind::Slack);
+    d.url_env = Some("VIGIL_TEST_SLACK_URL".into());
+    let cfg = AlertingConfig {
+        dead_letter: dir.path().join("dead.jsonl"),
+        destinations: vec![d],
+        ..AlertingConfig::default()
+    };
+    let dispatcher = Dispatcher::new(&cfg).await.unwrap();
+    assert!(
+        !format!("{dispatcher:?}").contains("/slack"),
+        "the Slack URL is a secret"
+    );
+    let f = finding(0, "s3_bucket_policy_changed", Severity::High);
+    let report = dispatcher.deliver(std::slice::from_ref(&f)).await.unwrap();
+    assert_eq!(report.delivered(), 1);
+    let body = receiver.received.lock().unwrap().bodies[0].clone();
+    let blocks = body["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert!(blocks[0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("[HIGH] "));
+    let text = body.to_string();
+    for needle in [
+        "s3_bucket_policy_changed",
+        "203.0.113.66",
+        "acme-invoices",
+        "vigil detect --rule s3_bucket_policy_changed",
+        &f.finding_id,
+    ] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
 }

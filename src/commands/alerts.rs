@@ -55,6 +55,14 @@ pub fn alerting(config_path: Option<&Path>, lake: &str) -> Result<AlertingConfig
     Ok(config)
 }
 
+/// Where failed deliveries go, for messages.
+pub fn dead_letter_location(config: &AlertingConfig) -> String {
+    config
+        .dead_letter_queue_url
+        .clone()
+        .unwrap_or_else(|| config.dead_letter.display().to_string())
+}
+
 /// Sends new findings and prints the delivery summary; fails if any delivery
 /// was dead-lettered (after printing where it is).
 pub fn deliver(
@@ -66,7 +74,7 @@ pub fn deliver(
         let dispatcher = Dispatcher::new(config).await?;
         dispatcher.deliver(findings).await
     })?;
-    output::print_deliveries(&report, &config.dead_letter);
+    output::print_deliveries(&report, &dead_letter_location(config));
     Ok(report)
 }
 
@@ -107,12 +115,12 @@ pub fn run(command: &AlertsCommand, config_path: Option<&Path>, lake: &str) -> R
             runtime.block_on(async { Dispatcher::new(&config).await?.redrive().await })?
         }
     };
-    output::print_deliveries(&report, &config.dead_letter);
+    output::print_deliveries(&report, &dead_letter_location(&config));
     if report.dead_lettered() > 0 {
         bail!(
             "{} deliveries failed (kept in {})",
             report.dead_lettered(),
-            config.dead_letter.display()
+            dead_letter_location(&config)
         );
     }
     Ok(())

@@ -129,7 +129,7 @@ pub fn run(
             bail!(
                 "{} alert deliveries failed (kept in {})",
                 delivered.dead_lettered(),
-                alerting.dead_letter.display()
+                crate::commands::alerts::dead_letter_location(&alerting)
             );
         }
     }

@@ -78,7 +78,7 @@ pub fn run(
         anyhow::bail!(
             "{} alert deliveries failed (kept in {})",
             d.dead_lettered(),
-            alerting.dead_letter.display()
+            crate::commands::alerts::dead_letter_location(&alerting)
         );
     }
     Ok(())

@@ -162,6 +162,24 @@ async fn hook(
     status(StatusCode::OK)
 }
 
+/// A Slack incoming webhook: keeps the JSON it is sent.
+async fn slack(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let json: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(j) => j,
+        Err(_) => {
+            return Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .body(Body::empty())
+                .unwrap()
+        }
+    };
+    state.received.lock().unwrap().bodies.push(json);
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(Body::from("ok"))
+        .unwrap()
+}
+
 pub async fn start(secret: &str, faults: &[(&str, Fault)]) -> Receiver {
     let received = Arc::new(Mutex::new(Received::default()));
     let faults = Arc::new(Mutex::new(
@@ -172,7 +190,10 @@ pub async fn start(secret: &str, faults: &[(&str, Fault)]) -> Receiver {
         received: received.clone(),
         faults: faults.clone(),
     };
-    let app = Router::new().route("/hook", post(hook)).with_state(state);
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .route("/slack", post(slack))
+        .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

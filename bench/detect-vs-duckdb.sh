@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Detection benchmark, Vigil vs DuckDB, in one run on the same lake:
+# every built-in scheduled rule over its latest window of a busy two hours
+# (5 million events by default), as one scheduled run (`vigil detect --due`)
+# against the same rules run one by one in DuckDB on the same Parquet files.
+# Usage: bench/detect-vs-duckdb.sh [MILLION_EVENTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+M="${1:-5}"
+NOW="2026-11-24T09:52:30Z"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
+VENV="${VIGIL_BENCH_VENV:-$HOME/.cache/vigil-bench-venv}"
+OUT="bench/out"
+DATA="$OUT/detect-${M}m"
+LAKE="$OUT/detect-lake-${M}m"
+mkdir -p "$OUT"
+
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -c "import duckdb" 2>/dev/null || "$VENV/bin/pip" install --quiet --disable-pip-version-check duckdb
+cargo build --release --quiet --bin vigil
+VIGIL="$CARGO_TARGET_DIR/release/vigil"
+
+[ -f "$DATA/lambda.ndjson" ] || python3 bench/make-detect-data.py "$DATA" "$M"
+if [ ! -d "$LAKE/apigateway" ]; then
+  "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA"/*.ndjson | tail -1
+fi
+
+echo "== EXPLAIN: a window read prunes to its hour partitions"
+"$VENV/bin/python" - "$LAKE" <<'PY'
+import sys, duckdb
+lake = sys.argv[1]
+print(duckdb.sql(f"""EXPLAIN ANALYZE SELECT count(*) FROM read_parquet('{lake}/apigateway/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)
+  WHERE date = '2026-11-24' AND hour = '09'""").fetchall()[0][1].split("Total Files Read")[1].split("\n")[0].strip(" :│"), "of", 
+      duckdb.sql(f"SELECT count(DISTINCT filename) FROM read_parquet('{lake}/apigateway/*/*/*.parquet', filename = true)").fetchone()[0], "apigateway files read by DuckDB for hour 09")
+PY
+
+best() { sort -n | head -1; }
+echo "== Vigil: the whole pack, each table's window read once (3 runs, best)"
+for i in 1 2 3; do
+  rm -rf "$LAKE/_state" "$LAKE/findings" "$LAKE/_alerts"
+  /usr/bin/time -f "%e %M" -o "$OUT/vtime.txt" "$VIGIL" --lake "$LAKE" detect --due --now "$NOW" --mode scheduled --timings --no-alerts --format json >"$OUT/vigil-findings.jsonl" 2>"$OUT/vigil-timings.txt"
+  cat "$OUT/vtime.txt"
+done | tee "$OUT/vigil-runs.txt"
+cat "$OUT/vigil-timings.txt"
+echo "findings: $(wc -l < "$OUT/vigil-findings.jsonl")"
+
+echo "== DuckDB: the same rules one by one, 2 threads (3 runs, best total)"
+for i in 1 2 3; do
+  "$VENV/bin/python" bench/detect-duckdb.py "$LAKE" "$NOW" detect/rules 2 > "$OUT/duck-$i.txt"
+  tail -1 "$OUT/duck-$i.txt"
+done
+cat "$OUT/duck-1.txt"
