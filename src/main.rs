@@ -34,6 +34,10 @@ struct Cli {
     )]
     rules: Vec<std::path::PathBuf>,
 
+    /// A folder of your own saved hunts (`*.sql`), next to the built-in ones.
+    #[arg(long, global = true, env = "VIGIL_HUNTS")]
+    hunts: Option<std::path::PathBuf>,
+
     /// The configuration file (default: ./vigil.toml if present).
     #[arg(long, global = true, env = "VIGIL_CONFIG")]
     config: Option<std::path::PathBuf>,
@@ -52,6 +56,11 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Run the detection rules over the lake.
     Detect(commands::detect::DetectArgs),
+    /// Ad hoc SQL over the lake (one SELECT), or an interactive prompt.
+    Query(commands::query::QueryArgs),
+    /// Saved hunts: list them, or run one.
+    #[command(subcommand)]
+    Hunt(commands::query::HuntCommand),
     /// Test alert destinations and re-send failed deliveries.
     #[command(subcommand)]
     Alerts(commands::alerts::AlertsCommand),
@@ -89,6 +98,10 @@ fn main() -> ExitCode {
         }
         Command::Alerts(command) => {
             commands::alerts::run(&command, cli.config.as_deref(), &cli.lake)
+        }
+        Command::Query(args) => commands::query::run_query(&cli.lake, &args),
+        Command::Hunt(command) => {
+            commands::query::run_hunt(&cli.lake, cli.hunts.as_deref(), &command)
         }
         Command::Rules(command) => commands::rules::run(&command, &cli.rules),
         Command::Schema => {

@@ -235,3 +235,23 @@ pub fn print_deliveries(report: &vigil_alerting::DeliveryReport, dead_letter: &s
         report.suppressed
     );
 }
+
+/// Prints the saved hunts with their parameters.
+pub fn print_hunts(hunts: &[vigil_queries::hunts::Hunt]) {
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(vec!["hunt", "what", "parameters (default)"]);
+    for h in hunts {
+        let params: Vec<String> = h
+            .params
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.default))
+            .collect();
+        grid.add_row(vec![
+            Cell::new(&h.name),
+            Cell::new(format!("{}: {}", h.title, h.description)),
+            Cell::new(params.join(", ")),
+        ]);
+    }
+    println!("{grid}");
+}

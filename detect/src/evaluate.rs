@@ -1,9 +1,8 @@
 //! Runs one rule's SQL over a window and turns its result rows into candidate findings.
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType};
-use chrono::{DateTime, SecondsFormat};
+use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,7 +82,7 @@ fn batch_rows(batch: &RecordBatch) -> Result<Vec<Row>, DetectError> {
             }
         }
         if name == "samples" {
-            let values = to_values(column)?;
+            let values = vigil_queries::output::to_values(column)?;
             for (row, v) in rows.iter_mut().zip(values) {
                 row.samples = match v {
                     Value::Array(items) => items
@@ -96,128 +95,14 @@ fn batch_rows(batch: &RecordBatch) -> Result<Vec<Row>, DetectError> {
             }
             continue;
         }
-        for (row, v) in rows.iter_mut().zip(to_values(column)?) {
+        for (row, v) in rows
+            .iter_mut()
+            .zip(vigil_queries::output::to_values(column)?)
+        {
             row.values.insert(name.clone(), v);
         }
     }
     Ok(rows)
-}
-
-/// An Arrow column as JSON values (timestamps as RFC 3339 text).
-fn to_values(column: &ArrayRef) -> Result<Vec<Value>, DetectError> {
-    let n = column.len();
-    let out = match column.data_type() {
-        DataType::Null => vec![Value::Null; n],
-        DataType::Boolean => {
-            let a = column.as_boolean();
-            (0..n)
-                .map(|i| {
-                    if a.is_valid(i) {
-                        Value::Bool(a.value(i))
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => {
-            let c = cast(column, &DataType::Int64)?;
-            let a = c.as_primitive::<Int64Type>();
-            (0..n)
-                .map(|i| {
-                    if a.is_valid(i) {
-                        Value::from(a.value(i))
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
-        DataType::Float16
-        | DataType::Float32
-        | DataType::Float64
-        | DataType::Decimal128(_, _)
-        | DataType::Decimal256(_, _) => {
-            let c = cast(column, &DataType::Float64)?;
-            let a = c.as_primitive::<Float64Type>();
-            (0..n)
-                .map(|i| {
-                    if a.is_valid(i) {
-                        serde_json::Number::from_f64(a.value(i))
-                            .map(Value::Number)
-                            .unwrap_or(Value::Null)
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
-        DataType::Timestamp(_, _) => {
-            let c = cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
-            let a = c.as_primitive::<TimestampMillisecondType>();
-            (0..n)
-                .map(|i| {
-                    if a.is_valid(i) {
-                        DateTime::from_timestamp_millis(a.value(i))
-                            .map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true)))
-                            .unwrap_or(Value::Null)
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
-        DataType::List(_)
-        | DataType::LargeList(_)
-        | DataType::ListView(_)
-        | DataType::FixedSizeList(_, _) => {
-            let c = cast(
-                column,
-                &DataType::new_list(list_item_type(column.data_type()), true),
-            )?;
-            let a = c.as_list::<i32>();
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                if a.is_valid(i) {
-                    out.push(Value::Array(to_values(&a.value(i))?));
-                } else {
-                    out.push(Value::Null);
-                }
-            }
-            out
-        }
-        _ => {
-            let c = cast(column, &DataType::Utf8)?;
-            let a = c.as_string::<i32>();
-            (0..n)
-                .map(|i| {
-                    if a.is_valid(i) {
-                        Value::String(a.value(i).to_string())
-                    } else {
-                        Value::Null
-                    }
-                })
-                .collect()
-        }
-    };
-    Ok(out)
-}
-
-fn list_item_type(dt: &DataType) -> DataType {
-    match dt {
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::ListView(f)
-        | DataType::FixedSizeList(f, _) => f.data_type().clone(),
-        other => other.clone(),
-    }
 }
 
 fn text(v: Option<&Value>) -> Option<String> {

@@ -118,3 +118,101 @@ pub async fn partition_hours(
     }
     Ok(hours)
 }
+
+/// The common columns the `events` view has, from each family's table.
+pub const EVENT_COLUMNS: [&str; 11] = [
+    "event_time",
+    "time_source",
+    "event_id",
+    "account_id",
+    "region",
+    "src_ip",
+    "actor",
+    "action",
+    "outcome",
+    "source_ref",
+    "raw",
+];
+
+/// A session over the lake for hunting: every table (restricted to `range`
+/// when one is given, so only the partitions it touches are read), the
+/// `events` view (the common columns of `cloudtrail`, `apigateway` and
+/// `lambda`, with a `source` column), and Vigil's SQL functions.
+pub async fn hunting_session(
+    lake: &Lake,
+    range: Option<crate::TimeRange>,
+) -> Result<SessionContext, QueryError> {
+    let ctx = SessionContext::new();
+    crate::functions::register_functions(&ctx);
+    if lake.store_url() != "file://" {
+        let url = url::Url::parse(lake.store_url()).map_err(|e| QueryError::LakeUrl {
+            url: lake.store_url().to_string(),
+            reason: e.to_string(),
+        })?;
+        ctx.register_object_store(&url, lake.store());
+    }
+    let q = QueryError::Query;
+    for table in Table::ALL {
+        match range {
+            None => register_table(&ctx, lake, table, table.name())?,
+            Some(r) => {
+                let raw = format!("__{}_all", table.name());
+                register_table(&ctx, lake, table, &raw)?;
+                let view = ctx
+                    .table(raw.as_str())
+                    .await
+                    .map_err(q)?
+                    .filter(r.filter())
+                    .map_err(q)?;
+                ctx.register_table(table.name(), view.into_view())
+                    .map_err(q)?;
+            }
+        }
+    }
+    let mut events: Option<datafusion::dataframe::DataFrame> = None;
+    for table in [Table::CloudTrail, Table::ApiGateway, Table::Lambda] {
+        let mut columns = vec![datafusion::prelude::lit(table.name()).alias("source")];
+        columns.extend(EVENT_COLUMNS.iter().map(|c| datafusion::prelude::col(*c)));
+        let df = ctx
+            .table(table.name())
+            .await
+            .map_err(q)?
+            .select(columns)
+            .map_err(q)?;
+        events = Some(match events {
+            None => df,
+            Some(all) => all.union(df).map_err(q)?,
+        });
+    }
+    if let Some(events) = events {
+        ctx.register_table("events", events.into_view())
+            .map_err(q)?;
+    }
+    Ok(ctx)
+}
+
+/// The tables a hunting query may read.
+pub const HUNTING_TABLES: [&str; 6] = [
+    "cloudtrail",
+    "apigateway",
+    "lambda",
+    "findings",
+    "deadletter",
+    "events",
+];
+
+/// Whether the lake holds any Parquet file at all.
+pub async fn lake_is_empty(lake: &Lake) -> Result<bool, QueryError> {
+    use futures::StreamExt;
+    use object_store::ObjectStore;
+    let store = lake.store();
+    for table in Table::ALL {
+        let mut files = store.list(Some(&lake.table_path(table)));
+        if let Some(item) = files.next().await {
+            if item.is_ok() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}

@@ -13,4 +13,16 @@ pub enum QueryError {
     },
     #[error("bad lake URL {url}: {reason}")]
     LakeUrl { url: String, reason: String },
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("{0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("writing results: {0}")]
+    Io(std::io::Error),
+    #[error("{0}")]
+    Sql(String),
+    #[error("query failed: {0}")]
+    Query(#[source] datafusion::error::DataFusionError),
+    #[error("hunt {name}: {message}")]
+    Hunt { name: String, message: String },
 }

@@ -6,9 +6,14 @@
 pub mod catalog;
 pub mod error;
 pub mod functions;
+pub mod guard;
+pub mod hunts;
+pub mod output;
 pub mod time_range;
 
-pub use catalog::{partition_hours, register_lake, register_table};
+pub use catalog::{
+    hunting_session, lake_is_empty, partition_hours, register_lake, register_table, HUNTING_TABLES,
+};
 pub use error::QueryError;
 pub use functions::register_functions;
 pub use time_range::{hour_ranges, TimeRange};

@@ -3,5 +3,6 @@
 pub mod alerts;
 pub mod detect;
 pub mod ingest;
+pub mod query;
 pub mod rules;
 pub mod run;

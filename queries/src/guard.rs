@@ -1,0 +1,246 @@
+//! Keeps rule, query and hunt SQL read-only: one SELECT over known tables, nothing else.
+
+use datafusion::execution::context::SQLOptions;
+use datafusion::sql::sqlparser::ast::{
+    Query, SetExpr, Spanned, Statement, TableFactor, Visit, Visitor,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+/// Why SQL was refused, and on which line of the SQL (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub line: usize,
+    pub message: String,
+}
+
+/// DataFusion options that refuse DDL, DML and statements (`SET`, ...), as a
+/// second lock behind [`check`].
+pub fn sql_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Checks that `sql` is exactly one read-only query over the `allowed` tables
+/// and returns the tables it reads.
+pub fn check(sql: &str, allowed: &[&str]) -> Result<Vec<String>, Refusal> {
+    let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| Refusal {
+        line: parser_error_line(&e.to_string()),
+        message: format!("the SQL does not parse: {e}"),
+    })?;
+    let statement = match statements.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(Refusal {
+                line: 1,
+                message: "the SQL is empty".into(),
+            })
+        }
+        [_, _, ..] => {
+            return Err(Refusal {
+                line: second_statement_line(sql),
+                message: format!(
+                    "the SQL must be one SELECT; found {} statements",
+                    statements.len()
+                ),
+            })
+        }
+    };
+    let Statement::Query(query) = statement else {
+        return Err(Refusal {
+            line: line_of(statement.span().start.line),
+            message: format!(
+                "only a read-only SELECT is allowed, not {}",
+                statement
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        });
+    };
+    let mut visitor = ReadOnly::default();
+    if let ControlFlow::Break(refusal) = query.visit(&mut visitor) {
+        return Err(refusal);
+    }
+    let mut tables = Vec::new();
+    for name in &visitor.relations {
+        if visitor.ctes.contains(name) {
+            continue;
+        }
+        if !allowed.contains(&name.as_str()) {
+            return Err(Refusal {
+                line: 1,
+                message: format!(
+                    "unknown table {name}: the tables are {}",
+                    allowed.join(", ")
+                ),
+            });
+        }
+        if !tables.contains(name) {
+            tables.push(name.clone());
+        }
+    }
+    Ok(tables)
+}
+
+#[derive(Default)]
+struct ReadOnly {
+    relations: BTreeSet<String>,
+    ctes: BTreeSet<String>,
+}
+
+impl Visitor for ReadOnly {
+    type Break = Refusal;
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Refusal> {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.ctes.insert(cte.alias.name.value.to_lowercase());
+            }
+        }
+        if let SetExpr::Select(select) = query.body.as_ref() {
+            if select.into.is_some() {
+                return refuse(query.span().start.line, "SELECT INTO writes a table".into());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
+        let line = factor.span().start.line;
+        match factor {
+            TableFactor::Table { name, args, .. } => {
+                if args.is_some() {
+                    return refuse(
+                        line,
+                        format!("table function {name} is not allowed in a rule"),
+                    );
+                }
+                self.relations.insert(name.to_string().to_lowercase());
+                ControlFlow::Continue(())
+            }
+            TableFactor::TableFunction { .. } | TableFactor::Function { .. } => {
+                refuse(line, "table functions are not allowed in a rule".into())
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+fn refuse(line: u64, message: String) -> ControlFlow<Refusal> {
+    ControlFlow::Break(Refusal {
+        line: line_of(line),
+        message,
+    })
+}
+
+fn line_of(line: u64) -> usize {
+    (line as usize).max(1)
+}
+
+/// The line where the second statement starts (statement spans are not
+/// filled in for every kind of statement, tokens always have a location).
+fn second_statement_line(sql: &str) -> usize {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize_with_location() else {
+        return 1;
+    };
+    tokens
+        .iter()
+        .skip_while(|t| t.token != Token::SemiColon)
+        .skip(1)
+        .find(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon))
+        .map(|t| line_of(t.span.start.line))
+        .unwrap_or(1)
+}
+
+/// sqlparser reports `... at Line: 3, Column: 7`.
+fn parser_error_line(message: &str) -> usize {
+    message
+        .split("Line: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: [&str; 3] = ["cloudtrail", "apigateway", "lambda"];
+
+    fn refused(sql: &str) -> Refusal {
+        check(sql, &RULES).expect_err(sql)
+    }
+
+    #[test]
+    fn a_select_over_lake_tables_is_allowed() {
+        let tables = check(
+            "WITH x AS (SELECT * FROM cloudtrail) SELECT * FROM x JOIN apigateway a ON x.src_ip = a.src_ip",
+            &RULES,
+        )
+        .unwrap();
+        assert_eq!(
+            tables,
+            vec!["apigateway".to_string(), "cloudtrail".to_string()]
+        );
+    }
+
+    #[test]
+    fn writes_and_statements_are_refused() {
+        assert!(refused("DROP TABLE cloudtrail")
+            .message
+            .contains("only a read-only SELECT"));
+        assert!(refused("INSERT INTO cloudtrail SELECT * FROM cloudtrail")
+            .message
+            .contains("INSERT"));
+        assert!(
+            refused("COPY cloudtrail TO '/tmp/x.csv'")
+                .message
+                .contains("parse")
+                || refused("COPY cloudtrail TO '/tmp/x.csv'")
+                    .message
+                    .contains("read-only")
+        );
+        assert!(refused("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'").line >= 1);
+        assert!(refused("SET datafusion.execution.batch_size = 1")
+            .message
+            .contains("read-only"));
+    }
+
+    #[test]
+    fn a_second_statement_is_refused_with_its_line() {
+        let r = refused("SELECT * FROM cloudtrail;\nDELETE FROM cloudtrail");
+        assert!(r.message.contains("2 statements"), "{r:?}");
+        assert_eq!(r.line, 2);
+    }
+
+    #[test]
+    fn table_functions_and_unknown_tables_are_refused() {
+        let r = refused("SELECT *\nFROM read_parquet('/etc/x.parquet')");
+        assert!(r.message.contains("table function"), "{r:?}");
+        assert_eq!(r.line, 2);
+        assert!(refused("SELECT * FROM generate_series(1, 10)")
+            .message
+            .contains("table function"));
+        assert!(refused("SELECT * FROM information_schema.tables")
+            .message
+            .contains("unknown table"));
+        assert!(refused("SELECT * FROM findings")
+            .message
+            .contains("unknown table"));
+    }
+
+    #[test]
+    fn parse_errors_name_their_line() {
+        let r = refused("SELECT *\nFROM cloudtrail\nWHERE ) x");
+        assert_eq!(r.line, 3, "{r:?}");
+    }
+}
