@@ -453,3 +453,132 @@ fn a_failing_rule_test_makes_rules_test_exit_non_zero() {
         "{stdout}"
     );
 }
+
+#[test]
+fn query_writes_every_format_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let ingest = vigil(&lake)
+        .args(["ingest", "sample-logs"])
+        .output()
+        .unwrap();
+    assert!(ingest.status.success());
+    let sql = "SELECT src_ip, count(*) AS n FROM apigateway WHERE status = 401 GROUP BY src_ip ORDER BY n DESC LIMIT 1";
+    let csv = vigil(&lake)
+        .args(["query", sql, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&csv.stdout).lines().next(),
+        Some("src_ip,n")
+    );
+    assert!(String::from_utf8_lossy(&csv.stdout).contains("203.0.113.66,40"));
+    // Piped: NDJSON by default, keys in column order.
+    let nd = vigil(&lake).args(["query", sql]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&nd.stdout).trim(),
+        r#"{"src_ip":"203.0.113.66","n":40}"#
+    );
+    // A Parquet file, from the extension.
+    let out = dir.path().join("top.parquet");
+    let pq = vigil(&lake)
+        .args(["query", sql, "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        pq.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pq.stderr)
+    );
+    assert_eq!(&std::fs::read(&out).unwrap()[..4], b"PAR1");
+    // -f and --since: the sample day is long past, so the last hour is empty.
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, "SELECT count(*) AS n FROM events").unwrap();
+    let recent = vigil(&lake)
+        .args(["query", "-f"])
+        .arg(&file)
+        .args(["--since", "1h"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&recent.stdout).trim(), r#"{"n":0}"#);
+    let day = vigil(&lake)
+        .args(["query", "-f"])
+        .arg(&file)
+        .args([
+            "--from",
+            "2026-11-24T09:00:00Z",
+            "--to",
+            "2026-11-24T10:00:00Z",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&day.stdout).contains("\"n\":"),
+        "{}",
+        String::from_utf8_lossy(&day.stderr)
+    );
+
+    for (bad, why) in [
+        ("DELETE FROM cloudtrail", "read-only SELECT"),
+        ("SELECT * FROM secrets", "unknown table secrets"),
+        ("SELECT * FROM cloudtrail WHERE (", "does not parse"),
+        ("SELECT nope FROM cloudtrail", "nope"),
+    ] {
+        let out = vigil(&lake).args(["query", bad]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(why),
+            "{bad}: {stderr}"
+        );
+    }
+    let empty = vigil(&dir.path().join("empty"))
+        .args(["query", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("holds no data yet"));
+}
+
+#[test]
+fn hunts_list_and_run_with_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    assert!(vigil(&lake)
+        .args(["ingest", "sample-logs"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let list = vigil(&lake).args(["hunt", "list"]).output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("ip_activity") && list.contains("ip (203.0.113.66)"),
+        "{list}"
+    );
+    let run = vigil(&lake)
+        .args([
+            "hunt",
+            "run",
+            "leaked_access_key",
+            "--param",
+            "key=AKIAALICENEWKEY",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Nobody used alice's new key in the sample: only the header.
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 1);
+    let bad = vigil(&lake)
+        .args(["hunt", "run", "ip_activity", "--param", "nope=1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no parameter nope"));
+}

@@ -208,17 +208,13 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// Writes the batches in `format`.
+/// Writes the batches (of `schema`, which heads a table or CSV even with no rows) in `format`.
 pub fn write(
+    schema: arrow::datatypes::SchemaRef,
     batches: &[RecordBatch],
     format: Format,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
-    let schema = match batches.first() {
-        Some(b) => b.schema(),
-        None if format == Format::Json => return writeln!(out, "[]").map_err(QueryError::Io),
-        None => return Ok(()),
-    };
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     match format {
         Format::Table => {

@@ -128,11 +128,7 @@ fn format_for(o: &QueryOptions) -> Format {
 }
 
 /// Runs one read-only query; a spinner shows once it has taken a second.
-async fn execute(
-    ctx: &SessionContext,
-    sql: &str,
-    limit: Option<usize>,
-) -> Result<Vec<RecordBatch>> {
+async fn execute(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Result<Results> {
     guard::check(sql, &HUNTING_TABLES)
         .map_err(|r| anyhow::anyhow!("line {}: {}", r.line, r.message))?;
     let run = async {
@@ -140,7 +136,10 @@ async fn execute(
         if let Some(n) = limit {
             df = df.limit(0, Some(n))?;
         }
-        df.collect().await
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        df.collect()
+            .await
+            .map(|batches| Results { schema, batches })
     };
     tokio::pin!(run);
     let result = match tokio::time::timeout(Duration::from_secs(1), &mut run).await {
@@ -165,6 +164,12 @@ async fn execute(
     result.map_err(|e| anyhow::anyhow!("{}", first_lines(&e.to_string())))
 }
 
+/// A query's rows and their schema.
+struct Results {
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
 fn first_lines(s: &str) -> String {
     s.lines().take(3).collect::<Vec<_>>().join("\n")
 }
@@ -181,17 +186,18 @@ async fn session(lake_location: &str, o: &QueryOptions) -> Result<SessionContext
     Ok(vigil_queries::hunting_session(&lake, range(o)?).await?)
 }
 
-fn emit(batches: &[RecordBatch], o: &QueryOptions) -> Result<()> {
+fn emit(results: &Results, o: &QueryOptions) -> Result<()> {
+    let batches = &results.batches;
     let format = format_for(o);
     match &o.output {
         Some(path) => {
             let mut file = std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;
-            write(batches, format, &mut file)?;
+            write(results.schema.clone(), batches, format, &mut file)?;
         }
         None => {
             let stdout = std::io::stdout();
-            write(batches, format, &mut stdout.lock())?;
+            write(results.schema.clone(), batches, format, &mut stdout.lock())?;
         }
     }
     if format == Format::Table || o.output.is_some() {
@@ -213,8 +219,8 @@ pub fn run_query(lake_location: &str, args: &QueryArgs) -> Result<()> {
     let ctx = runtime.block_on(session(lake_location, &args.options))?;
     match sql {
         Some(sql) => {
-            let batches = runtime.block_on(execute(&ctx, &sql, args.options.limit))?;
-            emit(&batches, &args.options)
+            let results = runtime.block_on(execute(&ctx, &sql, args.options.limit))?;
+            emit(&results, &args.options)
         }
         None => interactive(&runtime, &ctx, &args.options),
     }
@@ -262,13 +268,13 @@ fn interactive(
         let sql = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(sql.trim());
         match runtime.block_on(execute(ctx, sql.trim().trim_end_matches(';'), o.limit)) {
-            Ok(batches) => {
+            Ok(results) => {
                 let opts = QueryOptions {
                     format: Some(o.format.unwrap_or(Format::Table)),
                     output: None,
                     ..o.clone()
                 };
-                if let Err(e) = emit(&batches, &opts) {
+                if let Err(e) = emit(&results, &opts) {
                     eprintln!("error: {e:#}");
                 }
             }
@@ -301,10 +307,10 @@ pub fn run_hunt(lake_location: &str, hunt_dir: Option<&Path>, command: &HuntComm
             let sql = hunt.render(&values)?;
             let runtime = tokio::runtime::Runtime::new()?;
             let ctx = runtime.block_on(session(lake_location, options))?;
-            let batches = runtime
+            let results = runtime
                 .block_on(execute(&ctx, &sql, options.limit))
                 .with_context(|| format!("hunt {name}"))?;
-            emit(&batches, options)
+            emit(&results, options)
         }
     }
 }
