@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes a busy two hours of API traffic for the detection benchmark.
 
-Usage: make-detect-data.py OUT_DIR [MILLION_EVENTS]   (default 5)
+Usage: make-detect-data.py OUT_DIR [MILLION_EVENTS] [FAMILY]   (default 5, all families)
+
+With FAMILY (cloudtrail, apigateway or lambda), only that family is written,
+with all the events: the hunting benchmark uses 10 million API Gateway rows.
 
 2026-11-24 08:00-10:00 UTC: CloudTrail (40%), API Gateway access logs (50%)
 and Lambda logs as CloudWatch Logs subscription messages (10%), as NDJSON,
@@ -102,6 +105,10 @@ def lam(count):
             f.write(json.dumps({"messageType": "DATA_MESSAGE", "owner": ACCOUNT, "logGroup": f"/aws/lambda/{fn}",
                                 "logStream": "2026/11/24/[$LATEST]abc", "subscriptionFilters": ["vigil"], "logEvents": events}) + "\n")
 
-cloudtrail(int(total * 0.4))
-apigw(int(total * 0.5))
-lam(int(total * 0.1))
+only = sys.argv[3] if len(sys.argv) > 3 else None
+if only is None or only == "cloudtrail":
+    cloudtrail(total if only else int(total * 0.4))
+if only is None or only == "apigateway":
+    apigw(total if only else int(total * 0.5))
+if only is None or only == "lambda":
+    lam(total if only else int(total * 0.1))

@@ -131,15 +131,18 @@ fn format_for(o: &QueryOptions) -> Format {
 async fn execute(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Result<Results> {
     guard::check(sql, &HUNTING_TABLES)
         .map_err(|r| anyhow::anyhow!("line {}: {}", r.line, r.message))?;
+    let started = std::time::Instant::now();
     let run = async {
         let mut df = ctx.sql_with_options(sql, guard::sql_options()).await?;
         if let Some(n) = limit {
             df = df.limit(0, Some(n))?;
         }
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
-        df.collect()
-            .await
-            .map(|batches| Results { schema, batches })
+        df.collect().await.map(|batches| Results {
+            schema,
+            batches,
+            took: started.elapsed(),
+        })
     };
     tokio::pin!(run);
     let result = match tokio::time::timeout(Duration::from_secs(1), &mut run).await {
@@ -168,6 +171,8 @@ async fn execute(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Resul
 struct Results {
     schema: datafusion::arrow::datatypes::SchemaRef,
     batches: Vec<RecordBatch>,
+    /// Planning and execution time.
+    took: Duration,
 }
 
 fn first_lines(s: &str) -> String {
@@ -187,6 +192,7 @@ async fn session(lake_location: &str, o: &QueryOptions) -> Result<SessionContext
 }
 
 fn emit(results: &Results, o: &QueryOptions) -> Result<()> {
+    let started = std::time::Instant::now();
     let batches = &results.batches;
     let format = format_for(o);
     match &o.output {
@@ -202,7 +208,11 @@ fn emit(results: &Results, o: &QueryOptions) -> Result<()> {
     }
     if format == Format::Table || o.output.is_some() {
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        eprintln!("{rows} row(s)");
+        eprintln!(
+            "{rows} row(s) in {:.3}s (+{:.3}s to write)",
+            results.took.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
