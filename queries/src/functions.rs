@@ -1,5 +1,6 @@
 //! SQL functions for log data: JSON fields out of text columns (`json_str`,
-//! `json_get_str`), CIDR matching (`cidr_contains`) and ARN parts (`arn_part`).
+//! plus the `json_get*` family of datafusion-functions-json), CIDR matching
+//! (`cidr_contains`) and ARN parts (`arn_part`).
 
 use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::compute::cast;
@@ -14,37 +15,39 @@ use std::sync::Arc;
 
 /// Registers Vigil's SQL functions in a session.
 pub fn register_functions(ctx: &SessionContext) {
+    // From datafusion-functions-json: keys as separate arguments ('a', 'b', 0).
+    // (json_get itself returns a union type, awkward in results: not registered.)
+    use datafusion_functions_json::udfs;
+    for udf in [
+        udfs::json_get_str_udf(),
+        udfs::json_get_int_udf(),
+        udfs::json_get_float_udf(),
+        udfs::json_get_bool_udf(),
+        udfs::json_get_json_udf(),
+        udfs::json_as_text_udf(),
+        udfs::json_contains_udf(),
+        udfs::json_length_udf(),
+        udfs::json_object_keys_udf(),
+    ] {
+        ctx.register_udf(udf.as_ref().clone());
+    }
     ctx.register_udf(ScalarUDF::from(JsonStr::new()));
-    ctx.register_udf(ScalarUDF::from(JsonStr::dotted()));
     ctx.register_udf(ScalarUDF::from(CidrContains::new()));
     ctx.register_udf(ScalarUDF::from(ArnPart::new()));
 }
 
-/// `json_str(json, 'a', 'b', '0')` (or `json_get_str(json, 'a.b.0')`): the
-/// value at `a.b[0]` as text (strings as-is, other values as JSON), NULL when
-/// the text is not JSON or the path is absent.
+/// `json_str(json, 'a', 'b', '0')`: the value at `a.b[0]` as text (strings
+/// as-is, other values as JSON: `json_get_str` would give NULL for those),
+/// NULL when the text is not JSON or the path is absent.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct JsonStr {
     signature: Signature,
-    /// `json_get_str`: one path argument, keys separated by dots.
-    dotted: bool,
 }
 
 impl JsonStr {
     pub fn new() -> Self {
         JsonStr {
             signature: Signature::variadic(vec![DataType::Utf8], Volatility::Immutable),
-            dotted: false,
-        }
-    }
-
-    pub fn dotted() -> Self {
-        JsonStr {
-            signature: Signature::exact(
-                vec![DataType::Utf8, DataType::Utf8],
-                Volatility::Immutable,
-            ),
-            dotted: true,
         }
     }
 }
@@ -69,11 +72,7 @@ fn lookup<'a>(mut v: &'a Value, path: &[Option<&str>]) -> Option<&'a Value> {
 
 impl ScalarUDFImpl for JsonStr {
     fn name(&self) -> &str {
-        if self.dotted {
-            "json_get_str"
-        } else {
-            "json_str"
-        }
+        "json_str"
     }
 
     fn signature(&self) -> &Signature {
@@ -105,14 +104,7 @@ impl ScalarUDFImpl for JsonStr {
                 continue;
             }
             path.clear();
-            if self.dotted {
-                match keys.first() {
-                    Some(k) if !k.is_null(i) => path.extend(k.value(i).split('.').map(Some)),
-                    _ => path.push(None),
-                }
-            } else {
-                path.extend(keys.iter().map(|k| (!k.is_null(i)).then(|| k.value(i))));
-            }
+            path.extend(keys.iter().map(|k| (!k.is_null(i)).then(|| k.value(i))));
             match serde_json::from_str::<Value>(json.value(i))
                 .ok()
                 .as_ref()
@@ -370,7 +362,7 @@ mod tests {
         let ctx = SessionContext::new();
         register_functions(&ctx);
         let batches = ctx
-            .sql(r#"SELECT json_get_str('{"a":{"b":[1,"x"]}}', 'a.b.1') AS j, cidr_contains('10.0.0.0/8', '10.1.2.3') AS c, arn_part('arn:aws:iam::1:user/bob', 'resource_name') AS n"#)
+            .sql(r#"SELECT json_get_str('{"a":{"b":[1,"x"]}}', 'a', 'b', 1) AS j, cidr_contains('10.0.0.0/8', '10.1.2.3') AS c, arn_part('arn:aws:iam::1:user/bob', 'resource_name') AS n"#)
             .await
             .unwrap()
             .collect()

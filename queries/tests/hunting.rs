@@ -101,7 +101,7 @@ async fn the_functions_answer_on_real_records() {
     let ctx = hunting_session(&lake, None).await.unwrap();
     let public = query(
         &ctx,
-        "SELECT json_get_str(request_parameters, 'bucketPolicy.Statement.0.Principal') AS principal, arn_part(actor, 'resource_name') AS who
+        "SELECT json_get_str(request_parameters, 'bucketPolicy', 'Statement', 0, 'Principal') AS principal, arn_part(actor, 'resource_name') AS who
          FROM cloudtrail WHERE event_name = 'PutBucketPolicy'",
     )
     .await;
