@@ -42,4 +42,6 @@ unset AWS_PROFILE AWS_SESSION_TOKEN || true
 cargo test --workspace --all-targets -- --include-ignored
 
 echo "==> vigil rules test (every built-in rule's inline tests)"
-cargo run --quiet -- rules test
+# The binary the tests above built (a plain `cargo run` resolves features for
+# the root package alone and would rebuild DataFusion a second time).
+"$CARGO_TARGET_DIR/debug/vigil" rules test
