@@ -142,7 +142,12 @@ pub async fn hunting_session(
     lake: &Lake,
     range: Option<crate::TimeRange>,
 ) -> Result<SessionContext, QueryError> {
-    let ctx = SessionContext::new();
+    let mut config = datafusion::prelude::SessionConfig::new();
+    // Hunts are mostly selective: evaluate filters while decoding Parquet
+    // (late materialisation, page pruning), cheapest filters first.
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = true;
+    let ctx = SessionContext::new_with_config(config);
     crate::functions::register_functions(&ctx);
     if lake.store_url() != "file://" {
         let url = url::Url::parse(lake.store_url()).map_err(|e| QueryError::LakeUrl {
