@@ -14,15 +14,36 @@ struct Envelope<'a> {
     hunt: String,
 }
 
-/// A command that shows what happened around a finding.
+/// The hunting command that shows what happened around a finding: everything
+/// its source IP (or else its principal) did from 15 minutes before to 15
+/// minutes after, or else the finding itself.
 pub fn hunt_hint(f: &Finding) -> String {
-    let from = chrono::DateTime::from_timestamp_millis(f.first_seen - 15 * 60_000)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
-    let to = chrono::DateTime::from_timestamp_millis(f.last_seen + 15 * 60_000)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
-    format!("vigil detect --rule {} --from {from} --to {to}", f.rule_id)
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    let window = format!(
+        "--from {} --to {}",
+        at(f.first_seen - 15 * 60_000),
+        at(f.last_seen + 15 * 60_000)
+    );
+    // Shell-safe: single quotes, with embedded ones closed and escaped.
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "'\\''"));
+    match (&f.entities.src_ip, &f.entities.actor) {
+        (Some(ip), _) => format!(
+            "vigil hunt run ip_activity --param ip={} {window}",
+            quote(ip)
+        ),
+        (None, Some(actor)) => format!(
+            "vigil hunt run principal_activity --param principal={} {window}",
+            quote(actor)
+        ),
+        (None, None) => format!(
+            "vigil query \"SELECT * FROM findings WHERE finding_id = '{}'\"",
+            f.finding_id
+        ),
+    }
 }
 
 /// The JSON body of an alert for `f`.

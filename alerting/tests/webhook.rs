@@ -254,7 +254,7 @@ async fn slack_gets_a_block_kit_message_from_a_secret_url() {
         "s3_bucket_policy_changed",
         "203.0.113.66",
         "acme-invoices",
-        "vigil detect --rule s3_bucket_policy_changed",
+        "vigil hunt run ip_activity --param ip='203.0.113.66'",
         &f.finding_id,
     ] {
         assert!(text.contains(needle), "{needle} missing from {text}");
