@@ -16,15 +16,22 @@ use crate::error::QueryError;
 /// `deadletter`) under its own name, and Vigil's SQL functions. A table with no files yet reads as empty.
 pub fn register_lake(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
     crate::functions::register_functions(ctx);
+    register_store(ctx, lake)?;
+    for table in Table::ALL {
+        register_table(ctx, lake, table, table.name())?;
+    }
+    Ok(())
+}
+
+/// Makes an S3 lake's object store known to the session (a local lake uses
+/// DataFusion's own `file://` store).
+fn register_store(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
     if lake.store_url() != "file://" {
         let url = url::Url::parse(lake.store_url()).map_err(|e| QueryError::LakeUrl {
             url: lake.store_url().to_string(),
             reason: e.to_string(),
         })?;
         ctx.register_object_store(&url, lake.store());
-    }
-    for table in Table::ALL {
-        register_table(ctx, lake, table, table.name())?;
     }
     Ok(())
 }
@@ -149,13 +156,7 @@ pub async fn hunting_session(
     config.options_mut().execution.parquet.reorder_filters = true;
     let ctx = SessionContext::new_with_config(config);
     crate::functions::register_functions(&ctx);
-    if lake.store_url() != "file://" {
-        let url = url::Url::parse(lake.store_url()).map_err(|e| QueryError::LakeUrl {
-            url: lake.store_url().to_string(),
-            reason: e.to_string(),
-        })?;
-        ctx.register_object_store(&url, lake.store());
-    }
+    register_store(&ctx, lake)?;
     let q = QueryError::Query;
     for table in Table::ALL {
         match range {
