@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use vigil_queries::placeholder::placeholders;
 use vigil_queries::TimeRange;
 
 /// Placeholders the engine fills in itself.
@@ -34,16 +35,6 @@ impl ParamValue {
 /// A SQL timestamp literal of the lake's type (ms, UTC).
 pub fn timestamp_sql(ms: i64) -> String {
     format!("arrow_cast({ms}, 'Timestamp(Millisecond, Some(\"UTC\"))')")
-}
-
-fn placeholders(sql: &str) -> impl Iterator<Item = (usize, usize, &str)> {
-    let mut rest = 0;
-    std::iter::from_fn(move || {
-        let start = rest + sql[rest..].find("${")?;
-        let end = start + sql[start..].find('}')?;
-        rest = end + 1;
-        Some((start, end + 1, &sql[start + 2..end]))
-    })
 }
 
 /// Checks that every placeholder is a parameter or a built-in one.

@@ -113,7 +113,7 @@ impl Hunt {
             return Err(err("the header needs a `-- title:` line".into()));
         }
         hunt.sql = text.into();
-        for placeholder in placeholders(&hunt.sql) {
+        for (_, _, placeholder) in crate::placeholder::placeholders(&hunt.sql) {
             if !hunt.params.iter().any(|p| p.name == placeholder) {
                 return Err(err(format!(
                     "the SQL uses ${{{placeholder}}}, which no `-- param:` line declares"
@@ -153,19 +153,6 @@ impl Hunt {
         }
         Ok(sql)
     }
-}
-
-fn placeholders(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = sql;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        out.push(rest[start + 2..start + len].to_string());
-        rest = &rest[start + len + 1..];
-    }
-    out
 }
 
 /// The built-in hunts plus `*.sql` files in `dir` (which override by name).

@@ -9,6 +9,7 @@ pub mod functions;
 pub mod guard;
 pub mod hunts;
 pub mod output;
+pub mod placeholder;
 pub mod time_range;
 
 pub use catalog::{
