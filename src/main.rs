@@ -1,4 +1,4 @@
-//! `vigil`: the command line, and (later) the Lambda bootstrap.
+//! `vigil`: the command line, and under the Lambda runtime the `bootstrap`.
 //!
 //! This file only parses arguments and hands them to a command module.
 
@@ -85,7 +85,48 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
+/// Under Lambda: JSON log lines on stdout (CloudWatch keeps them), each with
+/// the runtime's span and so the request id.
+fn init_lambda_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_ansi(false)
+        .without_time()
+        .init();
+}
+
+/// The Lambda `bootstrap`: the runtime loop of the handler `_HANDLER` names.
+fn lambda_main() -> ExitCode {
+    init_lambda_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(vigil_serverless::runtime::run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    if vigil_serverless::runtime::in_lambda() {
+        return lambda_main();
+    }
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {

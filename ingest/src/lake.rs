@@ -50,25 +50,10 @@ impl Lake {
             if bucket.is_empty() {
                 return Err(bad("no bucket name".into()));
             }
-            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-            if let Some(endpoint) = std::env::var(S3_ENDPOINT_ENV)
-                .ok()
-                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-                .filter(|e| !e.is_empty())
-            {
-                builder = builder
-                    .with_allow_http(endpoint.starts_with("http://"))
-                    .with_endpoint(endpoint)
-                    .with_virtual_hosted_style_request(false);
-            }
-            if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err()
-            {
-                builder = builder.with_region("us-east-1");
-            }
-            let store = builder.build().map_err(|e| bad(e.to_string()))?;
+            let store = s3_store(bucket).map_err(|e| bad(e.to_string()))?;
             Ok(Lake {
                 location: location.to_string(),
-                store: Arc::new(store),
+                store,
                 prefix: ObjectPath::from(prefix.trim_matches('/')),
                 store_url: format!("s3://{bucket}"),
             })
@@ -160,6 +145,27 @@ impl Lake {
     pub fn writer(&self) -> Result<LakeWriter, IngestError> {
         LakeWriter::start(self.clone())
     }
+}
+
+/// An object store for one S3 bucket: credentials and region from the
+/// standard AWS environment, the endpoint from `VIGIL_S3_ENDPOINT` or
+/// `AWS_ENDPOINT_URL` when set (path-style, plain HTTP allowed only there).
+pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(endpoint) = std::env::var(S3_ENDPOINT_ENV)
+        .ok()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|e| !e.is_empty())
+    {
+        builder = builder
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_endpoint(endpoint)
+            .with_virtual_hosted_style_request(false);
+    }
+    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+        builder = builder.with_region("us-east-1");
+    }
+    Ok(Arc::new(builder.build()?))
 }
 
 /// What one [`Lake::write_batch`] stored.

@@ -1,0 +1,36 @@
+//! `ingest-cloudwatch`: a CloudWatch Logs subscription event into the lake.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use vigil_ingest::decode::subscription::LambdaLogsEvent;
+use vigil_ingest::SourceId;
+
+use crate::error::ServerlessError;
+use crate::pipeline::{Input, Outcome, Pipeline};
+
+/// Ingests one `{"awslogs":{"data":...}}` event. Its batch key is the digest
+/// of the payload, so a retried delivery rewrites the same lake objects. A
+/// payload that does not decode is dead-lettered (retrying cannot help); an
+/// event of another shape is an error.
+pub async fn handle(
+    pipeline: &Pipeline,
+    payload: &str,
+    now_ms: i64,
+) -> Result<(Value, Outcome), ServerlessError> {
+    let event: LambdaLogsEvent<'_> =
+        serde_json::from_str(payload).map_err(|e| ServerlessError::Event {
+            handler: "ingest-cloudwatch",
+            message: format!("not a CloudWatch Logs subscription event: {e}"),
+        })?;
+    let identity = hex::encode(Sha256::digest(event.awslogs.data.as_bytes()));
+    let source = SourceId::new("cloudwatch-subscription", &identity);
+    let input = Input::Bytes {
+        bytes: payload.as_bytes().to_vec(),
+        source,
+    };
+    let outcome = pipeline.ingest(vec![input], now_ms).await?;
+    if let Some((_, reason)) = outcome.failed_inputs.first() {
+        return Err(ServerlessError::Runtime(reason.clone()));
+    }
+    Ok((super::ingest_summary(&outcome), outcome))
+}

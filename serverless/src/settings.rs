@@ -1,0 +1,95 @@
+//! What a function is configured with: environment variables, read once.
+
+use std::path::PathBuf;
+use vigil_alerting::config::{DestinationConfig, DestinationKind};
+use vigil_alerting::AlertingConfig;
+
+use crate::error::ServerlessError;
+
+/// The lake (`s3://bucket/prefix`, or a local path for tests and laptops).
+pub const LAKE_ENV: &str = "VIGIL_LAKE";
+/// Extra rule folders, comma-separated (a Lambda layer, say).
+pub const RULES_ENV: &str = "VIGIL_RULES";
+/// A `vigil.toml` whose `[alerting]` section is used.
+pub const CONFIG_ENV: &str = "VIGIL_CONFIG";
+/// The SNS topic findings are published to.
+pub const SNS_TOPIC_ENV: &str = "VIGIL_SNS_TOPIC_ARN";
+/// A webhook that receives findings, signed with the secret below.
+pub const WEBHOOK_URL_ENV: &str = "VIGIL_WEBHOOK_URL";
+/// The Secrets Manager secret (ARN or name) holding the webhook's HMAC key.
+pub const WEBHOOK_SECRET_ID_ENV: &str = "VIGIL_WEBHOOK_SECRET_ID";
+/// The SQS queue that keeps deliveries that still failed after retries.
+pub const ALERT_DLQ_ENV: &str = "VIGIL_ALERT_DLQ_URL";
+/// An endpoint override for every AWS client (tests point it at moto).
+pub const AWS_ENDPOINT_ENV: &str = "VIGIL_AWS_ENDPOINT";
+
+/// A function's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lake: String,
+    pub rule_dirs: Vec<PathBuf>,
+    pub alerting: AlertingConfig,
+}
+
+impl Settings {
+    /// Reads the settings from the environment. With no destination
+    /// configured, findings are written as JSON lines to the function's log.
+    pub fn from_env() -> Result<Settings, ServerlessError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let lake = var(LAKE_ENV).ok_or(ServerlessError::Setting {
+            name: LAKE_ENV,
+            message: "not set (the lake, e.g. s3://my-lake-bucket/lake)".into(),
+        })?;
+        let rule_dirs = var(RULES_ENV)
+            .map(|v| v.split(',').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+            .unwrap_or_default();
+        let mut alerting = match var(CONFIG_ENV) {
+            Some(path) => vigil_alerting::config::load(path.as_ref())?.alerting,
+            None => AlertingConfig::default(),
+        };
+        let endpoint = var(AWS_ENDPOINT_ENV);
+        if let Some(topic) = var(SNS_TOPIC_ENV) {
+            let mut sns = DestinationConfig::new("sns", DestinationKind::Sns);
+            sns.topic_arn = Some(topic);
+            sns.endpoint_url = endpoint.clone();
+            alerting.destinations.push(sns);
+        }
+        if let Some(url) = var(WEBHOOK_URL_ENV) {
+            let mut webhook = DestinationConfig::new("webhook", DestinationKind::Webhook);
+            webhook.url = Some(url);
+            webhook.secret_id = var(WEBHOOK_SECRET_ID_ENV);
+            webhook.endpoint_url = endpoint.clone();
+            if webhook.secret_id.is_none() {
+                return Err(ServerlessError::Setting {
+                    name: WEBHOOK_SECRET_ID_ENV,
+                    message: format!("{WEBHOOK_URL_ENV} is set: webhooks are always signed"),
+                });
+            }
+            alerting.destinations.push(webhook);
+        }
+        if let Some(queue) = var(ALERT_DLQ_ENV) {
+            alerting.dead_letter_queue_url = Some(queue);
+            alerting.dead_letter_endpoint_url = endpoint;
+        }
+        Ok(Settings::new(lake, rule_dirs, alerting))
+    }
+
+    /// Settings for `lake`, filling what `alerting` leaves open: findings go to
+    /// the log as JSON when no destination is set, and failed deliveries to
+    /// `/tmp` when no queue is (a Lambda's only writable folder).
+    pub fn new(lake: String, rule_dirs: Vec<PathBuf>, mut alerting: AlertingConfig) -> Settings {
+        if alerting.destinations.is_empty() {
+            let mut stdout = DestinationConfig::new("log", DestinationKind::Stdout);
+            stdout.format = Some("json".into());
+            alerting.destinations.push(stdout);
+        }
+        if alerting.dead_letter == AlertingConfig::default().dead_letter {
+            alerting.dead_letter = std::env::temp_dir().join("vigil-alerts-deadletter.jsonl");
+        }
+        Settings {
+            lake,
+            rule_dirs,
+            alerting,
+        }
+    }
+}
