@@ -69,6 +69,12 @@ enum Command {
     Rules(commands::rules::RulesCommand),
     /// Print the lake's table schemas as Markdown.
     Schema,
+    /// Subscribe CloudWatch Logs groups to the ingest function (idempotent).
+    Subscribe(commands::subscribe::SubscribeArgs),
+    /// Pull a log group's events into the pipeline, without Lambda.
+    Tail(commands::tail::TailArgs),
+    /// Replay CloudTrail objects from S3 into the lake (resumable).
+    Backfill(commands::backfill::BackfillArgs),
 }
 
 fn init_tracing(verbose: u8) {
@@ -145,6 +151,13 @@ fn main() -> ExitCode {
             commands::query::run_hunt(&cli.lake, cli.hunts.as_deref(), &command)
         }
         Command::Rules(command) => commands::rules::run(&command, &cli.rules),
+        Command::Subscribe(args) => commands::subscribe::run(&args),
+        Command::Tail(args) => {
+            commands::tail::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
+        }
+        Command::Backfill(args) => {
+            commands::backfill::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
+        }
         Command::Schema => {
             print!(
                 "{}",

@@ -186,7 +186,7 @@ impl Pipeline {
     }
 
     async fn alert(&self, findings: &[Finding]) -> Result<DeliveryReport, ServerlessError> {
-        if findings.is_empty() {
+        if findings.is_empty() || !self.settings.send_alerts {
             return Ok(DeliveryReport::default());
         }
         let dispatcher = self

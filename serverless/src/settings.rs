@@ -29,6 +29,8 @@ pub struct Settings {
     pub lake: String,
     pub rule_dirs: Vec<PathBuf>,
     pub alerting: AlertingConfig,
+    /// False: findings are recorded in the lake, never sent (backfills).
+    pub send_alerts: bool,
 }
 
 impl Settings {
@@ -90,6 +92,7 @@ impl Settings {
             lake,
             rule_dirs,
             alerting,
+            send_alerts: true,
         }
     }
 }

@@ -1,8 +1,11 @@
 //! One module per command.
 
 pub mod alerts;
+pub mod backfill;
 pub mod detect;
 pub mod ingest;
 pub mod query;
 pub mod rules;
 pub mod run;
+pub mod subscribe;
+pub mod tail;

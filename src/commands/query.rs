@@ -72,7 +72,7 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 /// An RFC 3339 time, or a duration ago (`2h`).
-fn time_arg(s: &str, now: i64) -> Result<i64> {
+pub fn time_arg(s: &str, now: i64) -> Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp_millis());
     }

@@ -1,0 +1,70 @@
+//! `vigil tail`: a log group through the pipeline, without Lambda.
+
+use anyhow::Result;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vigil_serverless::tail::{self, TailOptions};
+use vigil_serverless::{Pipeline, Settings};
+
+use crate::commands::{alerts, query::time_arg};
+
+#[derive(Args, Debug)]
+pub struct TailArgs {
+    /// The log group to read.
+    #[arg(long)]
+    pub log_group: String,
+    /// Keep polling for new events (stop with Ctrl-C; the cursor is saved after each batch).
+    #[arg(long)]
+    pub follow: bool,
+    /// With no saved cursor, start here (RFC 3339, or a duration ago such as 1h).
+    #[arg(long, default_value = "15m")]
+    pub since: String,
+    /// Only events matching this CloudWatch Logs filter pattern.
+    #[arg(long)]
+    pub filter_pattern: Option<String>,
+    /// Time between polls with --follow.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub poll: Duration,
+    /// An endpoint override for CloudWatch Logs (e.g. a local emulator).
+    #[arg(long, env = "VIGIL_AWS_ENDPOINT")]
+    pub endpoint_url: Option<String>,
+}
+
+pub fn run(
+    lake: &str,
+    user_rules: &[PathBuf],
+    config_path: Option<&Path>,
+    args: &TailArgs,
+) -> Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let settings = Settings::new(
+        lake.to_string(),
+        user_rules.to_vec(),
+        alerts::alerting(config_path, lake)?,
+    );
+    let pipeline = Pipeline::new(settings)?;
+    let options = TailOptions {
+        log_group: args.log_group.clone(),
+        filter_pattern: args.filter_pattern.clone(),
+        start_ms: Some(time_arg(&args.since, now)?),
+        follow: args.follow,
+        poll_interval: args.poll,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(async {
+        let client = vigil_serverless::aws::logs_client(args.endpoint_url.as_deref()).await;
+        tail::tail(&client, &pipeline, &options, |r| {
+            eprintln!(
+                "{} events in {} batches: {} parsed, {} dead-lettered, {} findings, {} alerts",
+                r.events, r.batches, r.parsed, r.dead_lettered, r.findings, r.alerts
+            )
+        })
+        .await
+    })?;
+    println!(
+        "{}: {} new events ({} parsed, {} dead-lettered), {} findings, {} alerts",
+        args.log_group, report.events, report.parsed, report.dead_lettered, report.findings, report.alerts
+    );
+    Ok(())
+}
