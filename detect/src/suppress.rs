@@ -37,10 +37,16 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// Ids of findings reported as new, remembered after pruning, so that a
+/// replay of old events (a Lambda retry, a backfill) does not alert again.
+const REMEMBERED_FINDINGS: usize = 10_000;
+
 /// Open findings by rule and dedup key.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Suppressor {
     entries: BTreeMap<String, Entry>,
+    #[serde(default)]
+    reported: VecDeque<String>,
 }
 
 impl Suppressor {
@@ -85,6 +91,14 @@ impl Suppressor {
             }
             FindingStatus::Updated
         } else {
+            let id = finding_id(&rule.id, &c.dedup_key, c.first_seen, period);
+            if self.reported.contains(&id) {
+                return Outcome::Unchanged;
+            }
+            self.reported.push_back(id.clone());
+            if self.reported.len() > REMEMBERED_FINDINGS {
+                self.reported.pop_front();
+            }
             let mut ids: VecDeque<String> = c.event_ids.iter().cloned().collect();
             while ids.len() > REMEMBERED_IDS {
                 ids.pop_front();
@@ -92,7 +106,7 @@ impl Suppressor {
             self.entries.insert(
                 key.clone(),
                 Entry {
-                    finding_id: finding_id(&rule.id, &c.dedup_key, c.first_seen, period),
+                    finding_id: id,
                     first_seen: c.first_seen,
                     last_seen: c.last_seen,
                     event_count: c.event_count,

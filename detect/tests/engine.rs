@@ -284,6 +284,48 @@ async fn suppression_updates_within_the_period_and_opens_a_new_finding_after_it(
 }
 
 #[tokio::test]
+async fn replaying_events_older_than_the_open_findings_does_not_alert_again() {
+    let (_dir, lake) = lake();
+    let detector = Detector::for_lake(rules(&["cloudtrail_logging_tampered"]), lake.clone());
+    let mut report = DetectReport::default();
+    let streaming = |range: TimeRange| {
+        let detector = detector.clone();
+        async move {
+            let mut report = DetectReport::default();
+            detector
+                .over_range(range, Source::Lake, ModeFilter::Streaming, &mut report)
+                .await
+                .unwrap()
+        }
+    };
+    write(&lake, Family::CloudTrail, "old", &[stop_logging("old", 0)]);
+    let old_range = TimeRange::new(T0, T0 + 60 * MIN);
+    let first = detector
+        .settle(streaming(old_range).await, T0, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(first[0].status, FindingStatus::New);
+    // Much newer activity: the old finding is closed for good and pruned...
+    write(&lake, Family::CloudTrail, "new", &[stop_logging("new", 3 * 24 * 60)]);
+    let newer = detector
+        .settle(
+            streaming(TimeRange::new(T0 + 3 * 24 * 60 * MIN, T0 + 3 * 24 * 60 * MIN + 60 * MIN)).await,
+            T0,
+            &mut report,
+        )
+        .await
+        .unwrap();
+    assert_eq!(newer[0].status, FindingStatus::New);
+    // ...yet the old events coming again (a retried delivery, a backfill)
+    // are recognised: no new finding, no second alert.
+    let replay = detector
+        .settle(streaming(old_range).await, T0, &mut report)
+        .await
+        .unwrap();
+    assert!(replay.is_empty(), "{replay:#?}");
+}
+
+#[tokio::test]
 async fn a_window_read_lists_only_its_hour_partitions() {
     let (_dir, lake) = lake();
     for hour in 0..6 {
