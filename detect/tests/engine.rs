@@ -306,10 +306,19 @@ async fn replaying_events_older_than_the_open_findings_does_not_alert_again() {
         .unwrap();
     assert_eq!(first[0].status, FindingStatus::New);
     // Much newer activity: the old finding is closed for good and pruned...
-    write(&lake, Family::CloudTrail, "new", &[stop_logging("new", 3 * 24 * 60)]);
+    write(
+        &lake,
+        Family::CloudTrail,
+        "new",
+        &[stop_logging("new", 3 * 24 * 60)],
+    );
     let newer = detector
         .settle(
-            streaming(TimeRange::new(T0 + 3 * 24 * 60 * MIN, T0 + 3 * 24 * 60 * MIN + 60 * MIN)).await,
+            streaming(TimeRange::new(
+                T0 + 3 * 24 * 60 * MIN,
+                T0 + 3 * 24 * 60 * MIN + 60 * MIN,
+            ))
+            .await,
             T0,
             &mut report,
         )

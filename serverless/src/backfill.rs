@@ -176,8 +176,12 @@ pub fn key_time(key: &str) -> Option<i64> {
         if w[0].len() != 4 || w[1].len() != 2 || w[2].len() != 2 {
             return None;
         }
-        let date = NaiveDate::from_ymd_opt(w[0].parse().ok()?, w[1].parse().ok()?, w[2].parse().ok()?)?;
-        Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?).timestamp_millis())
+        let date =
+            NaiveDate::from_ymd_opt(w[0].parse().ok()?, w[1].parse().ok()?, w[2].parse().ok()?)?;
+        Some(
+            Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)
+                .timestamp_millis(),
+        )
     })
 }
 

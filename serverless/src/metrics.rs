@@ -24,7 +24,10 @@ pub fn emf(
         ("Skipped", outcome.ingest.skipped_total()),
         ("Findings", outcome.findings.len() as u64),
         ("Alerts", outcome.delivery.delivered() as u64),
-        ("AlertsDeadLettered", outcome.delivery.dead_lettered() as u64),
+        (
+            "AlertsDeadLettered",
+            outcome.delivery.dead_lettered() as u64,
+        ),
         ("InputsFailed", outcome.failed_inputs.len() as u64),
     ];
     let mut doc = Map::new();

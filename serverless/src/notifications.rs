@@ -238,7 +238,11 @@ mod tests {
         assert_eq!(messages[0].message_id, "good");
         assert_eq!(messages[0].objects.as_ref().unwrap().len(), 1);
         assert_eq!(messages[1].message_id, "bad");
-        assert!(messages[1].objects.as_ref().unwrap_err().contains("not JSON"));
+        assert!(messages[1]
+            .objects
+            .as_ref()
+            .unwrap_err()
+            .contains("not JSON"));
     }
 
     #[test]
@@ -255,6 +259,8 @@ mod tests {
         assert_eq!(objects[0].key, "AWSLogs/1/CloudTrail/x y.json.gz");
         assert_eq!(objects[0].etag.as_deref(), Some("abc"));
         let schedule = fixture("example-eventbridge-schedule.json");
-        assert!(parse(&schedule).unwrap_err().contains("not an S3 Object Created"));
+        assert!(parse(&schedule)
+            .unwrap_err()
+            .contains("not an S3 Object Created"));
     }
 }

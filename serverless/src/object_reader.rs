@@ -28,13 +28,14 @@ impl ObjectReader {
         key: &str,
     ) -> Result<ObjectReader, ServerlessError> {
         let path = ObjectPath::parse(key).unwrap_or_else(|_| ObjectPath::from(key));
-        let result = handle
-            .block_on(store.get(&path))
-            .map_err(|source| ServerlessError::Object {
-                bucket: bucket.into(),
-                key: key.into(),
-                source,
-            })?;
+        let result =
+            handle
+                .block_on(store.get(&path))
+                .map_err(|source| ServerlessError::Object {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    source,
+                })?;
         Ok(ObjectReader {
             handle,
             stream: result.into_stream(),

@@ -93,7 +93,11 @@ impl Pipeline {
     /// batch, settles the findings and alerts the new ones. Batch ids come
     /// from the inputs, so a retried invocation rewrites the same objects, and
     /// suppression keeps it from alerting twice.
-    pub async fn ingest(&self, inputs: Vec<Input>, now_ms: i64) -> Result<Outcome, ServerlessError> {
+    pub async fn ingest(
+        &self,
+        inputs: Vec<Input>,
+        now_ms: i64,
+    ) -> Result<Outcome, ServerlessError> {
         let handle = tokio::runtime::Handle::current();
         let lake = self.lake.clone();
         let detector = self.detector.clone();
@@ -175,7 +179,10 @@ impl Pipeline {
             .detector
             .over_range(range, Source::Lake, ModeFilter::Scheduled, &mut detect)
             .await?;
-        let findings = self.detector.settle(candidates, now_ms, &mut detect).await?;
+        let findings = self
+            .detector
+            .settle(candidates, now_ms, &mut detect)
+            .await?;
         let delivery = self.alert(&findings).await?;
         Ok(Outcome {
             detect,

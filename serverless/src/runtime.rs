@@ -21,19 +21,23 @@ pub fn in_lambda() -> bool {
     std::env::var_os(RUNTIME_API_ENV).is_some()
 }
 
+/// The `errorType` Lambda shows for an error.
+fn error_type(error: &ServerlessError) -> &'static str {
+    match error {
+        ServerlessError::Setting { .. } => "Vigil.Setting",
+        ServerlessError::Event { .. } => "Vigil.BadEvent",
+        ServerlessError::UnknownHandler(_) => "Vigil.UnknownHandler",
+        ServerlessError::Ingest(_) | ServerlessError::Object { .. } => "Vigil.Ingest",
+        ServerlessError::Detect(_) | ServerlessError::State(_) => "Vigil.Detect",
+        ServerlessError::Alert(_) => "Vigil.Alert",
+        ServerlessError::Aws { .. } | ServerlessError::Runtime(_) => "Vigil.Runtime",
+    }
+}
+
 impl From<ServerlessError> for Diagnostic {
     fn from(error: ServerlessError) -> Diagnostic {
-        let kind = match &error {
-            ServerlessError::Setting { .. } => "Setting",
-            ServerlessError::Event { .. } => "BadEvent",
-            ServerlessError::UnknownHandler(_) => "UnknownHandler",
-            ServerlessError::Ingest(_) | ServerlessError::Object { .. } => "Ingest",
-            ServerlessError::Detect(_) | ServerlessError::State(_) => "Detect",
-            ServerlessError::Alert(_) => "Alert",
-            ServerlessError::Aws { .. } | ServerlessError::Runtime(_) => "Runtime",
-        };
         Diagnostic {
-            error_type: format!("Vigil.{kind}"),
+            error_type: error_type(&error).to_string(),
             error_message: error.to_string(),
         }
     }
@@ -52,28 +56,61 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             return Err(format!("{required} is not set: not running under Lambda").into());
         }
     }
-    let handler: Handler = std::env::var("_HANDLER")
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e: ServerlessError| e.to_string())?;
+    let api = std::env::var(RUNTIME_API_ENV).unwrap_or_default();
+    // What can be wrong before the first event is reported as an init error.
+    let (handler, settings) = match init() {
+        Ok(ok) => ok,
+        Err(e) => {
+            report_init_error(&api, &e).await;
+            return Err(e.to_string().into());
+        }
+    };
     tracing::info!(handler = handler.name(), "vigil Lambda runtime starting");
+    let settings = &settings;
     let pipeline: OnceCell<Pipeline> = OnceCell::new();
     let pipeline = &pipeline;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        invoke(handler, pipeline, event).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            invoke(handler, settings, pipeline, event).await
+        },
+    ))
     .await
+}
+
+/// The handler and the settings: environment reads only, no I/O.
+fn init() -> Result<(Handler, Settings), ServerlessError> {
+    let handler = std::env::var("_HANDLER").unwrap_or_default().parse()?;
+    Ok((handler, Settings::from_env()?))
+}
+
+/// `POST /runtime/init/error`, so Lambda shows why the function cannot start.
+async fn report_init_error(api: &str, error: &ServerlessError) {
+    let error_type = error_type(error);
+    let body = serde_json::json!({
+        "errorType": error_type,
+        "errorMessage": error.to_string(),
+    });
+    let sent = reqwest::Client::new()
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("Lambda-Runtime-Function-Error-Type", error_type)
+        .body(body.to_string())
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::error!(error = %e, "could not report the init error");
+    }
 }
 
 async fn invoke(
     handler: Handler,
+    settings: &Settings,
     pipeline: &OnceCell<Pipeline>,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Value, ServerlessError> {
     let started = Instant::now();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let pipeline = pipeline
-        .get_or_try_init(|| async { Pipeline::new(Settings::from_env()?) })
+        .get_or_try_init(|| async { Pipeline::new(settings.clone()) })
         .await?;
     let result = handler.handle(pipeline, event.payload.get(), now_ms).await;
     match &result {

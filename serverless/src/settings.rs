@@ -43,7 +43,12 @@ impl Settings {
             message: "not set (the lake, e.g. s3://my-lake-bucket/lake)".into(),
         })?;
         let rule_dirs = var(RULES_ENV)
-            .map(|v| v.split(',').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+            .map(|v| {
+                v.split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
             .unwrap_or_default();
         let mut alerting = match var(CONFIG_ENV) {
             Some(path) => vigil_alerting::config::load(path.as_ref())?.alerting,

@@ -58,7 +58,11 @@ async fn put_object(bucket: &str, key: &str, bytes: Vec<u8>) -> String {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{r:?}");
-    r.headers()["etag"].to_str().unwrap().trim_matches('"').to_string()
+    r.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
 }
 
 /// An SNS topic whose messages land in an SQS queue: the alerts, read back.
@@ -74,8 +78,22 @@ impl AlertQueue {
         let sns = aws_sdk_sns::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
         let name = unique("vigil-alerts");
-        let topic_arn = sns.create_topic().name(&name).send().await.unwrap().topic_arn.unwrap();
-        let queue_url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
+        let topic_arn = sns
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
         let queue_arn = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -94,7 +112,11 @@ impl AlertQueue {
             .send()
             .await
             .unwrap();
-        AlertQueue { topic_arn, queue_url, sqs }
+        AlertQueue {
+            topic_arn,
+            queue_url,
+            sqs,
+        }
     }
 
     fn settings(&self, lake: &str) -> Settings {
@@ -166,21 +188,32 @@ const INVICTUS_TRAIL: &str =
 /// Puts the two trail files in `bucket`; returns their keys, ETags and record counts.
 async fn trail_objects(bucket: &str) -> Vec<(String, String, usize)> {
     let sample = std::fs::read(repo().join("sample-logs/cloudtrail").join(SAMPLE_TRAIL)).unwrap();
-    let invictus = std::fs::read(corpus("invictus-ir-aws-dataset/CloudTrail").join(INVICTUS_TRAIL)).unwrap();
+    let invictus =
+        std::fs::read(corpus("invictus-ir-aws-dataset/CloudTrail").join(INVICTUS_TRAIL)).unwrap();
     let records = |bytes: &[u8]| {
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut out = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut out).unwrap();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut out)
+                .unwrap();
             out
         } else {
             String::from_utf8(bytes.to_vec()).unwrap()
         };
-        serde_json::from_str::<Value>(&text).unwrap()["Records"].as_array().unwrap().len()
+        serde_json::from_str::<Value>(&text).unwrap()["Records"]
+            .as_array()
+            .unwrap()
+            .len()
     };
     let mut out = Vec::new();
     for (key, bytes) in [
-        (format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/24/{SAMPLE_TRAIL}"), sample),
-        (format!("AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/{INVICTUS_TRAIL}"), invictus),
+        (
+            format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/24/{SAMPLE_TRAIL}"),
+            sample,
+        ),
+        (
+            format!("AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/{INVICTUS_TRAIL}"),
+            invictus,
+        ),
     ] {
         let n = records(&bytes);
         let etag = put_object(bucket, &key, bytes).await;
@@ -226,13 +259,21 @@ async fn s3_notifications_from_sqs_stream_trails_into_an_s3_lake_and_alert_once(
     let in_lake = count(lake, "SELECT count(*) FROM cloudtrail").await
         + count(lake, "SELECT count(*) FROM deadletter").await;
     assert_eq!(in_lake as usize, total);
-    let stop = query(lake, "SELECT source_ref FROM cloudtrail WHERE event_name = 'StopLogging'").await;
-    assert_eq!(stop[0]["source_ref"], format!("s3://{trail}/{}", objects[0].0));
+    let stop = query(
+        lake,
+        "SELECT source_ref FROM cloudtrail WHERE event_name = 'StopLogging'",
+    )
+    .await;
+    assert_eq!(
+        stop[0]["source_ref"],
+        format!("s3://{trail}/{}", objects[0].0)
+    );
 
     let sent = alerts.drain().await;
     assert_eq!(sent.len(), outcome.delivery.delivered());
     assert!(
-        sent.iter().any(|a| a["finding"]["rule_id"] == "cloudtrail_logging_tampered"),
+        sent.iter()
+            .any(|a| a["finding"]["rule_id"] == "cloudtrail_logging_tampered"),
         "{sent:?}"
     );
     let before = objects_in(lake).await;
@@ -279,7 +320,9 @@ async fn backfill_replays_the_range_resumes_and_matches_what_notifications_wrote
         objects_per_batch: 1,
     };
     let mut seen = Vec::new();
-    let report = backfill(&pipeline, &options, |r| seen.push(r.clone())).await.unwrap();
+    let report = backfill(&pipeline, &options, |r| seen.push(r.clone()))
+        .await
+        .unwrap();
     assert_eq!(report.objects_in_range, 1);
     assert_eq!(report.objects_done, 1);
     assert_eq!(report.records as usize, objects[0].2);
@@ -297,7 +340,10 @@ async fn backfill_replays_the_range_resumes_and_matches_what_notifications_wrote
 
     // The notification path keys objects the same way: no duplicate rows.
     let event = s3_event(&trail, &objects[0].0, &objects[0].1).to_string();
-    Handler::IngestS3.handle(&pipeline, &event, 1_795_514_000_000).await.unwrap();
+    Handler::IngestS3
+        .handle(&pipeline, &event, 1_795_514_000_000)
+        .await
+        .unwrap();
     assert_eq!(common::objects(pipeline.lake()).await, written);
 }
 
@@ -338,7 +384,10 @@ async fn create_function(name: &str) -> String {
         .await
         .unwrap();
     let body: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    body["FunctionArn"].as_str().unwrap_or_else(|| panic!("{body}")).to_string()
+    body["FunctionArn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -352,7 +401,11 @@ async fn subscribe_is_idempotent_paginates_and_skips_what_it_must() {
     let mut groups: Vec<String> = (0..53).map(|i| format!("{prefix}svc-{i:02}")).collect();
     let own = format!("/aws/lambda/{function}");
     for g in groups.iter().chain([&own]) {
-        logs.create_log_group().log_group_name(g).send().await.unwrap();
+        logs.create_log_group()
+            .log_group_name(g)
+            .send()
+            .await
+            .unwrap();
     }
     // A group that already has two other filters.
     let full = &groups[0];
@@ -390,14 +443,25 @@ async fn subscribe_is_idempotent_paginates_and_skips_what_it_must() {
                 .unwrap_or_default()
         }
     };
-    assert!(filters(groups[1].clone()).await.is_empty(), "a dry run changes nothing");
+    assert!(
+        filters(groups[1].clone()).await.is_empty(),
+        "a dry run changes nothing"
+    );
 
     options.dry_run = false;
     let done = subscribe(&logs, &options).await.unwrap();
     assert_eq!(done, planned);
-    let action = |g: &str| done.iter().find(|c| c.log_group == g).unwrap().action.clone();
+    let action = |g: &str| {
+        done.iter()
+            .find(|c| c.log_group == g)
+            .unwrap()
+            .action
+            .clone()
+    };
     assert!(matches!(action(&own), Action::Skip(ref why) if why.contains("own log group")));
-    assert!(matches!(action(full), Action::Skip(ref why) if why.contains("2 subscription filters")));
+    assert!(
+        matches!(action(full), Action::Skip(ref why) if why.contains("2 subscription filters"))
+    );
     groups.remove(0);
     for g in &groups {
         assert_eq!(action(g), Action::Create, "{g}");
@@ -408,12 +472,19 @@ async fn subscribe_is_idempotent_paginates_and_skips_what_it_must() {
 
     // Again: unchanged; with another pattern: updated in place.
     let again = subscribe(&logs, &options).await.unwrap();
-    assert!(groups.iter().all(|g| again.iter().any(|c| &c.log_group == g && c.action == Action::Unchanged)));
+    assert!(groups.iter().all(|g| again
+        .iter()
+        .any(|c| &c.log_group == g && c.action == Action::Unchanged)));
     options.filter_pattern = "?ERROR ?REPORT".into();
     let updated = subscribe(&logs, &options).await.unwrap();
-    assert!(groups.iter().all(|g| updated.iter().any(|c| &c.log_group == g && c.action == Action::Update)));
+    assert!(groups.iter().all(|g| updated
+        .iter()
+        .any(|c| &c.log_group == g && c.action == Action::Update)));
     let f = filters(groups[0].clone()).await;
-    assert_eq!((f.len(), f[0].filter_pattern()), (1, Some("?ERROR ?REPORT")));
+    assert_eq!(
+        (f.len(), f[0].filter_pattern()),
+        (1, Some("?ERROR ?REPORT"))
+    );
 }
 
 #[tokio::test]
@@ -421,7 +492,11 @@ async fn subscribe_is_idempotent_paginates_and_skips_what_it_must() {
 async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk().await);
     let group = format!("/aws/lambda/{}", unique("orders"));
-    logs.create_log_group().log_group_name(&group).send().await.unwrap();
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
     logs.create_log_stream()
         .log_group_name(&group)
         .log_stream_name("2026/11/24/[$LATEST]abc")
@@ -461,7 +536,8 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
-    let pipeline = Pipeline::new(settings(dir.path().join("lake").to_str().unwrap(), &alerts)).unwrap();
+    let pipeline =
+        Pipeline::new(settings(dir.path().join("lake").to_str().unwrap(), &alerts)).unwrap();
     let options = TailOptions {
         log_group: group.clone(),
         filter_pattern: None,
@@ -472,16 +548,28 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     let first = tail(&logs, &pipeline, &options, |_| {}).await.unwrap();
     assert_eq!((first.events, first.parsed, first.dead_lettered), (3, 3, 0));
     let lake = pipeline.lake();
-    let rows = query(lake, "SELECT function_name, record_type, duration_ms FROM lambda ORDER BY record_type").await;
+    let rows = query(
+        lake,
+        "SELECT function_name, record_type, duration_ms FROM lambda ORDER BY record_type",
+    )
+    .await;
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r["function_name"] == group.trim_start_matches("/aws/lambda/")), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["function_name"] == group.trim_start_matches("/aws/lambda/")),
+        "{rows:?}"
+    );
     assert!(rows.iter().any(|r| r["duration_ms"] == 12.5), "{rows:?}");
 
     // Nothing new: nothing ingested. Then one more event (at the cursor's
     // own millisecond, too): only it is taken.
     let idle = tail(&logs, &pipeline, &options, |_| {}).await.unwrap();
     assert_eq!(idle.events, 0);
-    put(vec![(now + 5, "2026-11-24T09:00:00.000Z\t22222222-2222-2222-2222-222222222222\tERROR\tboom")]).await;
+    put(vec![(
+        now + 5,
+        "2026-11-24T09:00:00.000Z\t22222222-2222-2222-2222-222222222222\tERROR\tboom",
+    )])
+    .await;
     let next = tail(&logs, &pipeline, &options, |_| {}).await.unwrap();
     assert_eq!(next.events, 1);
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 4);

@@ -116,13 +116,20 @@ async fn a_payload_that_does_not_decode_is_dead_lettered_and_another_shape_is_re
     let pipeline =
         Pipeline::new(settings(dir.path().join("lake").to_str().unwrap(), &alerts)).unwrap();
     let (response, _) = Handler::IngestCloudwatch
-        .handle(&pipeline, r#"{"awslogs":{"data":"not base64 at all!"}}"#, NOW)
+        .handle(
+            &pipeline,
+            r#"{"awslogs":{"data":"not base64 at all!"}}"#,
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(response["dead_lettered"], 1);
     let reasons = query(pipeline.lake(), "SELECT reason FROM deadletter").await;
     assert_eq!(reasons.len(), 1);
-    assert!(reasons[0]["reason"].as_str().unwrap().contains("base64"), "{reasons:?}");
+    assert!(
+        reasons[0]["reason"].as_str().unwrap().contains("base64"),
+        "{reasons:?}"
+    );
 
     let err = Handler::IngestCloudwatch
         .handle(&pipeline, r#"{"Records":[]}"#, NOW)
@@ -164,7 +171,11 @@ async fn scheduled_detection_runs_what_is_due_once_per_scheduled_time() {
         .await
         .unwrap();
     assert!(outcome.detect.evaluations > 0);
-    let rules: Vec<&str> = outcome.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    let rules: Vec<&str> = outcome
+        .findings
+        .iter()
+        .map(|f| f.rule_id.as_str())
+        .collect();
     for expected in [
         "apigw_auth_failure_burst",
         "console_login_failures_by_ip",

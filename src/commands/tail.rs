@@ -64,7 +64,12 @@ pub fn run(
     })?;
     println!(
         "{}: {} new events ({} parsed, {} dead-lettered), {} findings, {} alerts",
-        args.log_group, report.events, report.parsed, report.dead_lettered, report.findings, report.alerts
+        args.log_group,
+        report.events,
+        report.parsed,
+        report.dead_lettered,
+        report.findings,
+        report.alerts
     );
     Ok(())
 }

@@ -37,7 +37,8 @@ pub fn subscription_event(group: &str, stream: &str, events: &[(i64, String)]) -
             "id": format!("{:056}", i), "timestamp": ts, "message": message,
         })).collect::<Vec<_>>(),
     });
-    let encoded = base64::engine::general_purpose::STANDARD.encode(gzip(data.to_string().as_bytes()));
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(gzip(data.to_string().as_bytes()));
     serde_json::json!({"awslogs": {"data": encoded}}).to_string()
 }
 

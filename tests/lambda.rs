@@ -1,0 +1,291 @@
+//! The built `vigil` binary as a Lambda function, against a local
+//! implementation of the Lambda Runtime API (next / response / error /
+//! init error): the runtime loop, handler selection, error reporting, and
+//! the JSON logs and metrics it prints, in the real process.
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the function sent back for one request id.
+#[derive(Debug, Clone)]
+struct Reply {
+    request_id: String,
+    /// `response` or `error`.
+    kind: &'static str,
+    error_type: Option<String>,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Api {
+    events: VecDeque<(String, String)>,
+    replies: Vec<Reply>,
+    init_errors: Vec<(Option<String>, Value)>,
+}
+
+type Shared = Arc<Mutex<Api>>;
+
+async fn next(State(api): State<Shared>) -> Response {
+    loop {
+        let event = api.lock().unwrap().events.pop_front();
+        if let Some((id, body)) = event {
+            let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+            return (
+                [
+                    ("Lambda-Runtime-Aws-Request-Id", id.as_str()),
+                    ("Lambda-Runtime-Deadline-Ms", &deadline.to_string()),
+                    (
+                        "Lambda-Runtime-Invoked-Function-Arn",
+                        "arn:aws:lambda:us-east-1:111122223333:function:vigil-test",
+                    ),
+                    (
+                        "Lambda-Runtime-Trace-Id",
+                        "Root=1-5759e988-bd862e3fe1be46a994272793",
+                    ),
+                    ("Content-Type", "application/json"),
+                ],
+                body,
+            )
+                .into_response();
+        }
+        // Like Lambda, /next blocks until there is an event.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn json_body(body: &[u8]) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into()))
+}
+
+async fn response(
+    State(api): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    api.lock().unwrap().replies.push(Reply {
+        request_id: id,
+        kind: "response",
+        error_type: None,
+        body: json_body(&body),
+    });
+    StatusCode::ACCEPTED
+}
+
+async fn error(
+    State(api): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    api.lock().unwrap().replies.push(Reply {
+        request_id: id,
+        kind: "error",
+        error_type: headers
+            .get("Lambda-Runtime-Function-Error-Type")
+            .map(|v| v.to_str().unwrap().to_string()),
+        body: json_body(&body),
+    });
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(api): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    api.lock().unwrap().init_errors.push((
+        headers
+            .get("Lambda-Runtime-Function-Error-Type")
+            .map(|v| v.to_str().unwrap().to_string()),
+        json_body(&body),
+    ));
+    StatusCode::ACCEPTED
+}
+
+/// Serves the Runtime API on 127.0.0.1 from a thread of its own.
+fn start_api(events: Vec<(String, String)>) -> (SocketAddr, Shared) {
+    let api: Shared = Arc::new(Mutex::new(Api {
+        events: events.into(),
+        ..Api::default()
+    }));
+    let state = api.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(response),
+                )
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .route("/2018-06-01/runtime/init/error", post(init_error))
+                .with_state(state);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), api)
+}
+
+fn function(addr: SocketAddr, handler: &str, lake: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("_HANDLER", handler)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "vigil-test")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("VIGIL_LAKE", lake)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `n` replies (or the process to end), then stops the function
+/// and returns the replies and its output. The bound only keeps a broken
+/// build from hanging the suite.
+fn collect(mut child: Child, api: &Shared, n: usize) -> (Vec<Reply>, String, String) {
+    let started = Instant::now();
+    while api.lock().unwrap().replies.len() < n
+        && api.lock().unwrap().init_errors.is_empty()
+        && started.elapsed() < Duration::from_secs(120)
+        && child.try_wait().unwrap().is_none()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let replies = api.lock().unwrap().replies.clone();
+    (
+        replies,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn subscription_event(lines: &[&str]) -> String {
+    let data = json!({
+        "messageType": "DATA_MESSAGE", "owner": "111122223333",
+        "logGroup": "/aws/apigateway/access-logs/prod", "logStream": "s-1",
+        "subscriptionFilters": ["vigil"],
+        "logEvents": lines.iter().enumerate().map(|(i, m)| json!({
+            "id": format!("{i:056}"), "timestamp": 1_795_510_800_000i64 + i as i64, "message": m,
+        })).collect::<Vec<_>>(),
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data.to_string().as_bytes()).unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    json!({"awslogs": {"data": encoded}}).to_string()
+}
+
+const SQLMAP: &str = r#"{"requestId":"rq-1","ip":"203.0.113.66","requestTimeEpoch":1795510800000,"httpMethod":"GET","resourcePath":"/orders","path":"/prod/orders","status":"200","userAgent":"sqlmap/1.7.2#stable (https://sqlmap.org)","apiId":"a1","stage":"prod"}"#;
+const PLAIN: &str = r#"{"requestId":"rq-2","ip":"198.51.100.7","requestTimeEpoch":1795510801000,"httpMethod":"GET","resourcePath":"/orders","path":"/prod/orders","status":"200","userAgent":"curl/8.5.0","apiId":"a1","stage":"prod"}"#;
+
+#[test]
+fn the_binary_runs_the_runtime_loop_and_reports_each_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = vec![
+        ("req-ok".to_string(), subscription_event(&[SQLMAP, PLAIN])),
+        ("req-bad".to_string(), r#"{"Records": []}"#.to_string()),
+        ("req-after".to_string(), subscription_event(&[PLAIN])),
+    ];
+    let (addr, api) = start_api(events);
+    let child = function(addr, "ingest-cloudwatch", &dir.path().join("lake"));
+    let (replies, stdout, stderr) = collect(child, &api, 3);
+    assert_eq!(replies.len(), 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+
+    let ok = &replies[0];
+    assert_eq!((ok.request_id.as_str(), ok.kind), ("req-ok", "response"));
+    assert_eq!(ok.body["records"], 2);
+    assert_eq!(ok.body["parsed"], 2);
+    assert_eq!(ok.body["alerts"], 1, "{:?}", ok.body);
+
+    let bad = &replies[1];
+    assert_eq!((bad.request_id.as_str(), bad.kind), ("req-bad", "error"));
+    assert_eq!(bad.body["errorType"], "Vigil.BadEvent");
+    assert!(bad.body["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("subscription event"));
+    assert!(bad.error_type.is_some(), "the error-type header is set");
+
+    // The loop goes on after an error.
+    assert_eq!(
+        (replies[2].request_id.as_str(), replies[2].kind),
+        ("req-after", "response")
+    );
+
+    // stdout: JSON lines only (logs, the alert, one EMF document per success).
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    assert_eq!(emf.len(), 2, "{stdout}");
+    assert_eq!(emf[0]["requestId"], "req-ok");
+    assert_eq!(emf[0]["Handler"], "ingest-cloudwatch");
+    assert_eq!(emf[0]["RecordsIn"], 2);
+    assert_eq!(emf[0]["Alerts"], 1);
+    assert_eq!(emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Vigil");
+    let failed_log = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "invocation failed")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(failed_log["span"]["requestId"], "req-bad", "{failed_log}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["finding"]["rule_id"] == "apigw_scanner_user_agent"),
+        "the alert goes to the log when no destination is set: {stdout}"
+    );
+}
+
+#[test]
+fn the_handler_is_chosen_by_its_name_and_an_unknown_one_is_an_init_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, api) = start_api(vec![(
+        "req-tick".to_string(),
+        r#"{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.scheduler","account":"111122223333","time":"2026-11-24T09:55:00Z","region":"us-east-1","resources":[],"detail":{}}"#.to_string(),
+    )]);
+    let child = function(addr, "detect-scheduled", &dir.path().join("lake"));
+    let (replies, stdout, _) = collect(child, &api, 1);
+    assert_eq!(replies[0].kind, "response", "{stdout}");
+    assert_eq!(
+        replies[0].body["scheduled_time"],
+        "2026-11-24T09:55:00+00:00"
+    );
+    assert!(replies[0].body["evaluations"].is_number());
+
+    let (addr, api) = start_api(vec![("never".into(), "{}".into())]);
+    let child = function(addr, "ingest-everything", &dir.path().join("lake"));
+    let (replies, _, _) = collect(child, &api, 1);
+    assert!(replies.is_empty());
+    let init = api.lock().unwrap().init_errors.clone();
+    assert_eq!(init.len(), 1);
+    assert_eq!(init[0].0.as_deref(), Some("Vigil.UnknownHandler"));
+    assert!(init[0].1["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("ingest-everything"));
+    // The event was never taken.
+    assert_eq!(api.lock().unwrap().events.len(), 1);
+}
