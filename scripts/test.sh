@@ -3,13 +3,18 @@
 #   - a Python venv with moto's server (installed on first use),
 #   - moto_server started on 127.0.0.1 on a free port, its endpoint exported
 #     as VIGIL_TEST_MOTO_ENDPOINT, and stopped by its PID on exit,
-#   - every cargo test, the #[ignore]d ones that need moto included.
+#   - every cargo test, the #[ignore]d ones that need moto included,
+#   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
+#     pins libraries moto also uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
 VENV="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
 MOTO_VERSION="5.2.5"
+INFRA_VENV="${VIGIL_INFRA_VENV:-$HOME/.cache/vigil-infra-venv}"
+CFN_LINT_VERSION="1.58.0"
+CHECKOV_VERSION="3.3.30"
 
 if [ ! -x "$VENV/bin/moto_server" ]; then
   echo "==> creating $VENV with moto[server]==$MOTO_VERSION"
@@ -45,3 +50,20 @@ echo "==> vigil rules test (every built-in rule's inline tests)"
 # The binary the tests above built (a plain `cargo run` resolves features for
 # the root package alone and would rebuild DataFusion a second time).
 "$CARGO_TARGET_DIR/debug/vigil" rules test
+
+echo "==> cfn-lint and checkov on infra/template.yaml"
+if [ ! -x "$INFRA_VENV/bin/checkov" ] || [ ! -x "$INFRA_VENV/bin/cfn-lint" ]; then
+  echo "==> creating $INFRA_VENV with cfn-lint==$CFN_LINT_VERSION checkov==$CHECKOV_VERSION"
+  python3 -m venv "$INFRA_VENV"
+  "$INFRA_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+fi
+"$INFRA_VENV/bin/cfn-lint" infra/template.yaml
+# Every skipped check is justified in the template (Metadata: checkov: skip).
+if ! CHECKOV_OUT=$("$INFRA_VENV/bin/checkov" --file infra/template.yaml \
+    --framework cloudformation --quiet --compact --skip-download 2>&1); then
+  echo "$CHECKOV_OUT"
+  echo "checkov: failing checks in infra/template.yaml"
+  exit 1
+fi
+echo "$CHECKOV_OUT" | grep -E "Passed checks" || { echo "$CHECKOV_OUT"; exit 1; }
