@@ -574,3 +574,87 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     assert_eq!(next.events, 1);
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 4);
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn subscription_and_scheduled_handlers_on_an_s3_lake_alert_through_sns() {
+    let lake_bucket = unique("vigil-cw-lake");
+    create_bucket(&lake_bucket).await;
+    let alerts = AlertQueue::new().await;
+    let pipeline = Pipeline::new(alerts.settings(&format!("s3://{lake_bucket}/lake"))).unwrap();
+    // 30 failed logins from one address, 09:03 to 09:07:21, and one sqlmap request.
+    let t0 = 1_795_510_800_000i64; // 2026-11-24T09:00:00Z
+    let mut events: Vec<(i64, String)> = (0..30)
+        .map(|i| {
+            let at = t0 + 180_000 + i * 9_000;
+            (at, format!(r#"{{"requestId":"fail-{i}","ip":"203.0.113.99","requestTimeEpoch":{at},"httpMethod":"POST","resourcePath":"/login","path":"/prod/login","status":"401","userAgent":"curl/8.5.0","apiId":"a1","stage":"prod"}}"#))
+        })
+        .collect();
+    events.push((t0, r#"{"requestId":"scan-1","ip":"203.0.113.99","requestTimeEpoch":1795510800000,"httpMethod":"GET","resourcePath":"/","path":"/prod/","status":"404","userAgent":"Nuclei - Open-source project (github.com/projectdiscovery/nuclei)","apiId":"a1","stage":"prod"}"#.to_string()));
+    let payload = subscription_event("/aws/apigateway/access-logs/prod", "s-1", &events);
+
+    let (response, _) = Handler::IngestCloudwatch
+        .handle(&pipeline, &payload, t0 + 600_000)
+        .await
+        .unwrap();
+    assert_eq!(response["parsed"], 31);
+    let keys: Vec<String> = common::objects(pipeline.lake())
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        keys.iter().any(
+            |k| k.starts_with("lake/apigateway/date=2026-11-24/hour=09/")
+                && k.ends_with(".parquet")
+        ),
+        "{keys:?}"
+    );
+    let streamed = alerts.drain().await;
+    assert_eq!(streamed.len(), 1, "{streamed:?}");
+    assert_eq!(
+        streamed[0]["finding"]["rule_id"],
+        "apigw_scanner_user_agent"
+    );
+
+    // The scheduler: a first tick sets the checkpoints, the next catches up.
+    for (time, expect) in [
+        ("2026-11-24T08:55:00Z", 0usize),
+        ("2026-11-24T09:20:00Z", 1),
+    ] {
+        let event = json!({"time": time}).to_string();
+        let (response, outcome) = Handler::DetectScheduled
+            .handle(&pipeline, &event, t0 + 1_200_000)
+            .await
+            .unwrap();
+        let bursts = outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "apigw_auth_failure_burst")
+            .count();
+        assert_eq!(bursts, expect, "{time}: {response}");
+    }
+    let sent = alerts.drain().await;
+    let burst = sent
+        .iter()
+        .find(|a| a["finding"]["rule_id"] == "apigw_auth_failure_burst")
+        .unwrap_or_else(|| panic!("{sent:?}"));
+    assert_eq!(burst["finding"]["entities"]["src_ip"], "203.0.113.99");
+    let state: Vec<(String, u64)> = {
+        use futures::TryStreamExt;
+        pipeline
+            .lake()
+            .store()
+            .list(Some(&"lake/_state/checkpoints".into()))
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .try_collect()
+            .await
+            .unwrap()
+    };
+    assert!(
+        state
+            .iter()
+            .any(|(k, _)| k.ends_with("apigw_auth_failure_burst.json")),
+        "{state:?}"
+    );
+}
