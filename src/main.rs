@@ -75,6 +75,10 @@ enum Command {
     Tail(commands::tail::TailArgs),
     /// Replay CloudTrail objects from S3 into the lake (resumable).
     Backfill(commands::backfill::BackfillArgs),
+    /// Write synthetic logs with labelled attack scenarios (labels.jsonl).
+    Generate(commands::generate::GenerateArgs),
+    /// Compare the lake's findings with the labels of `vigil generate`.
+    Score(commands::generate::ScoreArgs),
 }
 
 fn init_tracing(verbose: u8) {
@@ -158,6 +162,8 @@ fn main() -> ExitCode {
         Command::Backfill(args) => {
             commands::backfill::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
         }
+        Command::Generate(args) => commands::generate::run_generate(&args),
+        Command::Score(args) => commands::generate::run_score(&cli.lake, &args),
         Command::Schema => {
             print!(
                 "{}",

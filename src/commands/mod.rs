@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod backfill;
 pub mod detect;
+pub mod generate;
 pub mod ingest;
 pub mod query;
 pub mod rules;

@@ -1,0 +1,348 @@
+//! Labelled attack scenarios: the events each plants, and the label that
+//! says when it happened, who was involved, and which rules should see it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::background::{access_log, invocation, iso, user_identity_of, Ending, Request};
+use crate::identity::*;
+
+/// A generated event of one family.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    CloudTrail {
+        ms: i64,
+        record: String,
+    },
+    ApiGateway {
+        ms: i64,
+        line: String,
+    },
+    Lambda {
+        function: &'static str,
+        ms: i64,
+        line: String,
+    },
+}
+
+impl Event {
+    pub fn ms(&self) -> i64 {
+        match self {
+            Event::CloudTrail { ms, .. }
+            | Event::ApiGateway { ms, .. }
+            | Event::Lambda { ms, .. } => *ms,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    FailedAuthBurst,
+    PasswordSpray,
+    TrafficSpike,
+    ErrorSpike5xx,
+    IamPolicyChange,
+    StopLogging,
+    AccessKeyForOtherUser,
+    PublicLambdaPermission,
+    SqlInjectionProbes,
+    LambdaTimeouts,
+}
+
+impl ScenarioKind {
+    pub const ALL: [ScenarioKind; 10] = [
+        ScenarioKind::FailedAuthBurst,
+        ScenarioKind::PasswordSpray,
+        ScenarioKind::TrafficSpike,
+        ScenarioKind::ErrorSpike5xx,
+        ScenarioKind::IamPolicyChange,
+        ScenarioKind::StopLogging,
+        ScenarioKind::AccessKeyForOtherUser,
+        ScenarioKind::PublicLambdaPermission,
+        ScenarioKind::SqlInjectionProbes,
+        ScenarioKind::LambdaTimeouts,
+    ];
+
+    /// The built-in rules that must report this scenario.
+    pub fn expected_rules(self) -> &'static [&'static str] {
+        match self {
+            ScenarioKind::FailedAuthBurst => &["apigw_auth_failure_burst"],
+            ScenarioKind::PasswordSpray => &["password_spray", "console_login_failures_by_ip"],
+            ScenarioKind::TrafficSpike => &["apigw_route_traffic_spike"],
+            ScenarioKind::ErrorSpike5xx => &["apigw_5xx_rate_spike"],
+            ScenarioKind::IamPolicyChange => &["iam_policy_changed"],
+            ScenarioKind::StopLogging => &["cloudtrail_logging_tampered"],
+            ScenarioKind::AccessKeyForOtherUser => &["access_key_created_for_other_user"],
+            ScenarioKind::PublicLambdaPermission => &["lambda_public_permission"],
+            ScenarioKind::SqlInjectionProbes => &["apigw_web_attack_payload"],
+            ScenarioKind::LambdaTimeouts => &["lambda_error_spike"],
+        }
+    }
+
+    /// How long the scenario lasts (its events fall in `[start, start + span)`).
+    fn span_ms(self) -> i64 {
+        match self {
+            ScenarioKind::FailedAuthBurst => 4 * 60_000,
+            ScenarioKind::PasswordSpray => 6 * 60_000,
+            ScenarioKind::TrafficSpike
+            | ScenarioKind::ErrorSpike5xx
+            | ScenarioKind::LambdaTimeouts => 5 * 60_000,
+            ScenarioKind::SqlInjectionProbes => 2 * 60_000,
+            _ => 3 * 60_000,
+        }
+    }
+}
+
+/// One planted scenario, as written to `labels.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    pub id: String,
+    pub kind: ScenarioKind,
+    /// First and last event, Unix ms.
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub start: String,
+    pub end: String,
+    /// Who and what was involved: source addresses, principals, routes, functions.
+    pub entities: Vec<String>,
+    pub expected_rules: Vec<String>,
+}
+
+/// Plants `kind` at `start` (aligned to five minutes, as the rules' windows
+/// are): its events, and its label.
+pub fn plant(
+    rng: &mut fastrand::Rng,
+    n: usize,
+    kind: ScenarioKind,
+    start: i64,
+) -> (Vec<Event>, Label) {
+    let span = kind.span_ms();
+    let attacker = attacker_ip(rng.u32(0..250));
+    let intruder = "mallory";
+    let intruder_arn = format!("arn:aws:iam::{ACCOUNT}:user/{intruder}");
+    let at = |i: i64, count: i64| start + i * span / count.max(1);
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let api_request = |rng: &mut fastrand::Rng,
+                       route: &'static Route,
+                       ip: &str,
+                       status: u16,
+                       path: String,
+                       agent: &'static str,
+                       ms: i64| Event::ApiGateway {
+        ms,
+        line: access_log(
+            rng,
+            ms,
+            &Request {
+                route,
+                ip: ip.to_string(),
+                status,
+                path,
+                agent,
+                latency_ms: 30,
+            },
+        ),
+    };
+    let route = |method: &str, resource: &str| {
+        ROUTES
+            .iter()
+            .find(|r| r.method == method && r.resource == resource)
+            .expect("a known route")
+    };
+    match kind {
+        ScenarioKind::FailedAuthBurst => {
+            let login = route("POST", "/login");
+            for i in 0..35 {
+                events.push(api_request(
+                    rng,
+                    login,
+                    &attacker,
+                    401,
+                    "/login".into(),
+                    "python-requests/2.32.3",
+                    at(i, 35),
+                ));
+            }
+            entities.push(attacker.clone());
+        }
+        ScenarioKind::PasswordSpray => {
+            let users = &CONSOLE_USERS[..12];
+            for (i, user) in users.iter().enumerate() {
+                let ms = at(i as i64, users.len() as i64);
+                let record = json!({
+                    "eventVersion": "1.09",
+                    "userIdentity": {"type": "IAMUser", "principalId": format!("AIDAYFAKE{}", user.to_uppercase()), "accountId": ACCOUNT, "userName": user},
+                    "eventTime": iso(ms), "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+                    "awsRegion": "us-east-1", "sourceIPAddress": attacker, "userAgent": USER_AGENTS[2],
+                    "errorMessage": "Failed authentication", "requestParameters": null,
+                    "responseElements": {"ConsoleLogin": "Failure"},
+                    "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"},
+                    "eventID": uuid(rng), "readOnly": false, "eventType": "AwsConsoleSignIn",
+                    "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+                });
+                events.push(Event::CloudTrail {
+                    ms,
+                    record: record.to_string(),
+                });
+            }
+            entities.push(attacker.clone());
+        }
+        ScenarioKind::TrafficSpike => {
+            let search = route("GET", "/search");
+            for i in 0..400 {
+                let ip = attacker_ip(rng.u32(0..250));
+                let path = format!("/search?q=item{}", rng.u32(0..1000));
+                events.push(api_request(
+                    rng,
+                    search,
+                    &ip,
+                    200,
+                    path,
+                    "okhttp/4.12.0",
+                    at(i, 400),
+                ));
+            }
+            entities.push("GET /search".into());
+        }
+        ScenarioKind::ErrorSpike5xx => {
+            let pay = route("POST", "/payments");
+            for i in 0..45 {
+                let ip = client_ip(rng.u32(0..900));
+                events.push(api_request(
+                    rng,
+                    pay,
+                    &ip,
+                    502,
+                    "/payments".into(),
+                    CLIENT_AGENTS[1],
+                    at(i, 45),
+                ));
+            }
+            entities.push(pay.api.into());
+            entities.push("POST /payments".into());
+        }
+        ScenarioKind::IamPolicyChange
+        | ScenarioKind::StopLogging
+        | ScenarioKind::AccessKeyForOtherUser
+        | ScenarioKind::PublicLambdaPermission => {
+            let (source, name, params, response) = match kind {
+                ScenarioKind::IamPolicyChange => (
+                    "iam.amazonaws.com",
+                    "PutUserPolicy",
+                    json!({
+                        "userName": intruder, "policyName": "maintenance",
+                        "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}"
+                    }),
+                    json!(null),
+                ),
+                ScenarioKind::StopLogging => (
+                    "cloudtrail.amazonaws.com",
+                    "StopLogging",
+                    json!({
+                        "name": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-events")
+                    }),
+                    json!(null),
+                ),
+                ScenarioKind::AccessKeyForOtherUser => (
+                    "iam.amazonaws.com",
+                    "CreateAccessKey",
+                    json!({"userName": "bob"}),
+                    json!({
+                        "accessKey": {"userName": "bob", "accessKeyId": "AKIAYFAKEBOBKEY00001", "status": "Active", "createDate": iso(start)}
+                    }),
+                ),
+                _ => (
+                    "lambda.amazonaws.com",
+                    "AddPermission20150331v2",
+                    json!({
+                        "functionName": "orders-api", "statementId": "open", "action": "lambda:InvokeFunction", "principal": "*"
+                    }),
+                    json!({"statement": "{\"Sid\":\"open\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunction\"}"}),
+                ),
+            };
+            let ms = at(1, 3);
+            let record = json!({
+                "eventVersion": "1.09", "userIdentity": user_identity_of(intruder),
+                "eventTime": iso(ms), "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                "sourceIPAddress": attacker, "userAgent": USER_AGENTS[0],
+                "requestParameters": params, "responseElements": response,
+                "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
+                "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+            });
+            events.push(Event::CloudTrail {
+                ms,
+                record: record.to_string(),
+            });
+            entities.push(intruder_arn);
+            entities.push(attacker.clone());
+        }
+        ScenarioKind::SqlInjectionProbes => {
+            let search = route("GET", "/search");
+            let probes = [
+                "/search?q=1%27%20OR%20%271%27=%271",
+                "/search?q=1%20UNION%20SELECT%20username,password%20FROM%20users--",
+                "/search?q=%27;%20DROP%20TABLE%20orders;--",
+                "/search?q=1%27%20AND%20SLEEP(5)--",
+            ];
+            for (i, p) in probes.iter().enumerate() {
+                events.push(api_request(
+                    rng,
+                    search,
+                    &attacker,
+                    400,
+                    p.to_string(),
+                    "python-requests/2.32.3",
+                    at(i as i64, probes.len() as i64),
+                ));
+            }
+            entities.push(attacker.clone());
+        }
+        ScenarioKind::LambdaTimeouts => {
+            let f = &FUNCTIONS[0];
+            for i in 0..12 {
+                events.extend(
+                    invocation(
+                        rng,
+                        f,
+                        at(i, 12) - 3_000,
+                        Ending::TimedOut { after_s: 3.0 },
+                        false,
+                    )
+                    .into_iter()
+                    .map(|(ms, line)| Event::Lambda {
+                        function: f.name,
+                        ms,
+                        line,
+                    }),
+                );
+            }
+            entities.push(f.name.into());
+        }
+    }
+    events.sort_by_key(Event::ms);
+    let start_ms = events.first().map(Event::ms).unwrap_or(start);
+    let end_ms = events.last().map(Event::ms).unwrap_or(start);
+    let label = Label {
+        id: format!(
+            "s{n:04}-{}",
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+        kind,
+        start_ms,
+        end_ms,
+        start: iso(start_ms),
+        end: iso(end_ms),
+        entities,
+        expected_rules: kind
+            .expected_rules()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    (events, label)
+}
