@@ -133,10 +133,20 @@ fn lambda_main() -> ExitCode {
     }
 }
 
+/// Output piped into `head` and the like: end quietly when the reader goes
+/// away, as other Unix tools do, instead of failing on the next print.
+fn exit_quietly_on_broken_pipe() {
+    // SAFETY: restoring the default action of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     if vigil_serverless::runtime::in_lambda() {
         return lambda_main();
     }
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {

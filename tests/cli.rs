@@ -582,3 +582,21 @@ fn hunts_list_and_run_with_parameters() {
         .unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no parameter nope"));
 }
+
+#[test]
+fn output_piped_into_a_reader_that_went_away_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["hunt", "list"][..], &["schema"], &["rules", "list"]] {
+        // The reader is gone before the first line is printed, like `| head -0`.
+        let mut child = vigil(&dir.path().join("lake"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
