@@ -12,6 +12,7 @@ partition pruning on date/hour, exactly as Vigil restricts its tables.
 """
 import datetime as dt, glob, re, sys, time, tomllib
 import duckdb
+from duckdb_sql import translate
 
 lake, now_s, rules_dir, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 now = int(dt.datetime.fromisoformat(now_s.replace("Z", "+00:00")).timestamp() * 1000)
@@ -26,33 +27,6 @@ def ts(m):
 def part(m):
     t = dt.datetime.fromtimestamp(m / 1000, dt.timezone.utc)
     return t.strftime("%Y-%m-%d"), t.strftime("%H")
-
-def rewrite_calls(sql, name, make):
-    """Replaces every `name(args)` call, whatever the nesting inside it."""
-    out, i = "", 0
-    while (j := sql.find(name + "(", i)) >= 0:
-        depth, k = 0, j + len(name)
-        while True:
-            depth += {"(": 1, ")": -1}.get(sql[k], 0)
-            if depth == 0:
-                break
-            k += 1
-        out += sql[i:j] + make(sql[j + len(name) + 1:k])
-        i = k + 1
-    return out + sql[i:]
-
-def translate(sql):
-    def js(m):
-        path = ".".join(k for k in m.group(2, 3) if k)
-        return f"json_extract_string({m.group(1)}, '$.{path}')"
-    prev = None
-    while prev != sql:
-        prev = sql
-        sql = re.sub(r"json_str\(([^(),]+(?:\([^()]*\))?), '([^']+)'(?:, '([^']+)')?\)", js, sql)
-    sql = rewrite_calls(sql, "regexp_count", lambda args: f"len(regexp_extract_all({args}))")
-    # `lambda` is a keyword in DuckDB.
-    sql = re.sub(r"\bFROM lambda\b", 'FROM "lambda"', sql)
-    return sql.replace("regexp_like(", "regexp_matches(").replace("date_bin(", "time_bucket(")
 
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")

@@ -1,0 +1,32 @@
+"""Vigil's SQL (DataFusion dialect, with Vigil's functions) in DuckDB's
+dialect, for running the same rules and hunts in both engines."""
+import re
+
+def rewrite_calls(sql, name, make):
+    """Replaces every `name(args)` call, whatever the nesting inside it."""
+    out, i = "", 0
+    while (j := sql.find(name + "(", i)) >= 0:
+        depth, k = 0, j + len(name)
+        while True:
+            depth += {"(": 1, ")": -1}.get(sql[k], 0)
+            if depth == 0:
+                break
+            k += 1
+        out += sql[i:j] + make(sql[j + len(name) + 1:k])
+        i = k + 1
+    return out + sql[i:]
+
+def translate(sql):
+    def js(m):
+        path = ".".join(k for k in m.group(2, 3) if k)
+        return f"json_extract_string({m.group(1)}, '$.{path}')"
+    prev = None
+    while prev != sql:
+        prev = sql
+        sql = re.sub(r"json_str\(([^(),]+(?:\([^()]*\))?), '([^']+)'(?:, '([^']+)')?\)", js, sql)
+    sql = rewrite_calls(sql, "regexp_count", lambda args: f"len(regexp_extract_all({args}))")
+    # `lambda` is a keyword in DuckDB.
+    sql = re.sub(r"\bFROM lambda\b", 'FROM "lambda"', sql)
+    sql = sql.replace("approx_percentile_cont(", "approx_quantile(")
+    return sql.replace("regexp_like(", "regexp_matches(").replace("date_bin(", "time_bucket(")
+

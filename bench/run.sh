@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Vigil vs DuckDB in one run, on one generated data set (`vigil generate`):
+#   1. ingest: CloudTrail and API Gateway NDJSON → Parquet, Vigil on one core
+#      and on all cores vs DuckDB (read_json + COPY) with 1 and all threads;
+#   2. detection: every built-in scheduled rule over its latest window
+#      (`vigil detect --due`) vs the same rules one by one in DuckDB;
+#   3. hunting: every saved hunt (`vigil hunt run`) vs the same SQL in DuckDB;
+#   4. memory: peak RSS of each process.
+# Ratios are Vigil time / DuckDB time (below 1: Vigil is faster). The results
+# replace the "One run" section of BENCHMARKS.md (between its markers).
+#
+# Usage: bench/run.sh [EVENTS] [DAYS] [SEED]   (default 10000000 2 42)
+# Needs: a Rust toolchain, python3, /usr/bin/time, taskset. DuckDB comes from
+# PyPI into the bench venv (~/.cache/vigil-bench-venv). Everything runs on
+# 127.0.0.1 / local files; a 10 M event run takes about 15 minutes here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EVENTS="${1:-10000000}"
+DAYS="${2:-2}"
+SEED="${3:-42}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
+VENV="${VIGIL_BENCH_VENV:-$HOME/.cache/vigil-bench-venv}"
+OUT="bench/out"
+DATA="$OUT/gen-$EVENTS-$DAYS-$SEED"
+LAKE="$OUT/gen-lake-$EVENTS-$DAYS-$SEED"
+SCRATCH="$OUT/scratch"
+THREADS="$(nproc)"
+mkdir -p "$OUT"
+
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -c "import duckdb" 2>/dev/null || "$VENV/bin/pip" install --quiet --disable-pip-version-check duckdb
+DUCKDB_VERSION=$("$VENV/bin/python" -c "import duckdb; print(duckdb.__version__)")
+if [ -n "${VIGIL_BIN:-}" ]; then
+  VIGIL="$VIGIL_BIN"   # e.g. to try the script quickly with a debug build
+  BUILD="$VIGIL_BIN"
+else
+  cargo build --release --quiet --bin vigil
+  VIGIL="$CARGO_TARGET_DIR/release/vigil"
+  BUILD="release build"
+fi
+
+measure() { # command... → "seconds peak_kb"; the command's output goes to $OUT/last.out
+  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >"$OUT/last.out" 2>"$OUT/last.err" \
+    || { cat "$OUT/last.err" >&2; return 1; }
+  cat "$OUT/time.txt"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+
+echo "==> generating $EVENTS events over $DAYS days (seed $SEED)" >&2
+if [ ! -f "$DATA/labels.jsonl" ]; then
+  read -r GEN_S GEN_KB < <(measure "$VIGIL" generate --events "$EVENTS" --days "$DAYS" --seed "$SEED" --out "$DATA")
+else
+  GEN_S="(cached)"; GEN_KB=0
+fi
+bytes() { du -cb "$@" | tail -1 | cut -f1; }
+CT_BYTES=$(bytes "$DATA"/cloudtrail/*.ndjson)
+API_BYTES=$(bytes "$DATA"/apigateway/*.ndjson)
+ALL_BYTES=$(bytes "$DATA"/cloudtrail "$DATA"/apigateway "$DATA"/lambda)
+
+echo "==> 1. ingest" >&2
+INGEST_ROWS=""
+for family in cloudtrail apigateway; do
+  SIZE=$(bytes "$DATA/$family"/*.ndjson)
+  rm -rf "$SCRATCH"; mkdir -p "$SCRATCH"
+  read -r V1_S V1_KB < <(measure taskset -c 0 "$VIGIL" --lake "$SCRATCH/lake1" ingest --no-progress "$DATA/$family")
+  read -r VN_S VN_KB < <(measure "$VIGIL" --lake "$SCRATCH/lakeN" ingest --no-progress "$DATA/$family")
+  read -r D1_S D1_KB < <(measure "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duck1.parquet" 1)
+  read -r DN_S DN_KB < <(measure "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duckN.parquet" "$THREADS")
+  MBS() { awk -v b="$SIZE" -v s="$1" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
+  INGEST_ROWS+="| $family, $(awk -v b="$SIZE" 'BEGIN{printf "%.0f", b/1e6}') MB | 1 core | $V1_S s ($(MBS "$V1_S") MB/s, $(mb "$V1_KB") MB) | $D1_S s ($(MBS "$D1_S") MB/s, $(mb "$D1_KB") MB) | $(ratio "$V1_S" "$D1_S") |"$'\n'
+  INGEST_ROWS+="| $family, $(awk -v b="$SIZE" 'BEGIN{printf "%.0f", b/1e6}') MB | $THREADS cores | $VN_S s ($(MBS "$VN_S") MB/s, $(mb "$VN_KB") MB) | $DN_S s ($(MBS "$DN_S") MB/s, $(mb "$DN_KB") MB) | $(ratio "$VN_S" "$DN_S") |"$'\n'
+done
+rm -rf "$SCRATCH"
+
+echo "==> the lake (all three families)" >&2
+rm -rf "$LAKE"
+read -r LAKE_S LAKE_KB < <(measure "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/cloudtrail" "$DATA/apigateway" "$DATA/lambda")
+LAKE_SUMMARY=$(tail -1 "$OUT/last.out")
+
+echo "==> 2. detection" >&2
+NOW=$(date -u -d "@$(( $(date -u -d 2026-11-01T00:00:00Z +%s) + DAYS * 86400 - 150 ))" +%Y-%m-%dT%H:%M:%SZ)
+rm -rf "$LAKE/_state" "$LAKE/findings"
+read -r VD_S VD_KB < <(measure "$VIGIL" --lake "$LAKE" detect --due --now "$NOW" --no-alerts --format json --timings)
+VD_RULES=$(grep -c . "$OUT/last.out" || true)
+read -r DD_S DD_KB < <(measure "$VENV/bin/python" bench/detect-duckdb.py "$LAKE" "$NOW" detect/rules "$THREADS")
+DD_ENGINE=$(awk '/^total/ {print $2}' "$OUT/last.out")
+SCHEDULED=$(grep -c -v '^total' "$OUT/last.out")
+
+echo "==> 3. hunting" >&2
+HUNT_ROWS=""
+V_TOTAL=0; D_TOTAL=0
+"$VENV/bin/python" bench/hunts-duckdb.py "$LAKE" queries/hunts "$THREADS" > "$OUT/hunts-duckdb.txt"
+read -r _ DH_KB < <(measure "$VENV/bin/python" bench/hunts-duckdb.py "$LAKE" queries/hunts "$THREADS")
+VH_KB=0
+while read -r name d_s d_rows; do
+  best=""
+  for _ in 1 2 3; do
+    read -r _ kb < <(measure "$VIGIL" --lake "$LAKE" hunt run "$name" --format csv --output /dev/null)
+    [ "$kb" -gt "$VH_KB" ] && VH_KB=$kb
+    line=$(tail -1 "$OUT/last.err")
+    s=$(sed -n 's/.* in \([0-9.]*\)s.*/\1/p' <<<"$line")
+    rows=$(sed -n 's/^\([0-9]*\) row.*/\1/p' <<<"$line")
+    best=$(awk -v a="$s" -v b="${best:-1e9}" 'BEGIN { print (a < b ? a : b) }')
+  done
+  if [ "$d_s" = "n/a" ]; then
+    HUNT_ROWS+="| $name | $best | n/a | | $rows |"$'\n'
+  else
+    V_TOTAL=$(awk -v a="$V_TOTAL" -v b="$best" 'BEGIN { print a + b }')
+    D_TOTAL=$(awk -v a="$D_TOTAL" -v b="$d_s" 'BEGIN { print a + b }')
+    same=$([ "$rows" = "$d_rows" ] && echo "$rows" || echo "$rows ≠ $d_rows")
+    HUNT_ROWS+="| $name | $best | $d_s | $(ratio "$best" "$d_s") | $same |"$'\n'
+  fi
+done < "$OUT/hunts-duckdb.txt"
+
+REPORT="$OUT/report.md"
+cat > "$REPORT" <<MD
+<!-- bench/run.sh:begin -->
+## One run: ingest, detection, hunting and memory on one generated data set
+
+\`bench/run.sh $EVENTS $DAYS $SEED\`, $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),
+$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Vigil $BUILD, DuckDB $DUCKDB_VERSION (PyPI).
+Data: \`vigil generate --events $EVENTS --days $DAYS --seed $SEED\` ($GEN_S s):
+$(awk -v b="$ALL_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB of NDJSON, CloudTrail $(awk -v b="$CT_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB,
+API Gateway $(awk -v b="$API_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB, Lambda subscription messages the rest.
+Ratios are Vigil's time / DuckDB's (below 1.00 Vigil is faster); peak RSS in parentheses.
+
+### 1. Ingest: NDJSON → Parquet (zstd), same files, same end result
+
+| input | parallelism | Vigil | DuckDB read_json + COPY | ratio |
+|---|---|---|---|---|
+$INGEST_ROWS
+The lake for what follows (all three families, $LAKE_S s, peak $(mb "$LAKE_KB") MB): $LAKE_SUMMARY
+
+### 2. Detection: the scheduled rule pack, latest window of each rule (\`--now $NOW\`)
+
+| | wall (s) | peak RSS (MB) |
+|---|---|---|
+| Vigil \`detect --due\` ($VD_RULES findings), whole process | $VD_S | $(mb "$VD_KB") |
+| DuckDB, the $SCHEDULED rules one by one ($THREADS threads), whole process | $DD_S | $(mb "$DD_KB") |
+| DuckDB, queries alone | $DD_ENGINE | |
+| **ratio** (whole processes) | **$(ratio "$VD_S" "$DD_S")** | |
+
+### 3. Hunting: the saved hunts, default parameters, best of 3 (query time, no process start)
+
+| hunt | Vigil (s) | DuckDB (s) | ratio | rows |
+|---|---|---|---|---|
+$HUNT_ROWS| **all hunts** | **$V_TOTAL** | **$D_TOTAL** | **$(ratio "$V_TOTAL" "$D_TOTAL")** | |
+
+### 4. Memory (peak RSS)
+
+Vigil: hunts $(mb "$VH_KB") MB at most per hunt; DuckDB: $(mb "$DH_KB") MB for all hunts in one process.
+Ingest and detection: in the tables above.
+<!-- bench/run.sh:end -->
+MD
+
+if grep -q '<!-- bench/run.sh:begin -->' BENCHMARKS.md; then
+  "$VENV/bin/python" - "$REPORT" <<'PY'
+import re, sys
+report = open(sys.argv[1]).read().strip()
+text = open("BENCHMARKS.md").read()
+text = re.sub(r"<!-- bench/run.sh:begin -->.*?<!-- bench/run.sh:end -->", lambda _: report, text, flags=re.S)
+open("BENCHMARKS.md", "w").write(text)
+PY
+else
+  printf '\n%s\n' "$(cat "$REPORT")" >> BENCHMARKS.md
+fi
+cat "$REPORT"
