@@ -7,6 +7,11 @@ SELECT event_time, event_name,
        coalesce(user_identity_user_name, actor) AS who, src_ip
 FROM cloudtrail
 WHERE error_code IS NULL
+  -- The event names first: a cheap filter, so that the JSON text below is
+  -- read only for the few rows it leaves.
+  AND (event_name IN ('PutBucketPolicy', 'PutBucketAcl', 'AuthorizeSecurityGroupIngress',
+                      'ModifySnapshotAttribute', 'ModifyImageAttribute')
+       OR starts_with(event_name, 'AddPermission') OR starts_with(event_name, 'CreateFunctionUrlConfig'))
   AND ((event_name IN ('PutBucketPolicy', 'PutBucketAcl')
         AND (regexp_like(request_parameters, '"Principal"\s*:\s*(\{\s*"AWS"\s*:\s*)?"\*"') OR request_parameters LIKE '%AllUsers%'))
     OR (starts_with(event_name, 'AddPermission') AND json_str(request_parameters, 'principal') = '*')
