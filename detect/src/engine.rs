@@ -154,6 +154,7 @@ impl Detector {
             *report.rule_time.entry(rule.id.clone()).or_default() += started.elapsed();
             report.evaluations += 1;
         }
+        crate::samples::fill(&ctx, &self.rules, &mut out, None).await?;
         report.candidates += out.len();
         Ok(out)
     }
@@ -317,6 +318,7 @@ impl Detector {
             for job in chunk {
                 by_read.entry(read(job)).or_default().push(*job);
             }
+            let mut found_in_chunk = Vec::new();
             for (read_range, group) in by_read {
                 if read_range.is_empty() {
                     continue;
@@ -329,9 +331,35 @@ impl Detector {
                     *report.rule_time.entry(rule.id.clone()).or_default() += started.elapsed();
                     report.evaluations += 1;
                     report.candidates += found.len();
-                    out.extend(found);
+                    found_in_chunk.extend(found);
                 }
             }
+            // Samples named by id: read now, for these few events only.
+            if found_in_chunk
+                .iter()
+                .any(|c| c.samples.is_empty() && !c.sample_ids.is_empty())
+            {
+                let started = Instant::now();
+                match source {
+                    Source::Lake => {
+                        let ctx = crate::tables::session();
+                        vigil_queries::register_lake(&ctx, self.lake()?)?;
+                        crate::samples::fill(
+                            &ctx,
+                            &self.rules,
+                            &mut found_in_chunk,
+                            Some(span.filter()),
+                        )
+                        .await?;
+                    }
+                    Source::Memory(_) => {
+                        let ctx = data.context(None)?;
+                        crate::samples::fill(&ctx, &self.rules, &mut found_in_chunk, None).await?;
+                    }
+                }
+                report.read_time += started.elapsed();
+            }
+            out.extend(found_in_chunk);
         }
         Ok(out)
     }

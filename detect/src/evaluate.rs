@@ -18,7 +18,7 @@ use crate::rule::Rule;
 pub const ENTITY_COLUMNS: [&str; 5] = ["actor", "src_ip", "account_id", "region", "resource"];
 
 /// Columns kept out of a finding's `fields` (too large, or carried elsewhere).
-const NOT_FIELDS: [&str; 2] = ["raw", "samples"];
+const NOT_FIELDS: [&str; 3] = ["raw", "samples", "sample_ids"];
 
 /// What one run of a rule found for one dedup key, before suppression.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +33,10 @@ pub struct Candidate {
     pub entities: Entities,
     pub fields: BTreeMap<String, Value>,
     pub samples: Vec<String>,
+    /// Events to take samples from, by id, when the rule returned
+    /// `sample_ids` instead of raw records: the engine reads their records
+    /// afterwards (see [`crate::samples`]), so a window read can skip `raw`.
+    pub sample_ids: Vec<String>,
     pub window: TimeRange,
 }
 
@@ -66,6 +70,19 @@ struct Row {
     values: Map<String, Value>,
     times: BTreeMap<String, i64>,
     samples: Vec<String>,
+    sample_ids: Vec<String>,
+}
+
+/// A list column's strings (a single string reads as a list of one).
+fn strings(v: Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect(),
+        Value::String(s) => vec![s],
+        _ => Vec::new(),
+    }
 }
 
 fn batch_rows(batch: &RecordBatch) -> Result<Vec<Row>, DetectError> {
@@ -81,17 +98,14 @@ fn batch_rows(batch: &RecordBatch) -> Result<Vec<Row>, DetectError> {
                 }
             }
         }
-        if name == "samples" {
+        if name == "samples" || name == "sample_ids" {
             let values = vigil_queries::output::to_values(column)?;
             for (row, v) in rows.iter_mut().zip(values) {
-                row.samples = match v {
-                    Value::Array(items) => items
-                        .into_iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect(),
-                    Value::String(s) => vec![s],
-                    _ => Vec::new(),
-                };
+                if name == "samples" {
+                    row.samples = strings(v);
+                } else {
+                    row.sample_ids = strings(v);
+                }
             }
             continue;
         }
@@ -191,6 +205,7 @@ fn candidates(rule: &Rule, rows: Vec<Row>, window: TimeRange) -> Vec<Candidate> 
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             samples: Vec::new(),
+            sample_ids: Vec::new(),
             window,
         });
         entry.first_seen = entry.first_seen.min(first);
@@ -204,6 +219,14 @@ fn candidates(rule: &Rule, rows: Vec<Row>, window: TimeRange) -> Vec<Candidate> 
                 entry.event_count += 1;
             }
             None => entry.event_count += count,
+        }
+        for id in &row.sample_ids {
+            if entry.sample_ids.len() >= MAX_SAMPLES {
+                break;
+            }
+            if !entry.sample_ids.contains(id) {
+                entry.sample_ids.push(id.clone());
+            }
         }
         for s in samples {
             if entry.samples.len() >= MAX_SAMPLES {

@@ -18,6 +18,7 @@ pub mod finding;
 pub mod guard;
 pub mod redact;
 pub mod rule;
+pub mod samples;
 pub mod state;
 pub mod streaming;
 pub mod suppress;

@@ -73,7 +73,9 @@ async fn a_burst_straddling_two_runs_fires_once_and_checkpoints_resume() {
     assert_eq!(new[0].entities.src_ip.as_deref(), Some("203.0.113.66"));
     // The window ending 09:10 saw only part of the burst: the finding came from a later, overlapping window.
     assert!(new[0].window_start < T0 + 10 * MIN && new[0].window_end > T0 + 11 * MIN);
-    // Samples keep the request but not the password in its query string.
+    // Samples (read by event id after the rule ran) keep the request but not
+    // the password in its query string.
+    assert_eq!(new[0].samples.len(), 3, "{:?}", new[0].samples);
     assert!(
         new[0]
             .samples
@@ -281,6 +283,24 @@ async fn suppression_updates_within_the_period_and_opens_a_new_finding_after_it(
         text.contains("updated") && text.contains(&first[0].finding_id),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn scheduled_rules_never_read_the_raw_column_of_a_window() {
+    let rules = RuleSet::builtin().unwrap();
+    let scheduled: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.schedule().is_some())
+        .collect();
+    assert!(scheduled.len() >= 10);
+    let columns = vigil_detect::rule::columns_read(&scheduled).await.unwrap();
+    for (table, cols) in &columns {
+        assert!(
+            !cols.iter().any(|c| c == "raw"),
+            "{table:?} window reads raw: {cols:?}"
+        );
+    }
 }
 
 #[tokio::test]
