@@ -178,18 +178,27 @@ impl Tables {
     ) -> Result<Tables, DetectError> {
         let ctx = session();
         vigil_queries::register_lake(&ctx, lake)?;
+        // The tables are read side by side: each read waits on files as much
+        // as it decodes them.
+        let reads = columns.iter().map(|(&table, columns)| {
+            let ctx = &ctx;
+            async move {
+                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+                let batches = ctx
+                    .table(table.name())
+                    .await
+                    .and_then(|df| df.filter(range.filter()))
+                    .and_then(|df| df.select_columns(&columns))
+                    .map_err(DetectError::Lake)?
+                    .collect()
+                    .await
+                    .map_err(DetectError::Lake)?;
+                Ok::<_, DetectError>((table, batches))
+            }
+        });
         let mut out = Tables::default();
-        for (&table, columns) in columns {
-            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let batches = ctx
-                .table(table.name())
-                .await
-                .and_then(|df| df.filter(range.filter()))
-                .and_then(|df| df.select_columns(&columns))
-                .map_err(DetectError::Lake)?
-                .collect()
-                .await
-                .map_err(DetectError::Lake)?;
+        for read in futures::future::join_all(reads).await {
+            let (table, batches) = read?;
             for b in batches {
                 out.push(table, b)?;
             }
