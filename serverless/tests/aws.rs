@@ -276,7 +276,7 @@ async fn s3_notifications_from_sqs_stream_trails_into_an_s3_lake_and_alert_once(
             .any(|a| a["finding"]["rule_id"] == "cloudtrail_logging_tampered"),
         "{sent:?}"
     );
-    let before = objects_in(lake).await;
+    let before = common::objects(lake).await;
 
     // SQS redelivers the batch: the same objects are rewritten, nothing is re-sent.
     let (again, _) = Handler::IngestS3
@@ -284,7 +284,7 @@ async fn s3_notifications_from_sqs_stream_trails_into_an_s3_lake_and_alert_once(
         .await
         .unwrap();
     assert_eq!(again["alerts"], 0, "{:?}", alerts.drain().await);
-    assert_eq!(objects_in(lake).await, before);
+    assert_eq!(common::objects(lake).await, before);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(alerts.drain().await.is_empty());
 
@@ -295,10 +295,6 @@ async fn s3_notifications_from_sqs_stream_trails_into_an_s3_lake_and_alert_once(
         .await
         .unwrap_err();
     assert!(err.to_string().contains("gone.json.gz"), "{err}");
-}
-
-async fn objects_in(lake: &vigil_ingest::Lake) -> Vec<(String, u64)> {
-    common::objects(lake).await
 }
 
 #[tokio::test]
