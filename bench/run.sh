@@ -10,6 +10,9 @@
 # replace the "One run" section of BENCHMARKS.md (between its markers).
 #
 # Usage: bench/run.sh [EVENTS] [DAYS] [SEED]   (default 10000000 2 42)
+# WITH_CEILING=1 also runs the criterion parse bench on the generated
+# CloudTrail (the serde_json IgnoredAny ceiling against Vigil's parse + Arrow
+# build, one thread); it needs a bench-profile build of its own (~20 min once).
 # Needs: a Rust toolchain, python3, /usr/bin/time, taskset. DuckDB comes from
 # PyPI into the bench venv (~/.cache/vigil-bench-venv). Everything runs on
 # 127.0.0.1 / local files; a 10 M event run takes about 15 minutes here.
@@ -78,6 +81,18 @@ rm -rf "$LAKE"
 read -r LAKE_S LAKE_KB < <(measure "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/cloudtrail" "$DATA/apigateway" "$DATA/lambda")
 LAKE_SUMMARY=$(tail -1 "$OUT/last.out")
 
+CEILING_ROWS=""
+if [ "${WITH_CEILING:-0}" = 1 ]; then
+  echo "==> 1b. parse-only ceiling (criterion)" >&2
+  CT_FILE=$(ls "$PWD/$DATA"/cloudtrail/*.ndjson | sort | sed -n "$(( $(ls "$DATA"/cloudtrail/*.ndjson | wc -l) / 2 + 1 ))p")
+  VIGIL_BENCH_CLOUDTRAIL="$CT_FILE" cargo bench --quiet -p vigil-ingest --bench parse -- \
+    "ceiling|parse_and_build/cloudtrail" > "$OUT/criterion.txt" 2>&1
+  thrpt() { awk -v id="$1" '$0 ~ id {found=1} found && /thrpt:/ {print $4, $5; exit}' "$OUT/criterion.txt"; }
+  CEIL=$(thrpt "ceiling/cloudtrail_serde_ignored_any")
+  PARSE=$(thrpt "parse_and_build/cloudtrail_ndjson")
+  CEILING_ROWS="| serde_json IgnoredAny over the lines (the ceiling) | $CEIL |"$'\n'"| Vigil: parse + Arrow build | $PARSE |"$'\n'
+fi
+
 echo "==> 2. detection" >&2
 NOW=$(date -u -d "@$(( $(date -u -d 2026-11-01T00:00:00Z +%s) + DAYS * 86400 - 150 ))" +%Y-%m-%dT%H:%M:%SZ)
 rm -rf "$LAKE/_state" "$LAKE/findings"
@@ -131,6 +146,7 @@ Ratios are Vigil's time / DuckDB's (below 1.00 Vigil is faster); peak RSS in par
 |---|---|---|---|---|
 $INGEST_ROWS
 The lake for what follows (all three families, $LAKE_S s, peak $(mb "$LAKE_KB") MB): $LAKE_SUMMARY
+$( [ -n "$CEILING_ROWS" ] && printf '\nParse only, one thread, first 32 MiB of one generated CloudTrail hour (criterion, median):\n\n| | throughput |\n|---|---|\n%s' "$CEILING_ROWS" )
 
 ### 2. Detection: the scheduled rule pack, latest window of each rule (\`--now $NOW\`)
 

@@ -43,7 +43,18 @@ fn repeat_lines(lines: &[String]) -> Vec<u8> {
     out
 }
 
+/// `VIGIL_BENCH_CLOUDTRAIL`: an NDJSON file of CloudTrail records (e.g. from
+/// `vigil generate`, as `bench/run.sh` passes it) whose first 32 MiB of whole
+/// lines replace the corpus-derived input.
 fn cloudtrail_ndjson() -> Vec<u8> {
+    if let Ok(path) = std::env::var("VIGIL_BENCH_CLOUDTRAIL") {
+        let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        if bytes.len() > 32 << 20 {
+            let cut = bytes[..32 << 20].iter().rposition(|b| *b == b'\n').unwrap_or(0);
+            bytes.truncate(cut + 1);
+        }
+        return bytes;
+    }
     let dir = root().join("../shared/corpus/invictus-ir-aws-dataset/CloudTrail");
     let mut lines = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
