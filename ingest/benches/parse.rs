@@ -50,7 +50,10 @@ fn cloudtrail_ndjson() -> Vec<u8> {
     if let Ok(path) = std::env::var("VIGIL_BENCH_CLOUDTRAIL") {
         let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         if bytes.len() > 32 << 20 {
-            let cut = bytes[..32 << 20].iter().rposition(|b| *b == b'\n').unwrap_or(0);
+            let cut = bytes[..32 << 20]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .unwrap_or(0);
             bytes.truncate(cut + 1);
         }
         return bytes;
