@@ -143,13 +143,10 @@ impl Pipeline {
             .detector
             .settle(streamed.candidates, now_ms, &mut detect)
             .await?;
-        let delivery = self.alert(&findings).await?;
         Ok(Outcome {
             ingest,
             failed_inputs,
-            detect,
-            findings,
-            delivery,
+            ..self.alerted(detect, findings).await?
         })
     }
 
@@ -159,13 +156,7 @@ impl Pipeline {
     pub async fn detect_due(&self, now_ms: i64) -> Result<Outcome, ServerlessError> {
         let mut detect = DetectReport::default();
         let findings = self.detector.due(now_ms, &mut detect).await?;
-        let delivery = self.alert(&findings).await?;
-        Ok(Outcome {
-            detect,
-            findings,
-            delivery,
-            ..Outcome::default()
-        })
+        self.alerted(detect, findings).await
     }
 
     /// Runs the scheduled rules over an explicit range (backfills).
@@ -183,6 +174,15 @@ impl Pipeline {
             .detector
             .settle(candidates, now_ms, &mut detect)
             .await?;
+        self.alerted(detect, findings).await
+    }
+
+    /// Alerts the settled findings: the outcome of a detection pass.
+    async fn alerted(
+        &self,
+        detect: DetectReport,
+        findings: Vec<Finding>,
+    ) -> Result<Outcome, ServerlessError> {
         let delivery = self.alert(&findings).await?;
         Ok(Outcome {
             detect,
