@@ -10,7 +10,7 @@ use crate::family::Table;
 use crate::parse::apigateway::ApiGatewayBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
 use crate::parse::lambda::LambdaBuilder;
-use crate::schema::schema;
+use crate::schema::{schema, BatchSize};
 
 /// A finished batch of one table, with the id its lake objects are named by.
 #[derive(Debug, Clone)]
@@ -72,6 +72,33 @@ pub struct Builders {
     /// Raw bytes appended per table since its last flush (memory bound).
     bytes: [usize; 4],
     capacity: usize,
+    sizes: BatchSizes,
+}
+
+/// Per table, the size of its last full batch (see [`BatchSize`]); kept by
+/// the ingester from one input to the next.
+#[derive(Debug, Clone, Default)]
+pub struct BatchSizes([Option<BatchSize>; 4]);
+
+impl BatchSizes {
+    fn get(&self, table: Table) -> Option<&BatchSize> {
+        self.0[slot(table)].as_ref()
+    }
+
+    /// The rows a new builder of `table` starts with: its largest batch so
+    /// far, else `default`.
+    fn rows(&self, table: Table, default: usize) -> usize {
+        self.get(table).map_or(default, |s| s.rows.max(default))
+    }
+
+    /// Remembers a batch's size unless it is a small tail (the end of an
+    /// input), which says little about the next input's batches.
+    fn record(&mut self, table: Table, size: BatchSize) {
+        let slot = &mut self.0[slot(table)];
+        if slot.as_ref().is_none_or(|s| size.rows * 2 >= s.rows) {
+            *slot = Some(size);
+        }
+    }
 }
 
 fn slot(table: Table) -> usize {
@@ -84,15 +111,33 @@ fn slot(table: Table) -> usize {
 }
 
 impl Builders {
-    pub fn new(capacity: usize) -> Self {
+    /// Builders for `capacity` rows per table, or as many as `sizes` says
+    /// the table's batches have.
+    pub fn new(capacity: usize, sizes: BatchSizes) -> Self {
+        let rows = |t| sizes.rows(t, capacity);
         Builders {
-            cloudtrail: CloudTrailBuilder::with_capacity(capacity),
-            apigateway: ApiGatewayBuilder::with_capacity(capacity),
-            lambda: LambdaBuilder::with_capacity(capacity),
-            deadletter: DeadLetterBuilder::with_capacity(capacity.min(1024)),
+            cloudtrail: CloudTrailBuilder::with_size(
+                rows(Table::CloudTrail),
+                sizes.get(Table::CloudTrail),
+            ),
+            apigateway: ApiGatewayBuilder::with_size(
+                rows(Table::ApiGateway),
+                sizes.get(Table::ApiGateway),
+            ),
+            lambda: LambdaBuilder::with_size(rows(Table::Lambda), sizes.get(Table::Lambda)),
+            deadletter: DeadLetterBuilder::with_size(
+                capacity.min(1024),
+                sizes.get(Table::DeadLetter),
+            ),
             bytes: [0; 4],
             capacity,
+            sizes,
         }
+    }
+
+    /// The batch sizes seen so far, for the builders of the next input.
+    pub fn into_sizes(self) -> BatchSizes {
+        self.sizes
     }
 
     pub fn rows(&self, table: Table) -> usize {
@@ -113,9 +158,11 @@ impl Builders {
         self.bytes[slot(table)]
     }
 
-    /// Takes the rows built so far as a batch, leaving the builder empty.
+    /// Takes the rows built so far as a batch, leaving the builder empty
+    /// (and sized for a batch like this one).
     pub fn take(&mut self, table: Table) -> Result<Option<RecordBatch>, IngestError> {
-        if self.rows(table) == 0 {
+        let rows = self.rows(table);
+        if rows == 0 {
             return Ok(None);
         }
         let mut arrays = Vec::new();
@@ -123,23 +170,28 @@ impl Builders {
             Table::CloudTrail => {
                 self.cloudtrail.common.finish_into(&mut arrays);
                 self.cloudtrail.columns.finish_into(&mut arrays);
-                self.cloudtrail = CloudTrailBuilder::with_capacity(self.capacity);
             }
             Table::ApiGateway => {
                 self.apigateway.common.finish_into(&mut arrays);
                 self.apigateway.columns.finish_into(&mut arrays);
-                self.apigateway = ApiGatewayBuilder::with_capacity(self.capacity);
             }
             Table::Lambda => {
                 self.lambda.common.finish_into(&mut arrays);
                 self.lambda.columns.finish_into(&mut arrays);
-                self.lambda = LambdaBuilder::with_capacity(self.capacity);
             }
-            Table::DeadLetter => {
-                self.deadletter.columns.finish_into(&mut arrays);
-                self.deadletter = DeadLetterBuilder::with_capacity(self.capacity.min(1024));
-            }
+            Table::DeadLetter => self.deadletter.columns.finish_into(&mut arrays),
             Table::Findings => return Ok(None),
+        }
+        self.sizes.record(table, BatchSize::of(rows, &arrays));
+        let next_rows = self.sizes.rows(table, self.capacity);
+        let size = self.sizes.get(table);
+        match table {
+            Table::CloudTrail => self.cloudtrail = CloudTrailBuilder::with_size(next_rows, size),
+            Table::ApiGateway => self.apigateway = ApiGatewayBuilder::with_size(next_rows, size),
+            Table::Lambda => self.lambda = LambdaBuilder::with_size(next_rows, size),
+            _ => {
+                self.deadletter = DeadLetterBuilder::with_size(self.capacity.min(1024), size)
+            }
         }
         self.bytes[slot(table)] = 0;
         let schema = schema(table);

@@ -1,6 +1,6 @@
 //! The dead-letter table's builder: records that could not be parsed, with why.
 
-use crate::schema::DeadLetterColumns;
+use crate::schema::{BatchSize, DeadLetterColumns};
 
 /// One record that failed, with where it came from and why.
 #[derive(Debug, Clone, Copy)]
@@ -25,8 +25,13 @@ pub struct DeadLetterBuilder {
 
 impl DeadLetterBuilder {
     pub fn with_capacity(rows: usize) -> Self {
+        Self::with_size(rows, None)
+    }
+
+    /// Builders for `rows` rows, sized like the table's `last` batch.
+    pub fn with_size(rows: usize, last: Option<&BatchSize>) -> Self {
         DeadLetterBuilder {
-            columns: DeadLetterColumns::with_capacity(rows),
+            columns: DeadLetterColumns::with_size(rows, last, 0),
             rows: 0,
         }
     }

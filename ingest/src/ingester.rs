@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::batch::{BatchSink, Builders, TableBatch};
+use crate::batch::{BatchSink, BatchSizes, Builders, TableBatch};
 use crate::deadletter::DeadLetter;
 use crate::decode::input::open_reader;
 use crate::decode::{DecodeFailure, Decoder, Envelope, RecordHandler};
@@ -74,6 +74,8 @@ pub struct Ingester {
     report: IngestReport,
     ingest_time_ms: i64,
     progress: Option<ProgressFn>,
+    /// How big each table's batches have been, to size the next input's builders.
+    batch_sizes: BatchSizes,
 }
 
 impl Ingester {
@@ -84,6 +86,7 @@ impl Ingester {
             report: IngestReport::default(),
             ingest_time_ms: chrono::Utc::now().timestamp_millis(),
             progress: None,
+            batch_sizes: BatchSizes::default(),
         }
     }
 
@@ -131,8 +134,7 @@ impl Ingester {
 
     /// Ingests bytes already in memory (an S3 object, a Lambda event payload).
     pub fn ingest_bytes(&mut self, bytes: &[u8], source: SourceId) -> Result<(), IngestError> {
-        let owned = bytes.to_vec();
-        self.ingest_reader(Box::new(std::io::Cursor::new(owned)), source)
+        self.ingest_reader(Box::new(bytes), source)
     }
 
     /// Ingests one input. Records that fail go to the dead-letter table; an
@@ -140,7 +142,7 @@ impl Ingester {
     /// dead-letters the rest and is listed in `input_errors`.
     pub fn ingest_reader(
         &mut self,
-        reader: Box<dyn Read>,
+        reader: Box<dyn Read + '_>,
         source: SourceId,
     ) -> Result<(), IngestError> {
         self.report.inputs += 1;
@@ -165,7 +167,10 @@ impl Ingester {
         let records_before = self.report.records_read;
         let mut run = SourceRun {
             options: &self.options,
-            builders: Builders::new(self.options.batch_rows.min(4096)),
+            builders: Builders::new(
+                self.options.batch_rows.min(4096),
+                std::mem::take(&mut self.batch_sizes),
+            ),
             sink: self.sink.as_mut(),
             report: &mut self.report,
             batch_key: &source.batch_key,
@@ -184,7 +189,9 @@ impl Ingester {
         for table in Table::INGESTED {
             run.flush(table);
         }
-        if let Some(err) = run.error.take() {
+        let error = run.error.take();
+        self.batch_sizes = run.builders.into_sizes();
+        if let Some(err) = error {
             return Err(err);
         }
         self.report.bytes_read += input.raw_bytes.get();

@@ -19,14 +19,16 @@ pub const UTC: &str = "UTC";
 
 /// An Arrow builder that can stand for one column of a table.
 pub trait ColumnBuilder: ArrayBuilder {
-    fn with_capacity(rows: usize) -> Self;
+    /// A builder for `rows` rows and, for variable-width columns, `bytes`
+    /// bytes of values (a guess of 16 per row when `None`).
+    fn with_capacity(rows: usize, bytes: Option<usize>) -> Self;
     fn data_type() -> DataType;
 }
 
 macro_rules! impl_column_builder {
-    ($B:ty, $dt:expr, |$n:ident| $new:expr) => {
+    ($B:ty, $dt:expr, |$n:ident, $b:pat_param| $new:expr) => {
         impl ColumnBuilder for $B {
-            fn with_capacity($n: usize) -> Self {
+            fn with_capacity($n: usize, $b: Option<usize>) -> Self {
                 $new
             }
             fn data_type() -> DataType {
@@ -36,29 +38,63 @@ macro_rules! impl_column_builder {
     };
 }
 
-impl_column_builder!(StringBuilder, DataType::Utf8, |n| {
-    StringBuilder::with_capacity(n, n * 16)
+impl_column_builder!(StringBuilder, DataType::Utf8, |n, bytes| {
+    StringBuilder::with_capacity(n, bytes.unwrap_or(n * 16))
 });
-impl_column_builder!(BinaryBuilder, DataType::Binary, |n| {
-    BinaryBuilder::with_capacity(n, n * 16)
+impl_column_builder!(BinaryBuilder, DataType::Binary, |n, bytes| {
+    BinaryBuilder::with_capacity(n, bytes.unwrap_or(n * 16))
 });
-impl_column_builder!(BooleanBuilder, DataType::Boolean, |n| {
+impl_column_builder!(BooleanBuilder, DataType::Boolean, |n, _| {
     BooleanBuilder::with_capacity(n)
 });
-impl_column_builder!(Int32Builder, DataType::Int32, |n| {
+impl_column_builder!(Int32Builder, DataType::Int32, |n, _| {
     Int32Builder::with_capacity(n)
 });
-impl_column_builder!(Int64Builder, DataType::Int64, |n| {
+impl_column_builder!(Int64Builder, DataType::Int64, |n, _| {
     Int64Builder::with_capacity(n)
 });
-impl_column_builder!(Float64Builder, DataType::Float64, |n| {
+impl_column_builder!(Float64Builder, DataType::Float64, |n, _| {
     Float64Builder::with_capacity(n)
 });
 impl_column_builder!(
     TimestampMillisecondBuilder,
     DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())),
-    |n| TimestampMillisecondBuilder::with_capacity(n).with_timezone(UTC)
+    |n, _| TimestampMillisecondBuilder::with_capacity(n).with_timezone(UTC)
 );
+
+/// How big a table's last batch was: its rows and each column's value bytes.
+/// The next batch's builders start at that size, so they are not grown (and
+/// their buffers copied) a dozen times per batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchSize {
+    pub rows: usize,
+    /// Value bytes per column, in schema order (0 for fixed-width columns).
+    pub column_bytes: Vec<usize>,
+}
+
+impl BatchSize {
+    /// Measures a finished batch's columns.
+    pub fn of(rows: usize, arrays: &[ArrayRef]) -> Self {
+        use arrow::array::AsArray;
+        let column_bytes = arrays
+            .iter()
+            .map(|a| match a.data_type() {
+                DataType::Utf8 => a.as_string::<i32>().values().len(),
+                DataType::Binary => a.as_binary::<i32>().values().len(),
+                _ => 0,
+            })
+            .collect();
+        BatchSize { rows, column_bytes }
+    }
+
+    /// The capacity to give column `index` of a batch of `rows` rows: this
+    /// size scaled to `rows`, with an eighth more for variation.
+    pub fn column_capacity(&self, index: usize, rows: usize) -> Option<usize> {
+        let bytes = *self.column_bytes.get(index)?;
+        let scaled = bytes as u128 * rows as u128 / self.rows.max(1) as u128;
+        Some((scaled as usize).saturating_add(scaled as usize / 8) + 64)
+    }
+}
 
 /// Declares a set of columns: a struct of builders, its Arrow fields and docs.
 macro_rules! columns {
@@ -75,8 +111,22 @@ macro_rules! columns {
 
         impl $Name {
             pub fn with_capacity(rows: usize) -> Self {
-                Self { $( $field: <$B as ColumnBuilder>::with_capacity(rows), )* }
+                Self::with_size(rows, None, 0)
             }
+
+            /// Builders for `rows` rows sized like `last` (a batch whose
+            /// columns from `first_column` on are these), else by a guess.
+            pub fn with_size(rows: usize, last: Option<&BatchSize>, first_column: usize) -> Self {
+                let mut index = first_column;
+                let mut next = || {
+                    index += 1;
+                    last.and_then(|l| l.column_capacity(index - 1, rows))
+                };
+                Self { $( $field: <$B as ColumnBuilder>::with_capacity(rows, next()), )* }
+            }
+
+            /// How many columns this set has.
+            pub const COUNT: usize = [$(stringify!($field)),*].len();
 
             /// The Arrow fields, in order, each carrying its doc as metadata.
             pub fn fields() -> Vec<Field> {

@@ -28,15 +28,15 @@ pub fn sniff_compression(head: &[u8]) -> Compression {
 }
 
 /// A decoded input stream and the count of raw bytes read from its source.
-pub struct Input {
-    pub reader: Box<dyn BufRead>,
+pub struct Input<'a> {
+    pub reader: Box<dyn BufRead + 'a>,
     pub raw_bytes: Rc<Cell<u64>>,
     pub compression: Compression,
 }
 
 /// Wraps a raw byte source: counts it, detects gzip, enforces the limits.
 /// Concatenated gzip members (as Firehose writes them) are read as one stream.
-pub fn open_reader(source: Box<dyn Read>, limits: Limits) -> io::Result<Input> {
+pub fn open_reader<'a>(source: Box<dyn Read + 'a>, limits: Limits) -> io::Result<Input<'a>> {
     let (counting, raw_bytes) = CountingReader::new(source);
     let mut buffered = BufReader::with_capacity(BUFFER, counting);
     let head = buffered.fill_buf()?;
@@ -45,7 +45,7 @@ pub fn open_reader(source: Box<dyn Read>, limits: Limits) -> io::Result<Input> {
     } else {
         Compression::None
     };
-    let reader: Box<dyn BufRead> = match compression {
+    let reader: Box<dyn BufRead + 'a> = match compression {
         Compression::Gzip => Box::new(BufReader::with_capacity(
             BUFFER,
             LimitedReader::new(MultiGzDecoder::new(buffered), raw_bytes.clone(), limits),

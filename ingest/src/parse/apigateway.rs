@@ -15,7 +15,7 @@ use std::fmt;
 
 use super::time::{parse_any_ms, parse_clf_ms, parse_epoch_ms};
 use super::{raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
-use crate::schema::{ApiGatewayColumns, CommonColumns};
+use crate::schema::{BatchSize, ApiGatewayColumns, CommonColumns};
 
 /// The fields an access log may carry, each under any of several key names.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -177,9 +177,14 @@ pub struct ApiGatewayBuilder {
 
 impl ApiGatewayBuilder {
     pub fn with_capacity(rows: usize) -> Self {
+        Self::with_size(rows, None)
+    }
+
+    /// Builders for `rows` rows, sized like the table's `last` batch.
+    pub fn with_size(rows: usize, last: Option<&BatchSize>) -> Self {
         ApiGatewayBuilder {
-            common: CommonColumns::with_capacity(rows),
-            columns: ApiGatewayColumns::with_capacity(rows),
+            common: CommonColumns::with_size(rows, last, 0),
+            columns: ApiGatewayColumns::with_size(rows, last, CommonColumns::COUNT),
             rows: 0,
         }
     }

@@ -16,45 +16,45 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use super::time::parse_rfc3339_ms;
-use super::{lenient_bool, Common, Outcome, ParseError, RecordContext, TimeSource};
-use crate::schema::{CloudTrailColumns, CommonColumns};
+use super::{lenient_bool, text, Common, Outcome, ParseError, RecordContext, TimeSource};
+use crate::schema::{BatchSize, CloudTrailColumns, CommonColumns};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Record<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_time: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_source: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "sourceIPAddress")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "sourceIPAddress")]
     source_ip_address: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     error_code: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     error_message: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "requestID")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "requestID")]
     request_id: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "eventID")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "eventID")]
     event_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_type: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_category: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     api_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     recipient_account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "sharedEventID")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "sharedEventID")]
     shared_event_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     vpc_endpoint_id: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_bool::deserialize")]
     read_only: Option<bool>,
@@ -79,11 +79,11 @@ struct Record<'a> {
     #[serde(borrow)]
     tls_details: Option<TlsDetails<'a>>,
     // Wrappers and vendor re-mappings.
-    #[serde(borrow, rename = "@timestamp")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "@timestamp")]
     at_timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     time: Option<Cow<'a, str>>,
     #[serde(borrow)]
     json_payload: Option<&'a RawValue>,
@@ -98,11 +98,11 @@ struct Record<'a> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct TlsDetails<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     tls_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     cipher_suite: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     client_provided_host_header: Option<Cow<'a, str>>,
 }
 
@@ -114,34 +114,34 @@ struct DatadogNetwork<'a> {
 
 #[derive(Deserialize)]
 struct DatadogClient<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     ip: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 struct DatadogHttp<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     useragent: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct UserIdentity<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "type")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     principal_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     arn: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     account_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     access_key_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     user_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     invoked_by: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     identity_provider: Option<Cow<'a, str>>,
     #[serde(borrow)]
     session_context: Option<SessionContext<'a>>,
@@ -154,18 +154,18 @@ struct SessionContext<'a> {
     session_issuer: Option<SessionIssuer<'a>>,
     #[serde(borrow)]
     attributes: Option<SessionAttributes<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     source_identity: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct SessionIssuer<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "type")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     arn: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     user_name: Option<Cow<'a, str>>,
 }
 
@@ -174,16 +174,16 @@ struct SessionIssuer<'a> {
 struct SessionAttributes<'a> {
     #[serde(default, deserialize_with = "lenient_bool::deserialize")]
     mfa_authenticated: Option<bool>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     creation_date: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct InsightDetails<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_source: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     event_name: Option<Cow<'a, str>>,
 }
 
@@ -196,9 +196,14 @@ pub struct CloudTrailBuilder {
 
 impl CloudTrailBuilder {
     pub fn with_capacity(rows: usize) -> Self {
+        Self::with_size(rows, None)
+    }
+
+    /// Builders for `rows` rows, sized like the table's `last` batch.
+    pub fn with_size(rows: usize, last: Option<&BatchSize>) -> Self {
         CloudTrailBuilder {
-            common: CommonColumns::with_capacity(rows),
-            columns: CloudTrailColumns::with_capacity(rows),
+            common: CommonColumns::with_size(rows, last, 0),
+            columns: CloudTrailColumns::with_size(rows, last, CommonColumns::COUNT),
             rows: 0,
         }
     }

@@ -15,8 +15,8 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use super::time::parse_rfc3339_ms;
-use super::{raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
-use crate::schema::{CommonColumns, LambdaColumns};
+use super::{raw_text, text, Common, Outcome, ParseError, RecordContext, TimeSource};
+use crate::schema::{BatchSize, CommonColumns, LambdaColumns};
 
 /// One Lambda row before it is appended.
 #[derive(Default)]
@@ -251,57 +251,55 @@ fn parse_text(text: &str) -> Row<'_> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonLog<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(borrow, default, deserialize_with = "text::option", rename = "type")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     time: Option<Cow<'a, str>>,
     #[serde(borrow)]
     timestamp: Option<&'a RawValue>,
     #[serde(borrow)]
     record: Option<&'a RawValue>,
-    #[serde(borrow, alias = "levelname", alias = "severity")]
+    #[serde(borrow, default, deserialize_with = "text::option", alias = "levelname", alias = "severity")]
     level: Option<Cow<'a, str>>,
     #[serde(borrow, alias = "msg")]
     message: Option<&'a RawValue>,
-    #[serde(
-        borrow,
+    #[serde(borrow, default, deserialize_with = "text::option",
         alias = "request_id",
         alias = "AWSRequestId",
         alias = "awsRequestId"
     )]
     request_id: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
+    #[serde(borrow, default, deserialize_with = "text::option",
         alias = "errorType",
         alias = "error_type",
         alias = "exception_name"
     )]
     error_type_: Option<Cow<'a, str>>,
-    #[serde(borrow, alias = "function_name")]
+    #[serde(borrow, default, deserialize_with = "text::option", alias = "function_name")]
     function_name: Option<Cow<'a, str>>,
-    #[serde(borrow, alias = "xray_trace_id", alias = "traceId")]
+    #[serde(borrow, default, deserialize_with = "text::option", alias = "xray_trace_id", alias = "traceId")]
     xray_trace_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct PlatformRecord<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     request_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     status: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     error_type: Option<Cow<'a, str>>,
     metrics: Option<PlatformMetrics>,
     #[serde(borrow)]
     tracing: Option<PlatformTracing<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     runtime_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     function_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     function_version: Option<Cow<'a, str>>,
 }
 
@@ -319,7 +317,7 @@ struct PlatformMetrics {
 
 #[derive(Deserialize)]
 struct PlatformTracing<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "text::option")]
     value: Option<Cow<'a, str>>,
 }
 
@@ -400,9 +398,14 @@ pub struct LambdaBuilder {
 
 impl LambdaBuilder {
     pub fn with_capacity(rows: usize) -> Self {
+        Self::with_size(rows, None)
+    }
+
+    /// Builders for `rows` rows, sized like the table's `last` batch.
+    pub fn with_size(rows: usize, last: Option<&BatchSize>) -> Self {
         LambdaBuilder {
-            common: CommonColumns::with_capacity(rows),
-            columns: LambdaColumns::with_capacity(rows),
+            common: CommonColumns::with_size(rows, last, 0),
+            columns: LambdaColumns::with_size(rows, last, CommonColumns::COUNT),
             rows: 0,
         }
     }

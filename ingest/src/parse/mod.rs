@@ -160,6 +160,49 @@ pub(crate) fn raw_text(v: &RawValue) -> Option<Cow<'_, str>> {
     }
 }
 
+/// JSON strings borrowed from the record. serde's own `Option<Cow<str>>`
+/// always allocates (its borrowing applies to a bare `Cow` only): on
+/// CloudTrail that was a heap allocation per field per record.
+pub(crate) mod text {
+    use serde::de::{Deserializer, Error, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    struct Text;
+
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_borrowed_str<E: Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(Text)
+        }
+    }
+
+    /// For `#[serde(borrow, default, deserialize_with = "text::option")]`.
+    pub fn option<'de: 'a, 'a, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Cow<'a, str>>, D::Error> {
+        d.deserialize_option(Text)
+    }
+}
+
 /// Accepts `true`/`false` as JSON booleans or as strings (CloudTrail logs both);
 /// anything else is `None` rather than an error.
 pub(crate) mod lenient_bool {
@@ -219,6 +262,24 @@ pub(crate) mod lenient_bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_borrows_unless_the_string_has_escapes() {
+        #[derive(serde::Deserialize)]
+        struct T<'a> {
+            #[serde(borrow, default, deserialize_with = "text::option")]
+            a: Option<Cow<'a, str>>,
+        }
+        let t: T<'_> = serde_json::from_str(r#"{"a":"plain"}"#).unwrap();
+        assert!(matches!(t.a, Some(Cow::Borrowed("plain"))));
+        let t: T<'_> = serde_json::from_str(r#"{"a":"say \"hi\""}"#).unwrap();
+        assert!(matches!(t.a.as_ref(), Some(Cow::Owned(s)) if s == "say \"hi\""));
+        let t: T<'_> = serde_json::from_str(r#"{"a":null}"#).unwrap();
+        assert!(t.a.is_none());
+        let t: T<'_> = serde_json::from_str("{}").unwrap();
+        assert!(t.a.is_none());
+        assert!(serde_json::from_str::<T<'_>>(r#"{"a":1}"#).is_err());
+    }
 
     #[test]
     fn raw_text_unescapes_and_drops_placeholders() {
