@@ -189,9 +189,7 @@ impl Builders {
             Table::CloudTrail => self.cloudtrail = CloudTrailBuilder::with_size(next_rows, size),
             Table::ApiGateway => self.apigateway = ApiGatewayBuilder::with_size(next_rows, size),
             Table::Lambda => self.lambda = LambdaBuilder::with_size(next_rows, size),
-            _ => {
-                self.deadletter = DeadLetterBuilder::with_size(self.capacity.min(1024), size)
-            }
+            _ => self.deadletter = DeadLetterBuilder::with_size(self.capacity.min(1024), size),
         }
         self.bytes[slot(table)] = 0;
         let schema = schema(table);

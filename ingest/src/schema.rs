@@ -563,6 +563,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_batch_size_scales_to_the_rows_asked_for() {
+        let text: ArrayRef = Arc::new(arrow::array::StringArray::from(vec!["abc", "de"]));
+        let number: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![1, 2]));
+        let size = BatchSize::of(2, &[text, number]);
+        assert_eq!(size.column_bytes, vec![5, 0]);
+        // Twice the rows: twice the bytes, an eighth more, and a little slack.
+        assert_eq!(size.column_capacity(0, 4), Some(10 + 1 + 64));
+        assert_eq!(size.column_capacity(1, 4), Some(64));
+        assert_eq!(size.column_capacity(2, 4), None);
+    }
+
+    #[test]
     fn every_table_starts_with_the_common_columns() {
         let common: Vec<String> = CommonColumns::fields()
             .iter()

@@ -32,7 +32,12 @@ struct Record<'a> {
     event_name: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option")]
     aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "sourceIPAddress")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        rename = "sourceIPAddress"
+    )]
     source_ip_address: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option")]
     user_agent: Option<Cow<'a, str>>,
@@ -40,7 +45,12 @@ struct Record<'a> {
     error_code: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option")]
     error_message: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "requestID")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        rename = "requestID"
+    )]
     request_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option", rename = "eventID")]
     event_id: Option<Cow<'a, str>>,
@@ -52,7 +62,12 @@ struct Record<'a> {
     api_version: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option")]
     recipient_account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "sharedEventID")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        rename = "sharedEventID"
+    )]
     shared_event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option")]
     vpc_endpoint_id: Option<Cow<'a, str>>,
@@ -79,7 +94,12 @@ struct Record<'a> {
     #[serde(borrow)]
     tls_details: Option<TlsDetails<'a>>,
     // Wrappers and vendor re-mappings.
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "@timestamp")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        rename = "@timestamp"
+    )]
     at_timestamp: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text::option")]
     timestamp: Option<Cow<'a, str>>,
@@ -282,7 +302,11 @@ impl CloudTrailBuilder {
         let action = event_name.map(|name| match event_source {
             Some(src) => {
                 let service = src.split('.').next().unwrap_or(src);
-                Cow::Owned(format!("{service}:{name}"))
+                let mut action = String::with_capacity(service.len() + 1 + name.len());
+                action.push_str(service);
+                action.push(':');
+                action.push_str(name);
+                Cow::Owned(action)
             }
             None => Cow::Borrowed(name),
         });

@@ -259,25 +259,48 @@ struct JsonLog<'a> {
     timestamp: Option<&'a RawValue>,
     #[serde(borrow)]
     record: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "text::option", alias = "levelname", alias = "severity")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        alias = "levelname",
+        alias = "severity"
+    )]
     level: Option<Cow<'a, str>>,
     #[serde(borrow, alias = "msg")]
     message: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "text::option",
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
         alias = "request_id",
         alias = "AWSRequestId",
         alias = "awsRequestId"
     )]
     request_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option",
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
         alias = "errorType",
         alias = "error_type",
         alias = "exception_name"
     )]
     error_type_: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option", alias = "function_name")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        alias = "function_name"
+    )]
     function_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option", alias = "xray_trace_id", alias = "traceId")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "text::option",
+        alias = "xray_trace_id",
+        alias = "traceId"
+    )]
     xray_trace_id: Option<Cow<'a, str>>,
 }
 

@@ -148,7 +148,7 @@ pub(crate) fn raw_text(v: &RawValue) -> Option<Cow<'_, str>> {
     let text = v.get();
     match text.as_bytes().first() {
         Some(b'"') => {
-            let s: Cow<'_, str> = if text.contains('\\') {
+            let s: Cow<'_, str> = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
                 Cow::Owned(serde_json::from_str::<String>(text).ok()?)
             } else {
                 Cow::Borrowed(&text[1..text.len() - 1])
@@ -164,13 +164,16 @@ pub(crate) fn raw_text(v: &RawValue) -> Option<Cow<'_, str>> {
 /// always allocates (its borrowing applies to a bare `Cow` only): on
 /// CloudTrail that was a heap allocation per field per record.
 pub(crate) mod text {
-    use serde::de::{Deserializer, Error, Visitor};
+    use serde::de::{Deserialize, Deserializer, Error, Visitor};
     use std::borrow::Cow;
     use std::fmt;
 
-    struct Text;
+    /// A JSON string (an object key, say), borrowed unless it had escapes.
+    pub struct Text<'a>(pub Cow<'a, str>);
 
-    impl<'de> Visitor<'de> for Text {
+    struct TextVisitor;
+
+    impl<'de> Visitor<'de> for TextVisitor {
         type Value = Option<Cow<'de, str>>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a string or null")
@@ -191,7 +194,15 @@ pub(crate) mod text {
             Ok(None)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(Text)
+            d.deserialize_str(TextVisitor)
+        }
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(TextVisitor)?
+                .map(Text)
+                .ok_or_else(|| D::Error::custom("expected a string"))
         }
     }
 
@@ -199,7 +210,7 @@ pub(crate) mod text {
     pub fn option<'de: 'a, 'a, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Cow<'a, str>>, D::Error> {
-        d.deserialize_option(Text)
+        d.deserialize_option(TextVisitor)
     }
 }
 

@@ -101,7 +101,12 @@ pub fn parse_clf_ms(s: &str) -> Option<i64> {
 
 /// Parses an epoch number in seconds or milliseconds (told apart by size).
 pub fn parse_epoch_ms(s: &str) -> Option<i64> {
-    let v: f64 = s.trim().parse().ok()?;
+    let s = s.trim();
+    // Integers (API Gateway's `requestTimeEpoch`) skip the float parser.
+    if let Ok(v) = s.parse::<i64>() {
+        return (v > 0).then_some(if v < 100_000_000_000 { v * 1000 } else { v });
+    }
+    let v: f64 = s.parse().ok()?;
     if !v.is_finite() || v <= 0.0 {
         return None;
     }
