@@ -74,6 +74,10 @@ impl<S: BatchSink> BatchSink for StreamingSink<S> {
         self.inner.accept(batch)
     }
 
+    fn end_of_input(&mut self) -> Result<(), IngestError> {
+        self.inner.end_of_input()
+    }
+
     fn finish(&mut self) -> Result<SinkStats, IngestError> {
         self.inner.finish()
     }

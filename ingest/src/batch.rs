@@ -30,6 +30,11 @@ pub struct SinkStats {
 /// Where finished batches go: the lake, streaming detection, memory.
 pub trait BatchSink: Send {
     fn accept(&mut self, batch: TableBatch) -> Result<(), IngestError>;
+    /// The input whose batches came so far has ended: a sink that gathers
+    /// an input's batches into fewer files may close them now.
+    fn end_of_input(&mut self) -> Result<(), IngestError> {
+        Ok(())
+    }
     /// Completes every write; what was accepted is durable once this returns.
     fn finish(&mut self) -> Result<SinkStats, IngestError>;
 }

@@ -189,6 +189,9 @@ impl Ingester {
         for table in Table::INGESTED {
             run.flush(table);
         }
+        if run.error.is_none() {
+            run.error = run.sink.end_of_input().err();
+        }
         let error = run.error.take();
         self.batch_sizes = run.builders.into_sizes();
         if let Some(err) = error {

@@ -123,22 +123,33 @@ impl Lake {
         let mut written = Written::default();
         for (folder, part) in split_by_hour(&tb.batch)? {
             let bytes = encode_parquet(&part)?;
-            let mut path = self.table_path(tb.table);
-            for segment in folder.split('/') {
-                path = path.join(segment);
-            }
-            let path = path.join(format!("{}.parquet", tb.batch_id).as_str());
-            self.store
-                .put(&path, PutPayload::from(bytes))
-                .await
-                .map_err(|source| IngestError::LakeWrite {
-                    path: path.to_string(),
-                    source,
-                })?;
+            self.put(&self.object_path(tb.table, &folder, &tb.batch_id), bytes)
+                .await?;
             written.files += 1;
             written.rows += part.num_rows() as u64;
         }
         Ok(written)
+    }
+
+    /// `<table>/<folder>/<batch_id>.parquet`, `folder` being `date=…/hour=…`.
+    fn object_path(&self, table: Table, folder: &str, batch_id: &str) -> ObjectPath {
+        let mut path = self.table_path(table);
+        for segment in folder.split('/') {
+            path = path.join(segment);
+        }
+        path.join(format!("{batch_id}.parquet").as_str())
+    }
+
+    /// Stores a whole object in one PUT (so it is never seen half-written).
+    async fn put(&self, path: &ObjectPath, bytes: Vec<u8>) -> Result<(), IngestError> {
+        self.store
+            .put(path, PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|source| IngestError::LakeWrite {
+                path: path.to_string(),
+                source,
+            })
     }
 
     /// Starts a writer: batches are encoded and stored on a thread of their
@@ -202,9 +213,20 @@ const UNIQUE_COLUMNS: &[&str] = &[
 
 /// Encodes one batch as a Parquet file (zstd).
 pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut writer =
+        ArrowWriter::try_new(&mut out, batch.schema(), Some(writer_properties(batch)?))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(out)
+}
+
+/// The lake's Parquet settings: zstd, row groups of up to [`FILE_ROWS`] rows,
+/// no dictionary or statistics on the [`UNIQUE_COLUMNS`].
+fn writer_properties(batch: &RecordBatch) -> Result<WriterProperties, IngestError> {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_max_row_group_row_count(Some(128 * 1024));
+        .set_max_row_group_row_count(Some(FILE_ROWS));
     for field in batch.schema().fields() {
         if UNIQUE_COLUMNS.contains(&field.name().as_str()) {
             let column = ColumnPath::from(field.name().as_str());
@@ -213,12 +235,7 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
                 .set_column_statistics_enabled(column, EnabledStatistics::None);
         }
     }
-    let props = props.build();
-    let mut out = Vec::with_capacity(1 << 20);
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    writer.close()?;
-    Ok(out)
+    Ok(props.build())
 }
 
 /// Splits a batch by the hour of its first column (`event_time`), giving the
@@ -261,17 +278,98 @@ pub fn split_by_hour(batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, 
         .collect()
 }
 
+/// Rows per lake file (and per row group). The ingester's batches are
+/// smaller (they bound its memory); the writer gathers an input's batches
+/// of one hour into files of up to this many rows, as every file costs a
+/// query an open and a footer read.
+pub const FILE_ROWS: usize = 128 * 1024;
+
+/// What the ingester sends the writer thread.
+enum WriterMessage {
+    Batch(TableBatch),
+    EndOfInput,
+}
+
+/// A lake file being filled: the encoder holds it compressed in memory
+/// until it is stored whole.
+struct OpenFile {
+    path: ObjectPath,
+    writer: ArrowWriter<Vec<u8>>,
+    rows: usize,
+}
+
+/// The writer thread's files: one open per table and hour of the current
+/// input, named after the first batch written to it (so re-ingesting the same
+/// input rewrites the same objects).
+struct FileGatherer {
+    lake: Lake,
+    runtime: tokio::runtime::Runtime,
+    open: BTreeMap<(Table, String), OpenFile>,
+    stats: SinkStats,
+    /// [`FILE_ROWS`] but in tests.
+    file_rows: usize,
+}
+
+impl FileGatherer {
+    fn write(&mut self, tb: TableBatch) -> Result<(), IngestError> {
+        for (folder, part) in split_by_hour(&tb.batch)? {
+            let key = (tb.table, folder);
+            let file = match self.open.entry(key.clone()) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let path = self.lake.object_path(tb.table, &key.1, &tb.batch_id);
+                    let writer = ArrowWriter::try_new(
+                        Vec::with_capacity(1 << 20),
+                        part.schema(),
+                        Some(writer_properties(&part)?),
+                    )?;
+                    e.insert(OpenFile {
+                        path,
+                        writer,
+                        rows: 0,
+                    })
+                }
+            };
+            file.writer.write(&part)?;
+            file.rows += part.num_rows();
+            *self.stats.rows.entry(tb.table).or_default() += part.num_rows() as u64;
+            if file.rows >= self.file_rows {
+                if let Some(file) = self.open.remove(&key) {
+                    self.store(key.0, file)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores every open file.
+    fn close_all(&mut self) -> Result<(), IngestError> {
+        for ((table, _), file) in std::mem::take(&mut self.open) {
+            self.store(table, file)?;
+        }
+        Ok(())
+    }
+
+    fn store(&mut self, table: Table, file: OpenFile) -> Result<(), IngestError> {
+        let bytes = file.writer.into_inner()?;
+        self.runtime.block_on(self.lake.put(&file.path, bytes))?;
+        *self.stats.files.entry(table).or_default() += 1;
+        Ok(())
+    }
+}
+
 /// Writes batches to the lake from a background thread.
 pub struct LakeWriter {
-    tx: Option<SyncSender<TableBatch>>,
+    tx: Option<SyncSender<WriterMessage>>,
     handle: Option<JoinHandle<Result<SinkStats, IngestError>>>,
 }
 
 impl LakeWriter {
     fn start(lake: Lake) -> Result<LakeWriter, IngestError> {
         // One batch queued while another is encoded: parsing and writing
-        // overlap, and memory stays bounded at about three batches.
-        let (tx, rx) = sync_channel::<TableBatch>(1);
+        // overlap, and memory stays bounded at about three batches plus the
+        // open files (compressed).
+        let (tx, rx) = sync_channel::<WriterMessage>(1);
         let handle = std::thread::Builder::new()
             .name("vigil-lake-writer".into())
             .spawn(move || {
@@ -279,13 +377,21 @@ impl LakeWriter {
                     .enable_all()
                     .build()
                     .map_err(|e| IngestError::Runtime(e.to_string()))?;
-                let mut stats = SinkStats::default();
-                for tb in rx {
-                    let written = runtime.block_on(lake.write_batch(&tb))?;
-                    *stats.files.entry(tb.table).or_default() += written.files;
-                    *stats.rows.entry(tb.table).or_default() += written.rows;
+                let mut files = FileGatherer {
+                    lake,
+                    runtime,
+                    open: BTreeMap::new(),
+                    stats: SinkStats::default(),
+                    file_rows: FILE_ROWS,
+                };
+                for message in rx {
+                    match message {
+                        WriterMessage::Batch(tb) => files.write(tb)?,
+                        WriterMessage::EndOfInput => files.close_all()?,
+                    }
                 }
-                Ok(stats)
+                files.close_all()?;
+                Ok(files.stats)
             })
             .map_err(|e| IngestError::Runtime(e.to_string()))?;
         Ok(LakeWriter {
@@ -303,12 +409,10 @@ impl LakeWriter {
             None => Ok(SinkStats::default()),
         }
     }
-}
 
-impl BatchSink for LakeWriter {
-    fn accept(&mut self, batch: TableBatch) -> Result<(), IngestError> {
+    fn send(&mut self, message: WriterMessage) -> Result<(), IngestError> {
         let sent = match &self.tx {
-            Some(tx) => tx.send(batch).is_ok(),
+            Some(tx) => tx.send(message).is_ok(),
             None => false,
         };
         if sent {
@@ -322,6 +426,16 @@ impl BatchSink for LakeWriter {
             )),
         }
     }
+}
+
+impl BatchSink for LakeWriter {
+    fn accept(&mut self, batch: TableBatch) -> Result<(), IngestError> {
+        self.send(WriterMessage::Batch(batch))
+    }
+
+    fn end_of_input(&mut self) -> Result<(), IngestError> {
+        self.send(WriterMessage::EndOfInput)
+    }
 
     fn finish(&mut self) -> Result<SinkStats, IngestError> {
         self.join()
@@ -331,5 +445,88 @@ impl BatchSink for LakeWriter {
 impl Drop for LakeWriter {
     fn drop(&mut self) {
         let _ = self.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::schema;
+    use arrow::array::ArrayRef;
+
+    /// A `lambda` batch of `rows` rows at `hour`, every other column null.
+    fn batch(rows: usize, hour: i64) -> RecordBatch {
+        let schema = schema(Table::Lambda);
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if i == 0 {
+                    Arc::new(
+                        TimestampMillisecondArray::from(vec![hour * 3_600_000; rows])
+                            .with_timezone("UTC"),
+                    ) as ArrayRef
+                } else {
+                    arrow::array::new_null_array(f.data_type(), rows)
+                }
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    #[test]
+    fn an_inputs_batches_are_gathered_into_files_of_bounded_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let mut files = FileGatherer {
+            lake,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            open: BTreeMap::new(),
+            stats: SinkStats::default(),
+            file_rows: 250,
+        };
+        for (seq, hour) in [(0, 1), (1, 1), (2, 2), (3, 1)] {
+            files
+                .write(TableBatch {
+                    table: Table::Lambda,
+                    batch_id: format!("src-{seq:05}"),
+                    batch: batch(100, hour),
+                })
+                .unwrap();
+        }
+        // Hour 1 reached 300 rows at the fourth batch: stored at once.
+        assert_eq!(files.stats.files.get(&Table::Lambda), Some(&1));
+        files.close_all().unwrap();
+        assert_eq!(files.stats.files.get(&Table::Lambda), Some(&2));
+        assert_eq!(files.stats.rows.get(&Table::Lambda), Some(&400));
+        let mut names: Vec<String> = walk(dir.path());
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                "lambda/date=1970-01-01/hour=01/src-00000.parquet",
+                "lambda/date=1970-01-01/hour=02/src-00002.parquet",
+            ]
+        );
+    }
+
+    fn walk(root: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        out
     }
 }
