@@ -221,12 +221,12 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
     Ok(out)
 }
 
-/// The lake's Parquet settings: zstd, row groups of up to [`FILE_ROWS`] rows,
-/// no dictionary or statistics on the [`UNIQUE_COLUMNS`].
+/// The lake's Parquet settings: zstd, row groups of up to [`ROW_GROUP_ROWS`]
+/// rows, no dictionary or statistics on the [`UNIQUE_COLUMNS`].
 fn writer_properties(batch: &RecordBatch) -> Result<WriterProperties, IngestError> {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_max_row_group_row_count(Some(FILE_ROWS));
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
     for field in batch.schema().fields() {
         if UNIQUE_COLUMNS.contains(&field.name().as_str()) {
             let column = ColumnPath::from(field.name().as_str());
@@ -278,11 +278,14 @@ pub fn split_by_hour(batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, 
         .collect()
 }
 
-/// Rows per lake file (and per row group). The ingester's batches are
-/// smaller (they bound its memory); the writer gathers an input's batches
-/// of one hour into files of up to this many rows, as every file costs a
-/// query an open and a footer read.
+/// Rows per lake file. The ingester's batches are smaller (they bound its
+/// memory); the writer gathers an input's batches of one hour into files of up
+/// to this many rows, as every file costs a query an open and a footer read.
 pub const FILE_ROWS: usize = 128 * 1024;
+
+/// Rows per row group: a quarter of a file, so that a detection window of a
+/// few minutes skips most of its hour's rows by their `event_time` statistics.
+pub const ROW_GROUP_ROWS: usize = 32 * 1024;
 
 /// What the ingester sends the writer thread.
 enum WriterMessage {
