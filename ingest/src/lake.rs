@@ -283,6 +283,12 @@ pub fn split_by_hour(batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, 
 /// to this many rows, as every file costs a query an open and a footer read.
 pub const FILE_ROWS: usize = 128 * 1024;
 
+/// The memory the writer's open files may hold together (encoded and
+/// compressed, plus the row groups being encoded): an input spanning many
+/// hours would otherwise keep one growing file per hour. Past it, the
+/// biggest open file is stored early.
+pub const OPEN_FILES_BYTES: usize = 64 << 20;
+
 /// Rows per row group: a quarter of a file, so that a detection window of a
 /// few minutes skips most of its hour's rows by their `event_time` statistics.
 pub const ROW_GROUP_ROWS: usize = 32 * 1024;
@@ -311,6 +317,8 @@ struct FileGatherer {
     stats: SinkStats,
     /// [`FILE_ROWS`] but in tests.
     file_rows: usize,
+    /// [`OPEN_FILES_BYTES`] but in tests.
+    open_bytes: usize,
 }
 
 impl FileGatherer {
@@ -340,6 +348,26 @@ impl FileGatherer {
                 if let Some(file) = self.open.remove(&key) {
                     self.store(key.0, file)?;
                 }
+            }
+            self.bound_memory()?;
+        }
+        Ok(())
+    }
+
+    /// Stores the biggest open files until the rest fit in `open_bytes`.
+    fn bound_memory(&mut self) -> Result<(), IngestError> {
+        let size = |f: &OpenFile| f.writer.bytes_written() + f.writer.memory_size();
+        while self.open.values().map(size).sum::<usize>() > self.open_bytes {
+            let Some(biggest) = self
+                .open
+                .iter()
+                .max_by_key(|(_, f)| size(f))
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(file) = self.open.remove(&biggest) {
+                self.store(biggest.0, file)?;
             }
         }
         Ok(())
@@ -386,6 +414,7 @@ impl LakeWriter {
                     open: BTreeMap::new(),
                     stats: SinkStats::default(),
                     file_rows: FILE_ROWS,
+                    open_bytes: OPEN_FILES_BYTES,
                 };
                 for message in rx {
                     match message {
@@ -491,6 +520,7 @@ mod tests {
             open: BTreeMap::new(),
             stats: SinkStats::default(),
             file_rows: 250,
+            open_bytes: usize::MAX,
         };
         for (seq, hour) in [(0, 1), (1, 1), (2, 2), (3, 1)] {
             files
@@ -515,6 +545,36 @@ mod tests {
                 "lambda/date=1970-01-01/hour=02/src-00002.parquet",
             ]
         );
+    }
+
+    #[test]
+    fn open_files_past_the_memory_bound_are_stored_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let mut files = FileGatherer {
+            lake,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            open: BTreeMap::new(),
+            stats: SinkStats::default(),
+            file_rows: usize::MAX,
+            open_bytes: 1,
+        };
+        for (seq, hour) in [(0, 1), (1, 2), (2, 3)] {
+            files
+                .write(TableBatch {
+                    table: Table::Lambda,
+                    batch_id: format!("src-{seq:05}"),
+                    batch: batch(100, hour),
+                })
+                .unwrap();
+            // Every file is over a one-byte budget: none stays open.
+            assert!(files.open.is_empty());
+        }
+        assert_eq!(files.stats.files.get(&Table::Lambda), Some(&3));
+        assert_eq!(walk(dir.path()).len(), 3);
     }
 
     fn walk(root: &std::path::Path) -> Vec<String> {
