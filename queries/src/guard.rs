@@ -28,6 +28,17 @@ pub fn sql_options() -> SQLOptions {
 /// Checks that `sql` is exactly one read-only query over the `allowed` tables
 /// and returns the tables it reads.
 pub fn check(sql: &str, allowed: &[&str]) -> Result<Vec<String>, Refusal> {
+    check_statements(sql, allowed, false)
+}
+
+/// Like [`check`], and also accepts `EXPLAIN [ANALYZE] [VERBOSE]` of such a
+/// query, so that a hunter can see a query's plan and where its time went
+/// (`EXPLAIN ANALYZE` runs the query, which reads and nothing else).
+pub fn check_query(sql: &str, allowed: &[&str]) -> Result<Vec<String>, Refusal> {
+    check_statements(sql, allowed, true)
+}
+
+fn check_statements(sql: &str, allowed: &[&str], explain: bool) -> Result<Vec<String>, Refusal> {
     let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| Refusal {
         line: parser_error_line(&e.to_string()),
         message: format!("the SQL does not parse: {e}"),
@@ -49,6 +60,10 @@ pub fn check(sql: &str, allowed: &[&str]) -> Result<Vec<String>, Refusal> {
                 ),
             })
         }
+    };
+    let statement = match statement {
+        Statement::Explain { statement, .. } if explain => statement.as_ref(),
+        other => other,
     };
     let Statement::Query(query) = statement else {
         return Err(Refusal {
@@ -191,6 +206,21 @@ mod tests {
             tables,
             vec!["apigateway".to_string(), "cloudtrail".to_string()]
         );
+    }
+
+    #[test]
+    fn hunts_may_explain_a_select_and_rules_may_not() {
+        let sql = "EXPLAIN ANALYZE SELECT count(*) FROM cloudtrail";
+        assert_eq!(check_query(sql, &RULES).unwrap(), vec!["cloudtrail"]);
+        assert!(check(sql, &RULES).is_err());
+        for bad in [
+            "EXPLAIN ANALYZE DROP TABLE cloudtrail",
+            "EXPLAIN INSERT INTO cloudtrail SELECT * FROM lambda",
+            "EXPLAIN SELECT * FROM secrets",
+            "EXPLAIN SELECT * FROM read_parquet('/etc/passwd')",
+        ] {
+            assert!(check_query(bad, &RULES).is_err(), "{bad}");
+        }
     }
 
     #[test]

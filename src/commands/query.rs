@@ -129,7 +129,7 @@ fn format_for(o: &QueryOptions) -> Format {
 
 /// Runs one read-only query; a spinner shows once it has taken a second.
 async fn execute(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Result<Results> {
-    guard::check(sql, &HUNTING_TABLES)
+    guard::check_query(sql, &HUNTING_TABLES)
         .map_err(|r| anyhow::anyhow!("line {}: {}", r.line, r.message))?;
     let started = std::time::Instant::now();
     let run = async {
