@@ -44,6 +44,19 @@ pub fn register_table(
     table: Table,
     name: &str,
 ) -> Result<(), QueryError> {
+    register(ctx, lake, table, name, false)
+}
+
+/// `string_views`: text columns read as `Utf8View`, so decoding a
+/// dictionary page points at the dictionary instead of copying each value
+/// (most of a selective hunt's time over millions of rows).
+fn register(
+    ctx: &SessionContext,
+    lake: &Lake,
+    table: Table,
+    name: &str,
+    string_views: bool,
+) -> Result<(), QueryError> {
     let url = lake.table_url(table);
     let err = |source| QueryError::Register {
         table: name.to_string(),
@@ -59,9 +72,22 @@ pub fn register_table(
                 .map(|c| (c.to_string(), DataType::Utf8))
                 .collect(),
         );
+    let schema = if string_views {
+        let fields: Vec<_> = schema(table)
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+                _ => f.clone(),
+            })
+            .collect();
+        Arc::new(arrow::datatypes::Schema::new(fields))
+    } else {
+        schema(table)
+    };
     let config = ListingTableConfig::new(table_url)
         .with_listing_options(options)
-        .with_schema(schema(table));
+        .with_schema(schema);
     let provider = ListingTable::try_new(config).map_err(err)?;
     ctx.register_table(name, Arc::new(provider)).map_err(err)?;
     Ok(())
@@ -160,10 +186,10 @@ pub async fn hunting_session(
     let q = QueryError::Query;
     for table in Table::ALL {
         match range {
-            None => register_table(&ctx, lake, table, table.name())?,
+            None => register(&ctx, lake, table, table.name(), true)?,
             Some(r) => {
                 let raw = format!("__{}_all", table.name());
-                register_table(&ctx, lake, table, &raw)?;
+                register(&ctx, lake, table, &raw, true)?;
                 let view = ctx
                     .table(raw.as_str())
                     .await
