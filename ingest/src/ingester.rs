@@ -213,7 +213,7 @@ impl Ingester {
     }
 }
 
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>, IngestError> {
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>, IngestError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -507,21 +507,34 @@ mod tests {
         RecordBatch::try_new(schema, columns).unwrap()
     }
 
-    #[test]
-    fn an_inputs_batches_are_gathered_into_files_of_bounded_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let mut files = FileGatherer {
-            lake,
+    /// A gatherer over a fresh local lake, with these bounds.
+    fn gatherer(dir: &std::path::Path, file_rows: usize, open_bytes: usize) -> FileGatherer {
+        FileGatherer {
+            lake: Lake::open(dir.to_str().unwrap()).unwrap(),
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
             open: BTreeMap::new(),
             stats: SinkStats::default(),
-            file_rows: 250,
-            open_bytes: usize::MAX,
-        };
+            file_rows,
+            open_bytes,
+        }
+    }
+
+    /// The lake's files, relative to its root, sorted.
+    fn lake_files(dir: &std::path::Path) -> Vec<String> {
+        crate::ingester::files_under(dir)
+            .unwrap()
+            .iter()
+            .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn an_inputs_batches_are_gathered_into_files_of_bounded_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = gatherer(dir.path(), 250, usize::MAX);
         for (seq, hour) in [(0, 1), (1, 1), (2, 2), (3, 1)] {
             files
                 .write(TableBatch {
@@ -536,10 +549,8 @@ mod tests {
         files.close_all().unwrap();
         assert_eq!(files.stats.files.get(&Table::Lambda), Some(&2));
         assert_eq!(files.stats.rows.get(&Table::Lambda), Some(&400));
-        let mut names: Vec<String> = walk(dir.path());
-        names.sort();
         assert_eq!(
-            names,
+            lake_files(dir.path()),
             vec![
                 "lambda/date=1970-01-01/hour=01/src-00000.parquet",
                 "lambda/date=1970-01-01/hour=02/src-00002.parquet",
@@ -550,18 +561,7 @@ mod tests {
     #[test]
     fn open_files_past_the_memory_bound_are_stored_early() {
         let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let mut files = FileGatherer {
-            lake,
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            open: BTreeMap::new(),
-            stats: SinkStats::default(),
-            file_rows: usize::MAX,
-            open_bytes: 1,
-        };
+        let mut files = gatherer(dir.path(), usize::MAX, 1);
         for (seq, hour) in [(0, 1), (1, 2), (2, 3)] {
             files
                 .write(TableBatch {
@@ -574,22 +574,6 @@ mod tests {
             assert!(files.open.is_empty());
         }
         assert_eq!(files.stats.files.get(&Table::Lambda), Some(&3));
-        assert_eq!(walk(dir.path()).len(), 3);
-    }
-
-    fn walk(root: &std::path::Path) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push(p.strip_prefix(root).unwrap().display().to_string());
-                }
-            }
-        }
-        out
+        assert_eq!(lake_files(dir.path()).len(), 3);
     }
 }
