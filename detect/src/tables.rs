@@ -46,6 +46,9 @@ pub fn session() -> SessionContext {
         .execution
         .parquet
         .schema_force_view_types = false;
+    // No statistics at planning: the scan prunes with them anyway, and
+    // gathering them reads every footer once more.
+    config.options_mut().execution.collect_statistics = false;
     let ctx = SessionContext::new_with_config(config);
     vigil_queries::register_functions(&ctx);
     ctx
