@@ -302,13 +302,20 @@ impl Detector {
             let started = Instant::now();
             let data = match source {
                 Source::Lake => {
-                    let mut ids: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
-                    ids.sort();
-                    ids.dedup();
-                    let rules: Vec<&Rule> = ids.iter().map(|&i| &self.rules[i]).collect();
-                    // Only the columns the rules use are read.
-                    let columns = crate::rule::columns_read(&rules).await?;
-                    Tables::read_lake(self.lake()?, span, &columns).await?
+                    let mut unique: Vec<(usize, TimeRange)> = chunk.to_vec();
+                    unique.sort();
+                    unique.dedup();
+                    let jobs: Vec<(&Rule, TimeRange)> =
+                        unique.iter().map(|&(i, w)| (&self.rules[i], w)).collect();
+                    // Only the columns and rows the rules use are read.
+                    let reads = crate::reads::lake_reads(&jobs).await?;
+                    tracing::debug!(
+                        ?reads,
+                        from = span.from_ms,
+                        to = span.to_ms,
+                        "reading the lake"
+                    );
+                    Tables::read_lake(self.lake()?, span, &reads).await?
                 }
                 Source::Memory(t) => t.slice(span),
             };

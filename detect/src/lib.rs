@@ -16,6 +16,7 @@ pub mod error;
 pub mod evaluate;
 pub mod finding;
 pub mod guard;
+pub mod reads;
 pub mod redact;
 pub mod rule;
 pub mod samples;

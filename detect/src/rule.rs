@@ -449,63 +449,6 @@ impl RuleSet {
     }
 }
 
-/// The columns of each lake table that `rules` read (always with
-/// `event_time`, which windows are cut by), from their optimized query plans.
-pub async fn columns_read(rules: &[&Rule]) -> Result<BTreeMap<Table, Vec<String>>, DetectError> {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    use datafusion::logical_expr::LogicalPlan;
-    let ctx = crate::tables::Tables::default().context(None)?;
-    let mut out: BTreeMap<Table, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for rule in rules {
-        let plan = ctx
-            .sql_with_options(
-                &rule.sql(vigil_queries::TimeRange::new(0, 1)),
-                guard::sql_options(),
-            )
-            .await
-            .and_then(|df| df.into_optimized_plan())
-            .map_err(|source| DetectError::Query {
-                rule: rule.id.clone(),
-                source,
-            })?;
-        plan.apply(|node| {
-            if let LogicalPlan::TableScan(scan) = node {
-                if let Some(table) = guard::RULE_TABLES
-                    .iter()
-                    .find(|t| t.name() == scan.table_name.table())
-                {
-                    let cols = out.entry(*table).or_default();
-                    cols.insert("event_time".to_string());
-                    cols.extend(
-                        scan.projected_schema
-                            .fields()
-                            .iter()
-                            .map(|f| f.name().clone()),
-                    );
-                }
-            }
-            Ok(TreeNodeRecursion::Continue)
-        })
-        .map_err(|source| DetectError::Query {
-            rule: rule.id.clone(),
-            source,
-        })?;
-    }
-    // Keep the lake's column order.
-    Ok(out
-        .into_iter()
-        .map(|(table, cols)| {
-            let ordered = vigil_ingest::schema::schema(table)
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .filter(|n| cols.contains(n))
-                .collect();
-            (table, ordered)
-        })
-        .collect())
-}
-
 async fn check_plan(
     ctx: &datafusion::prelude::SessionContext,
     rule: &Rule,

@@ -12,6 +12,7 @@ use vigil_queries::TimeRange;
 
 use crate::error::DetectError;
 use crate::guard::RULE_TABLES;
+use crate::reads::TableRead;
 
 /// Rows of the rule tables, each batch sorted by `event_time`.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +50,10 @@ pub fn session() -> SessionContext {
     // No statistics at planning: the scan prunes with them anyway, and
     // gathering them reads every footer once more.
     config.options_mut().execution.collect_statistics = false;
+    // A window read filtered by the rules' predicates decodes the other
+    // columns only for the rows that pass (late materialisation).
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = true;
     let ctx = SessionContext::new_with_config(config);
     vigil_queries::register_functions(&ctx);
     ctx
@@ -172,25 +177,29 @@ impl Tables {
         Ok(ctx)
     }
 
-    /// Reads the given columns of each table over `range` from the lake,
-    /// once, pruning partitions (and so reading only what the rules use).
+    /// Reads the given columns and rows of each table over `range` from the
+    /// lake, once, pruning partitions (and so reading only what the rules use).
     pub async fn read_lake(
         lake: &Lake,
         range: TimeRange,
-        columns: &BTreeMap<Table, Vec<String>>,
+        reads: &BTreeMap<Table, TableRead>,
     ) -> Result<Tables, DetectError> {
         let ctx = session();
         vigil_queries::register_lake(&ctx, lake)?;
         // The tables are read side by side: each read waits on files as much
         // as it decodes them.
-        let reads = columns.iter().map(|(&table, columns)| {
+        let reads = reads.iter().map(|(&table, read)| {
             let ctx = &ctx;
             async move {
-                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+                let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
                 let batches = ctx
                     .table(table.name())
                     .await
                     .and_then(|df| df.filter(range.filter()))
+                    .and_then(|df| match &read.rows {
+                        Some(rows) => df.filter(rows.clone()),
+                        None => Ok(df),
+                    })
                     .and_then(|df| df.select_columns(&columns))
                     .map_err(DetectError::Lake)?
                     .collect()

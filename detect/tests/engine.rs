@@ -294,11 +294,16 @@ async fn scheduled_rules_never_read_the_raw_column_of_a_window() {
         .filter(|r| r.schedule().is_some())
         .collect();
     assert!(scheduled.len() >= 10);
-    let columns = vigil_detect::rule::columns_read(&scheduled).await.unwrap();
-    for (table, cols) in &columns {
+    let jobs: Vec<_> = scheduled
+        .iter()
+        .map(|r| (*r, TimeRange::new(T0, T0 + 10 * MIN)))
+        .collect();
+    let reads = vigil_detect::reads::lake_reads(&jobs).await.unwrap();
+    for (table, read) in &reads {
         assert!(
-            !cols.iter().any(|c| c == "raw"),
-            "{table:?} window reads raw: {cols:?}"
+            !read.columns.iter().any(|c| c == "raw"),
+            "{table:?} window reads raw: {:?}",
+            read.columns
         );
     }
 }
@@ -458,4 +463,42 @@ async fn unknown_columns_and_bad_durations_are_caught_at_load() {
         err.contains("c.toml") && err.contains("http_status"),
         "{err}"
     );
+}
+
+fn ok_request(ip: &str, at_ms: i64, id: &str) -> String {
+    format!(
+        r#"{{"requestId":"{id}","ip":"{ip}","requestTimeEpoch":{at_ms},"httpMethod":"GET","resourcePath":"/items","path":"/prod/items","status":"200","apiId":"api1","stage":"prod"}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
+    let (_dir, lake) = lake();
+    let mut records = straddling_burst();
+    records.extend(
+        (0..500).map(|i| ok_request("198.51.100.7", T0 + 5 * MIN + i * 1_000, &format!("ok{i}"))),
+    );
+    write(&lake, Family::ApiGateway, "mixed", &records);
+    let mut report = DetectReport::default();
+    let detector = Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone());
+    let found = detector.due(T0 + 17 * MIN, &mut report).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].event_count, 25);
+    // The rule counts 401/403s: the 500 successful requests are never read.
+    assert!(report.rows_read <= 25, "read {} rows", report.rows_read);
+
+    // A traffic-spike rule counts every request (its baseline too): with it
+    // in the pass, the successful requests are read as well.
+    let (_dir2, lake2) = self::lake();
+    write(&lake2, Family::ApiGateway, "mixed", &records);
+    let set = rules(&["apigw_auth_failure_burst", "apigw_route_traffic_spike"]);
+    let mut report = DetectReport::default();
+    let found = Detector::for_lake(set, lake2)
+        .due(T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert!(found
+        .iter()
+        .any(|f| f.rule_id == "apigw_auth_failure_burst" && f.event_count == 25));
+    assert!(report.rows_read > 25, "read {} rows", report.rows_read);
 }
