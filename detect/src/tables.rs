@@ -4,6 +4,7 @@ use arrow::array::{Array, RecordBatch, TimestampMillisecondArray};
 use arrow::compute::{sort_to_indices, take_record_batch};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use vigil_ingest::schema::schema;
@@ -65,14 +66,7 @@ impl Tables {
         if !RULE_TABLES.contains(&table) || batch.num_rows() == 0 {
             return Ok(());
         }
-        let sorted = match times(&batch) {
-            Some(t) if (1..t.len()).any(|i| time_at(t, i - 1) > time_at(t, i)) => {
-                let column = batch.column_by_name("event_time").expect("checked above");
-                let order = sort_to_indices(column, None, None)?;
-                take_record_batch(&batch, &order)?
-            }
-            _ => batch,
-        };
+        let sorted = sorted_by_time(batch)?;
         self.batches.entry(table).or_default().push(sorted);
         Ok(())
     }
@@ -186,13 +180,14 @@ impl Tables {
     ) -> Result<Tables, DetectError> {
         let ctx = session();
         vigil_queries::register_lake(&ctx, lake)?;
-        // The tables are read side by side: each read waits on files as much
-        // as it decodes them.
+        // The tables are read side by side, each by a task of its own that
+        // sorts batches as they come (on another core than the decoding).
         let reads = reads.iter().map(|(&table, read)| {
-            let ctx = &ctx;
-            async move {
+            let ctx = ctx.clone();
+            let read = read.clone();
+            tokio::spawn(async move {
                 let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
-                let batches = ctx
+                let mut stream = ctx
                     .table(table.name())
                     .await
                     .and_then(|df| df.filter(range.filter()))
@@ -202,21 +197,42 @@ impl Tables {
                     })
                     .and_then(|df| df.select_columns(&columns))
                     .map_err(DetectError::Lake)?
-                    .collect()
+                    .execute_stream()
                     .await
                     .map_err(DetectError::Lake)?;
+                let mut batches = Vec::new();
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(DetectError::Lake)?;
+                    if batch.num_rows() > 0 {
+                        batches.push(sorted_by_time(batch)?);
+                    }
+                }
                 Ok::<_, DetectError>((table, batches))
-            }
+            })
         });
         let mut out = Tables::default();
         for read in futures::future::join_all(reads).await {
-            let (table, batches) = read?;
+            let (table, batches) = read.map_err(|e| {
+                DetectError::Lake(datafusion::error::DataFusionError::External(Box::new(e)))
+            })??;
             for b in batches {
                 out.push(table, b)?;
             }
         }
         Ok(out)
     }
+}
+
+/// The batch with its rows in `event_time` order (itself when they already are).
+fn sorted_by_time(batch: RecordBatch) -> Result<RecordBatch, DetectError> {
+    Ok(match times(&batch) {
+        Some(t) if (1..t.len()).any(|i| time_at(t, i - 1) > time_at(t, i)) => {
+            let column = batch.column_by_name("event_time").expect("checked above");
+            let order = sort_to_indices(column, None, None)?;
+            take_record_batch(&batch, &order)?
+        }
+        _ => batch,
+    })
 }
 
 fn partition_point(t: &TimestampMillisecondArray, below: impl Fn(i64) -> bool) -> usize {
