@@ -12,6 +12,10 @@ use crate::error::DetectError;
 use crate::guard;
 use crate::rule::Rule;
 
+/// Beyond this many windows of one window-dependent rule in a pass, its
+/// tables are read whole instead of through a filter per window.
+const MAX_PLANS_PER_RULE: usize = 4;
+
 /// What the rules of a pass read of one table.
 #[derive(Debug, Clone, Default)]
 pub struct TableRead {
@@ -35,46 +39,24 @@ pub async fn lake_reads(
     let mut columns: BTreeMap<Table, BTreeSet<String>> = BTreeMap::new();
     // Per table, each scan's restriction (`None`: it reads every row).
     let mut scans: BTreeMap<Table, Vec<Option<Expr>>> = BTreeMap::new();
+    // Each distinct SQL once: a rule's SQL changes with the window only when
+    // it names the window's bounds (a baseline's buckets, say).
+    let mut plans: Vec<(&Rule, Vec<String>)> = Vec::new();
     for (rule, window) in jobs {
-        let plan = optimized_plan(&ctx, rule, *window).await?;
-        // Scans already accounted for by the filter above them.
-        let mut filtered: Vec<*const LogicalPlan> = Vec::new();
-        plan.apply_with_subqueries(|node| {
-            let (scan, filter) = match node {
-                LogicalPlan::Filter(f) => match f.input.as_ref() {
-                    LogicalPlan::TableScan(scan) => {
-                        filtered.push(f.input.as_ref() as *const LogicalPlan);
-                        (scan, Some(&f.predicate).filter(|p| usable(p)))
-                    }
-                    _ => return Ok(TreeNodeRecursion::Continue),
-                },
-                LogicalPlan::TableScan(scan) if !filtered.contains(&(node as *const _)) => {
-                    (scan, None)
-                }
-                _ => return Ok(TreeNodeRecursion::Continue),
-            };
-            if let Some(table) = rule_table(scan.table_name.table()) {
-                let cols = columns.entry(table).or_default();
-                cols.insert("event_time".to_string());
-                cols.extend(
-                    scan.projected_schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().clone()),
-                );
-                let restriction = filter
-                    .into_iter()
-                    .chain(scan.filters.iter())
-                    .cloned()
-                    .reduce(|a, b| a.and(b));
-                scans.entry(table).or_default().push(restriction);
-            }
-            Ok(TreeNodeRecursion::Continue)
-        })
-        .map_err(|source| DetectError::Query {
-            rule: rule.id.clone(),
-            source,
-        })?;
+        let sql = rule.sql(*window);
+        match plans.iter_mut().find(|(r, _)| r.id == rule.id) {
+            Some((_, sqls)) if sqls.contains(&sql) => {}
+            Some((_, sqls)) => sqls.push(sql),
+            None => plans.push((rule, vec![sql])),
+        }
+    }
+    for (rule, sqls) in plans {
+        // Many windows of a window-dependent rule (a catch-up): plan one,
+        // and read every row rather than OR a filter per window.
+        let many = sqls.len() > MAX_PLANS_PER_RULE;
+        for sql in sqls.iter().take(if many { 1 } else { sqls.len() }) {
+            plan_reads(&ctx, rule, sql, !many, &mut columns, &mut scans).await?;
+        }
     }
     Ok(columns
         .into_iter()
@@ -108,18 +90,61 @@ pub async fn lake_reads(
         .collect())
 }
 
-async fn optimized_plan(
+/// Adds what one rule's SQL reads to `columns` and `scans` (its filters
+/// only when `filters` is set; otherwise its scans read every row).
+async fn plan_reads(
     ctx: &SessionContext,
     rule: &Rule,
-    window: TimeRange,
-) -> Result<LogicalPlan, DetectError> {
-    ctx.sql_with_options(&rule.sql(window), guard::sql_options())
+    sql: &str,
+    filters: bool,
+    columns: &mut BTreeMap<Table, BTreeSet<String>>,
+    scans: &mut BTreeMap<Table, Vec<Option<Expr>>>,
+) -> Result<(), DetectError> {
+    let plan = ctx
+        .sql_with_options(sql, guard::sql_options())
         .await
         .and_then(|df| df.into_optimized_plan())
         .map_err(|source| DetectError::Query {
             rule: rule.id.clone(),
             source,
-        })
+        })?;
+    // Scans already accounted for by the filter above them.
+    let mut filtered: Vec<*const LogicalPlan> = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        let (scan, filter) = match node {
+            LogicalPlan::Filter(f) => match f.input.as_ref() {
+                LogicalPlan::TableScan(scan) => {
+                    filtered.push(f.input.as_ref() as *const LogicalPlan);
+                    (scan, Some(&f.predicate).filter(|p| filters && usable(p)))
+                }
+                _ => return Ok(TreeNodeRecursion::Continue),
+            },
+            LogicalPlan::TableScan(scan) if !filtered.contains(&(node as *const _)) => (scan, None),
+            _ => return Ok(TreeNodeRecursion::Continue),
+        };
+        if let Some(table) = rule_table(scan.table_name.table()) {
+            let cols = columns.entry(table).or_default();
+            cols.insert("event_time".to_string());
+            cols.extend(
+                scan.projected_schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone()),
+            );
+            let restriction = filter
+                .into_iter()
+                .chain(scan.filters.iter().filter(|_| filters))
+                .cloned()
+                .reduce(|a, b| a.and(b));
+            scans.entry(table).or_default().push(restriction);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .map_err(|source| DetectError::Query {
+        rule: rule.id.clone(),
+        source,
+    })?;
+    Ok(())
 }
 
 fn rule_table(name: &str) -> Option<Table> {

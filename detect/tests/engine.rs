@@ -501,4 +501,25 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
         .iter()
         .any(|f| f.rule_id == "apigw_auth_failure_burst" && f.event_count == 25));
     assert!(report.rows_read > 25, "read {} rows", report.rows_read);
+
+    // Catching up on many windows of a rule whose SQL names the window (its
+    // baseline buckets): the table is read whole, not through an OR of a
+    // filter per window.
+    let set = rules(&["apigw_route_traffic_spike"]);
+    let windows = |n: i64| -> Vec<(&Rule, TimeRange)> {
+        (0..n)
+            .map(|i| {
+                (
+                    &set.rules[0],
+                    TimeRange::new(T0 + i * 5 * MIN, T0 + (i + 1) * 5 * MIN),
+                )
+            })
+            .collect()
+    };
+    let api = vigil_ingest::Table::ApiGateway;
+    let few = vigil_detect::reads::lake_reads(&windows(2)).await.unwrap();
+    assert!(few[&api].rows.is_some());
+    let many = vigil_detect::reads::lake_reads(&windows(12)).await.unwrap();
+    assert!(many[&api].rows.is_none());
+    assert_eq!(many[&api].columns, few[&api].columns);
 }
