@@ -55,6 +55,8 @@ pub fn session() -> SessionContext {
     // columns only for the rows that pass (late materialisation).
     config.options_mut().execution.parquet.pushdown_filters = true;
     config.options_mut().execution.parquet.reorder_filters = true;
+    // The lake is written without bloom filters: do not look for them.
+    config.options_mut().execution.parquet.bloom_filter_on_read = false;
     let ctx = SessionContext::new_with_config(config);
     vigil_queries::register_functions(&ctx);
     ctx

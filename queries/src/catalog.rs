@@ -185,6 +185,8 @@ pub async fn hunting_session(
     // index before the scan reads them again: a quarter of a short hunt's
     // time and 50 MB. Row groups are still pruned by statistics in the scan.
     config.options_mut().execution.collect_statistics = false;
+    // The lake is written without bloom filters: do not look for them.
+    config.options_mut().execution.parquet.bloom_filter_on_read = false;
     let ctx = SessionContext::new_with_config(config);
     crate::functions::register_functions(&ctx);
     register_store(&ctx, lake)?;
