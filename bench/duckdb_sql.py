@@ -30,3 +30,21 @@ def translate(sql):
     sql = sql.replace("approx_percentile_cont(", "approx_quantile(")
     return sql.replace("regexp_like(", "regexp_matches(").replace("date_bin(", "time_bucket(")
 
+def render(text):
+    """A saved hunt's SQL with its parameters at their defaults."""
+    sql_lines, params = [], {}
+    for line in text.splitlines():
+        m = re.match(r"--\s*param:\s*(\w+)\s*=\s*(.*?)\s*:\s", line + " ")
+        if m:
+            params[m.group(1)] = m.group(2)
+        elif not line.startswith("--"):
+            sql_lines.append(line)
+    sql = "\n".join(sql_lines)
+    for k, v in params.items():
+        try:
+            float(v)
+            lit = v
+        except ValueError:
+            lit = "'" + v.replace("'", "''") + "'"
+        sql = sql.replace("${" + k + "}", lit)
+    return sql

@@ -8,7 +8,7 @@ when DuckDB cannot run it (a Vigil function with no DuckDB counterpart).
 """
 import glob, os, re, sys, time
 import duckdb
-from duckdb_sql import translate
+from duckdb_sql import render, translate
 
 lake, hunts_dir, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 COMMON = "event_time, time_source, event_id, account_id, region, src_ip, actor, action, outcome, source_ref, raw"
@@ -22,24 +22,6 @@ for table in ("cloudtrail", "apigateway", "lambda", "findings", "deadletter"):
                         hive_partitioning = true, hive_types_autocast = false, union_by_name = true)""")
 con.execute("CREATE VIEW events AS " + " UNION ALL ".join(
     f"""SELECT '{t}' AS source, {COMMON} FROM "{t}" """ for t in ("cloudtrail", "apigateway", "lambda")))
-
-def render(text):
-    sql_lines, params = [], {}
-    for line in text.splitlines():
-        m = re.match(r"--\s*param:\s*(\w+)\s*=\s*(.*?)\s*:\s", line + " ")
-        if m:
-            params[m.group(1)] = m.group(2)
-        elif not line.startswith("--"):
-            sql_lines.append(line)
-    sql = "\n".join(sql_lines)
-    for k, v in params.items():
-        try:
-            float(v)
-            lit = v
-        except ValueError:
-            lit = "'" + v.replace("'", "''") + "'"
-        sql = sql.replace("${" + k + "}", lit)
-    return sql
 
 for path in sorted(glob.glob(f"{hunts_dir}/*.sql")):
     name = os.path.basename(path)[:-4]
