@@ -34,7 +34,7 @@ impl Default for IngestOptions {
             limits: Limits::default(),
             format: None,
             batch_rows: 64 * 1024,
-            batch_bytes: 12 << 20,
+            batch_bytes: 8 << 20,
         }
     }
 }

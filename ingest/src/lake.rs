@@ -287,7 +287,10 @@ pub const FILE_ROWS: usize = 128 * 1024;
 /// compressed, plus the row groups being encoded): an input spanning many
 /// hours would otherwise keep one growing file per hour. Past it, the
 /// biggest open file is stored early.
-pub const OPEN_FILES_BYTES: usize = 64 << 20;
+pub const OPEN_FILES_BYTES: usize = 32 << 20;
+
+/// At most this many files open at once (tables × hours of one input).
+pub const MAX_OPEN_FILES: usize = 8;
 
 /// Rows per row group: a quarter of a file, so that a detection window of a
 /// few minutes skips most of its hour's rows by their `event_time` statistics.
@@ -305,6 +308,8 @@ struct OpenFile {
     path: ObjectPath,
     writer: ArrowWriter<Vec<u8>>,
     rows: usize,
+    /// When it was last written to (the gatherer's count of writes).
+    last_write: u64,
 }
 
 /// The writer thread's files: one open per table and hour of the current
@@ -314,6 +319,8 @@ struct FileGatherer {
     lake: Lake,
     runtime: tokio::runtime::Runtime,
     open: BTreeMap<(Table, String), OpenFile>,
+    /// Writes so far, to tell which open file was written to last.
+    writes: u64,
     stats: SinkStats,
     /// [`FILE_ROWS`] but in tests.
     file_rows: usize,
@@ -338,11 +345,14 @@ impl FileGatherer {
                         path,
                         writer,
                         rows: 0,
+                        last_write: 0,
                     })
                 }
             };
             file.writer.write(&part)?;
             file.rows += part.num_rows();
+            self.writes += 1;
+            file.last_write = self.writes;
             *self.stats.rows.entry(tb.table).or_default() += part.num_rows() as u64;
             if file.rows >= self.file_rows {
                 if let Some(file) = self.open.remove(&key) {
@@ -354,9 +364,26 @@ impl FileGatherer {
         Ok(())
     }
 
-    /// Stores the biggest open files until the rest fit in `open_bytes`.
+    /// Stores open files until at most [`MAX_OPEN_FILES`] remain (each
+    /// encoder has a cost of its own that its size does not show) and they
+    /// fit in `open_bytes` (the biggest first).
     fn bound_memory(&mut self) -> Result<(), IngestError> {
         let size = |f: &OpenFile| f.writer.bytes_written() + f.writer.memory_size();
+        // Too many: the one written to longest ago (in time-ordered input, an
+        // hour that is over).
+        while self.open.len() > MAX_OPEN_FILES {
+            let Some(oldest) = self
+                .open
+                .iter()
+                .min_by_key(|(_, f)| f.last_write)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(file) = self.open.remove(&oldest) {
+                self.store(oldest.0, file)?;
+            }
+        }
         while self.open.values().map(size).sum::<usize>() > self.open_bytes {
             let Some(biggest) = self
                 .open
@@ -412,6 +439,7 @@ impl LakeWriter {
                     lake,
                     runtime,
                     open: BTreeMap::new(),
+                    writes: 0,
                     stats: SinkStats::default(),
                     file_rows: FILE_ROWS,
                     open_bytes: OPEN_FILES_BYTES,
@@ -516,6 +544,7 @@ mod tests {
                 .build()
                 .unwrap(),
             open: BTreeMap::new(),
+            writes: 0,
             stats: SinkStats::default(),
             file_rows,
             open_bytes,
@@ -575,5 +604,30 @@ mod tests {
         }
         assert_eq!(files.stats.files.get(&Table::Lambda), Some(&3));
         assert_eq!(lake_files(dir.path()).len(), 3);
+    }
+
+    #[test]
+    fn past_the_open_file_cap_the_file_written_to_longest_ago_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = gatherer(dir.path(), usize::MAX, usize::MAX);
+        let hours = MAX_OPEN_FILES as i64 + 1;
+        // Hour 0 is written to again after the others, then one hour too many opens.
+        for (seq, hour) in (0..hours - 1).chain([0, hours - 1]).enumerate() {
+            files
+                .write(TableBatch {
+                    table: Table::Lambda,
+                    batch_id: format!("src-{seq:05}"),
+                    batch: batch(10, hour),
+                })
+                .unwrap();
+        }
+        assert_eq!(files.open.len(), MAX_OPEN_FILES);
+        // Hour 1, not hour 0 (written to more recently), was stored.
+        assert_eq!(
+            lake_files(dir.path()),
+            vec!["lambda/date=1970-01-01/hour=01/src-00001.parquet"]
+        );
+        files.close_all().unwrap();
+        assert_eq!(lake_files(dir.path()).len(), hours as usize);
     }
 }
