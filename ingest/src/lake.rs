@@ -560,18 +560,23 @@ mod tests {
             .collect()
     }
 
+    /// Writes batch number `seq` of an input: `rows` `lambda` rows at `hour`.
+    fn write_lambda(files: &mut FileGatherer, seq: usize, rows: usize, hour: i64) {
+        files
+            .write(TableBatch {
+                table: Table::Lambda,
+                batch_id: format!("src-{seq:05}"),
+                batch: batch(rows, hour),
+            })
+            .unwrap();
+    }
+
     #[test]
     fn an_inputs_batches_are_gathered_into_files_of_bounded_rows() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = gatherer(dir.path(), 250, usize::MAX);
         for (seq, hour) in [(0, 1), (1, 1), (2, 2), (3, 1)] {
-            files
-                .write(TableBatch {
-                    table: Table::Lambda,
-                    batch_id: format!("src-{seq:05}"),
-                    batch: batch(100, hour),
-                })
-                .unwrap();
+            write_lambda(&mut files, seq, 100, hour);
         }
         // Hour 1 reached 300 rows at the fourth batch: stored at once.
         assert_eq!(files.stats.files.get(&Table::Lambda), Some(&1));
@@ -592,13 +597,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut files = gatherer(dir.path(), usize::MAX, 1);
         for (seq, hour) in [(0, 1), (1, 2), (2, 3)] {
-            files
-                .write(TableBatch {
-                    table: Table::Lambda,
-                    batch_id: format!("src-{seq:05}"),
-                    batch: batch(100, hour),
-                })
-                .unwrap();
+            write_lambda(&mut files, seq, 100, hour);
             // Every file is over a one-byte budget: none stays open.
             assert!(files.open.is_empty());
         }
@@ -613,13 +612,7 @@ mod tests {
         let hours = MAX_OPEN_FILES as i64 + 1;
         // Hour 0 is written to again after the others, then one hour too many opens.
         for (seq, hour) in (0..hours - 1).chain([0, hours - 1]).enumerate() {
-            files
-                .write(TableBatch {
-                    table: Table::Lambda,
-                    batch_id: format!("src-{seq:05}"),
-                    batch: batch(10, hour),
-                })
-                .unwrap();
+            write_lambda(&mut files, seq, 10, hour);
         }
         assert_eq!(files.open.len(), MAX_OPEN_FILES);
         // Hour 1, not hour 0 (written to more recently), was stored.
