@@ -20,9 +20,16 @@ mkdir -p "$OUT"
 cargo build --release --quiet --bin vigil
 VIGIL="$CARGO_TARGET_DIR/release/vigil"
 
-[ -f "$DATA/lambda.ndjson" ] || python3 bench/make-detect-data.py "$DATA" "$M"
-if [ ! -d "$LAKE/apigateway" ]; then
+# Markers written last tell complete data and a complete lake from what an
+# interrupted run left behind.
+if [ ! -f "$DATA/.complete-all" ]; then
+  rm -rf "$DATA" "$LAKE"; mkdir -p "$DATA"
+  python3 bench/make-detect-data.py "$DATA" "$M"
+fi
+if [ ! -f "$LAKE/.complete" ]; then
+  rm -rf "$LAKE"
   "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA"/*.ndjson | tail -1
+  touch "$LAKE/.complete"
 fi
 
 # Partition pruning: the run reads only the hours its windows touch (the

@@ -112,3 +112,5 @@ if only is None or only == "apigateway":
     apigw(total if only else int(total * 0.5))
 if only is None or only == "lambda":
     lam(total if only else int(total * 0.1))
+# Written last: a run that was cut short leaves no marker, and the bench scripts make the data again.
+open(f"{out}/.complete-{only or 'all'}", "w").close()

@@ -20,9 +20,14 @@ mkdir -p "$OUT"
 "$VENV/bin/python" -c "import duckdb" 2>/dev/null || "$VENV/bin/pip" install --quiet --disable-pip-version-check duckdb
 cargo build --release --quiet --bin vigil
 VIGIL="$CARGO_TARGET_DIR/release/vigil"
-[ -f "$DATA/apigateway.ndjson" ] || python3 bench/make-detect-data.py "$DATA" "$M" apigateway
-[ -d "$LAKE/apigateway" ] || "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/apigateway.ndjson" | tail -1
-rm -f "$DATA/apigateway.ndjson"
+# A marker written last tells a complete lake from what an interrupted run left.
+if [ ! -f "$LAKE/.complete" ]; then
+  rm -rf "$LAKE"
+  [ -f "$DATA/.complete-apigateway" ] || { rm -rf "$DATA"; mkdir -p "$DATA"; python3 bench/make-detect-data.py "$DATA" "$M" apigateway; }
+  "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/apigateway.ndjson" | tail -1
+  touch "$LAKE/.complete"
+  rm -rf "$DATA"
+fi
 
 QUERIES=(
   "SELECT src_ip, count(*) AS n FROM apigateway GROUP BY src_ip ORDER BY n DESC LIMIT 10"
