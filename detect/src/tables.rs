@@ -217,9 +217,8 @@ impl Tables {
             let (table, batches) = read.map_err(|e| {
                 DetectError::Lake(datafusion::error::DataFusionError::External(Box::new(e)))
             })??;
-            for b in batches {
-                out.push(table, b)?;
-            }
+            // Sorted and non-empty already (by the task above).
+            out.batches.entry(table).or_default().extend(batches);
         }
         Ok(out)
     }

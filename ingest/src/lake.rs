@@ -355,9 +355,7 @@ impl FileGatherer {
             file.last_write = self.writes;
             *self.stats.rows.entry(tb.table).or_default() += part.num_rows() as u64;
             if file.rows >= self.file_rows {
-                if let Some(file) = self.open.remove(&key) {
-                    self.store(key.0, file)?;
-                }
+                self.store_open(&key)?;
             }
             self.bound_memory()?;
         }
@@ -366,38 +364,35 @@ impl FileGatherer {
 
     /// Stores open files until at most [`MAX_OPEN_FILES`] remain (each
     /// encoder has a cost of its own that its size does not show) and they
-    /// fit in `open_bytes` (the biggest first).
+    /// fit in `open_bytes`.
     fn bound_memory(&mut self) -> Result<(), IngestError> {
-        let size = |f: &OpenFile| f.writer.bytes_written() + f.writer.memory_size();
-        // Too many: the one written to longest ago (in time-ordered input, an
-        // hour that is over).
-        while self.open.len() > MAX_OPEN_FILES {
-            let Some(oldest) = self
-                .open
-                .iter()
-                .min_by_key(|(_, f)| f.last_write)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(file) = self.open.remove(&oldest) {
-                self.store(oldest.0, file)?;
-            }
-        }
-        while self.open.values().map(size).sum::<usize>() > self.open_bytes {
-            let Some(biggest) = self
-                .open
-                .iter()
-                .max_by_key(|(_, f)| size(f))
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(file) = self.open.remove(&biggest) {
-                self.store(biggest.0, file)?;
-            }
+        while let Some(key) = self.next_to_store() {
+            self.store_open(&key)?;
         }
         Ok(())
+    }
+
+    /// The open file to store now to respect the bounds, if any: past the
+    /// count, the one written to longest ago (in time-ordered input, an
+    /// hour that is over); past the budget, the biggest.
+    fn next_to_store(&self) -> Option<(Table, String)> {
+        let size = |f: &OpenFile| f.writer.bytes_written() + f.writer.memory_size();
+        let pick = if self.open.len() > MAX_OPEN_FILES {
+            self.open.iter().min_by_key(|(_, f)| f.last_write)
+        } else if self.open.values().map(size).sum::<usize>() > self.open_bytes {
+            self.open.iter().max_by_key(|(_, f)| size(f))
+        } else {
+            None
+        };
+        pick.map(|(k, _)| k.clone())
+    }
+
+    /// Stores the open file of `key` (table and hour folder).
+    fn store_open(&mut self, key: &(Table, String)) -> Result<(), IngestError> {
+        match self.open.remove(key) {
+            Some(file) => self.store(key.0, file),
+            None => Ok(()),
+        }
     }
 
     /// Stores every open file.
