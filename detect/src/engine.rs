@@ -12,6 +12,7 @@ use vigil_queries::TimeRange;
 use crate::error::DetectError;
 use crate::evaluate::{evaluate, Candidate};
 use crate::finding::{findings_batch, Finding, FindingStatus};
+use crate::reads::Job;
 use crate::rule::{Mode, Rule, RuleSet};
 use crate::state::State;
 use crate::suppress::{Outcome, Suppressor, SUPPRESSION_STATE};
@@ -305,17 +306,18 @@ impl Detector {
                     let mut unique: Vec<(usize, TimeRange)> = chunk.to_vec();
                     unique.sort();
                     unique.dedup();
-                    let jobs: Vec<(&Rule, TimeRange)> =
-                        unique.iter().map(|&(i, w)| (&self.rules[i], w)).collect();
-                    // Only the columns and rows the rules use are read.
+                    let jobs: Vec<Job> = unique
+                        .iter()
+                        .map(|job| Job {
+                            rule: &self.rules[job.0],
+                            window: job.1,
+                            read: read(job),
+                        })
+                        .collect();
+                    // Only the spans, columns and rows the rules use are read.
                     let reads = crate::reads::lake_reads(&jobs).await?;
-                    tracing::debug!(
-                        ?reads,
-                        from = span.from_ms,
-                        to = span.to_ms,
-                        "reading the lake"
-                    );
-                    Tables::read_lake(self.lake()?, span, &reads).await?
+                    tracing::debug!(?reads, "reading the lake");
+                    Tables::read_lake(self.lake()?, &reads).await?
                 }
                 Source::Memory(t) => t.slice(span),
             };

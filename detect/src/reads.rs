@@ -17,77 +17,130 @@ use crate::rule::Rule;
 const MAX_PLANS_PER_RULE: usize = 4;
 
 /// What the rules of a pass read of one table.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TableRead {
+    /// The time span read: every rule's window over the table, with its lookback.
+    pub span: TimeRange,
     /// The columns, in the lake's order, always with `event_time`.
     pub columns: Vec<String>,
-    /// The rows: those matching any of the filters the rules apply to the
-    /// table, or `None` when some rule reads every row.
+    /// The rows within the span: those some rule reads (the filter it puts
+    /// directly on the table, over its own window), or `None` when the rules
+    /// together read every row of the span.
     pub rows: Option<Expr>,
+}
+
+/// One job of a pass: a rule, the window it runs over, and the time range
+/// it reads (the window with its lookback).
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    pub rule: &'a Rule,
+    pub window: TimeRange,
+    pub read: TimeRange,
 }
 
 /// What running each rule over its window reads of each lake table, found
 /// from the rules' optimized plans: the columns they project, and the rows
-/// that pass the filter each one puts directly on the table (a rule that
-/// reads a table unfiltered, as a traffic baseline does, needs every row).
-/// Reading only those rows and columns is what keeps a pass over a busy
-/// hour small; each rule still applies its own filter to what it is given.
-pub async fn lake_reads(
-    jobs: &[(&Rule, TimeRange)],
-) -> Result<BTreeMap<Table, TableRead>, DetectError> {
+/// that pass the filter each one puts directly on the table within its read
+/// range (a rule that reads a table unfiltered, as a traffic baseline does,
+/// needs every row of its range). Reading only those rows and columns is
+/// what keeps a pass over a busy hour small; each rule still applies its
+/// own filter to what it is given.
+pub async fn lake_reads(jobs: &[Job<'_>]) -> Result<BTreeMap<Table, TableRead>, DetectError> {
     let ctx = crate::tables::Tables::default().context(None)?;
     let mut columns: BTreeMap<Table, BTreeSet<String>> = BTreeMap::new();
-    // Per table, each scan's restriction (`None`: it reads every row).
-    let mut scans: BTreeMap<Table, Vec<Option<Expr>>> = BTreeMap::new();
+    // Per table, each scan's read range and restriction (`None`: every row).
+    let mut scans: BTreeMap<Table, Vec<(TimeRange, Option<Expr>)>> = BTreeMap::new();
     // Each distinct SQL once: a rule's SQL changes with the window only when
     // it names the window's bounds (a baseline's buckets, say).
-    let mut plans: Vec<(&Rule, Vec<String>)> = Vec::new();
-    for (rule, window) in jobs {
-        let sql = rule.sql(*window);
-        match plans.iter_mut().find(|(r, _)| r.id == rule.id) {
-            Some((_, sqls)) if sqls.contains(&sql) => {}
-            Some((_, sqls)) => sqls.push(sql),
-            None => plans.push((rule, vec![sql])),
+    let mut plans: Vec<(&Rule, Vec<(String, TimeRange)>)> = Vec::new();
+    for job in jobs {
+        let sql = job.rule.sql(job.window);
+        match plans.iter_mut().find(|(r, _)| r.id == job.rule.id) {
+            Some((_, sqls)) => match sqls.iter_mut().find(|(s, _)| *s == sql) {
+                Some((_, read)) => *read = read.union(&job.read),
+                None => sqls.push((sql, job.read)),
+            },
+            None => plans.push((job.rule, vec![(sql, job.read)])),
         }
     }
     for (rule, sqls) in plans {
         // Many windows of a window-dependent rule (a catch-up): plan one,
-        // and read every row rather than OR a filter per window.
+        // and read every row of their ranges rather than OR a filter per window.
         let many = sqls.len() > MAX_PLANS_PER_RULE;
-        for sql in sqls.iter().take(if many { 1 } else { sqls.len() }) {
-            plan_reads(&ctx, rule, sql, !many, &mut columns, &mut scans).await?;
+        if many {
+            let read = sqls
+                .iter()
+                .map(|(_, r)| *r)
+                .reduce(|a, b| a.union(&b))
+                .expect("a rule in the plans has a job");
+            plan_reads(
+                &ctx,
+                rule,
+                &sqls[0].0,
+                read,
+                false,
+                &mut columns,
+                &mut scans,
+            )
+            .await?;
+        } else {
+            for (sql, read) in &sqls {
+                plan_reads(&ctx, rule, sql, *read, true, &mut columns, &mut scans).await?;
+            }
         }
     }
     Ok(columns
         .into_iter()
-        .map(|(table, cols)| {
+        .filter_map(|(table, cols)| {
             let ordered = vigil_ingest::schema::schema(table)
                 .fields()
                 .iter()
                 .map(|f| f.name().clone())
                 .filter(|n| cols.contains(n))
                 .collect();
-            let rows = scans
-                .remove(&table)
-                .and_then(|each| each.into_iter().collect::<Option<Vec<Expr>>>())
-                .and_then(|filters| {
-                    let mut distinct: Vec<Expr> = Vec::new();
-                    for f in filters.into_iter().map(unqualified) {
-                        if !distinct.contains(&f) {
-                            distinct.push(f);
-                        }
-                    }
-                    distinct.into_iter().reduce(|a, b| a.or(b))
-                });
-            (
+            let (span, rows) = rows_read(scans.remove(&table)?)?;
+            Some((
                 table,
                 TableRead {
+                    span,
                     columns: ordered,
                     rows,
                 },
-            )
+            ))
         })
         .collect())
+}
+
+/// The span the scans of one table cover, and the rows they read of it
+/// (`None`: every row, when unrestricted scans cover the span between them).
+fn rows_read(scans: Vec<(TimeRange, Option<Expr>)>) -> Option<(TimeRange, Option<Expr>)> {
+    let span = scans.iter().map(|(r, _)| *r).reduce(|a, b| a.union(&b))?;
+    let mut whole: Vec<TimeRange> = scans
+        .iter()
+        .filter(|(_, f)| f.is_none())
+        .map(|(r, _)| *r)
+        .collect();
+    whole.sort();
+    let mut covered_to = span.from_ms;
+    for r in &whole {
+        if r.from_ms <= covered_to {
+            covered_to = covered_to.max(r.to_ms);
+        }
+    }
+    if covered_to >= span.to_ms {
+        return Some((span, None));
+    }
+    let mut distinct: Vec<Expr> = Vec::new();
+    for (range, filter) in scans {
+        let restriction = match filter {
+            Some(f) => range.event_time_filter().and(unqualified(f)),
+            None => range.event_time_filter(),
+        };
+        if !distinct.contains(&restriction) {
+            distinct.push(restriction);
+        }
+    }
+    Some((span, distinct.into_iter().reduce(|a, b| a.or(b))))
 }
 
 /// Adds what one rule's SQL reads to `columns` and `scans` (its filters
@@ -96,9 +149,10 @@ async fn plan_reads(
     ctx: &SessionContext,
     rule: &Rule,
     sql: &str,
+    read: TimeRange,
     filters: bool,
     columns: &mut BTreeMap<Table, BTreeSet<String>>,
-    scans: &mut BTreeMap<Table, Vec<Option<Expr>>>,
+    scans: &mut BTreeMap<Table, Vec<(TimeRange, Option<Expr>)>>,
 ) -> Result<(), DetectError> {
     let plan = ctx
         .sql_with_options(sql, guard::sql_options())
@@ -135,8 +189,11 @@ async fn plan_reads(
                 .into_iter()
                 .chain(scan.filters.iter().filter(|_| filters))
                 .cloned()
-                .reduce(|a, b| a.and(b));
-            scans.entry(table).or_default().push(restriction);
+                .reduce(|a, b| a.and(b))
+                // The read range restricts time already: a filter on time
+                // alone (a baseline's buckets) keeps every row of it.
+                .filter(|r| !on_time_alone(r));
+            scans.entry(table).or_default().push((read, restriction));
         }
         Ok(TreeNodeRecursion::Continue)
     })
@@ -168,6 +225,14 @@ fn usable(predicate: &Expr) -> bool {
             ))
         })
         .unwrap_or(true)
+}
+
+/// The predicate refers to no column but `event_time`.
+fn on_time_alone(predicate: &Expr) -> bool {
+    predicate
+        .column_refs()
+        .iter()
+        .all(|c| c.name == "event_time")
 }
 
 /// The filter with its columns named without the rule's table alias, so

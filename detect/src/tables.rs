@@ -38,6 +38,22 @@ fn time_at(t: &TimestampMillisecondArray, i: usize) -> i64 {
 
 /// A session for running rules: small, no information schema, two partitions.
 pub fn session() -> SessionContext {
+    session_with(Pushdown::Filters)
+}
+
+/// Whether a lake scan evaluates its filter while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushdown {
+    /// The filter is evaluated during the Parquet decode, so the other
+    /// columns are decoded only for the rows that pass (late
+    /// materialisation): the way to read few rows of many.
+    Filters,
+    /// Columns are decoded whole and filtered after: the way to read (almost)
+    /// every row, where evaluating a filter first only adds work.
+    None,
+}
+
+fn session_with(pushdown: Pushdown) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
         .with_information_schema(false);
@@ -51,10 +67,9 @@ pub fn session() -> SessionContext {
     // No statistics at planning: the scan prunes with them anyway, and
     // gathering them reads every footer once more.
     config.options_mut().execution.collect_statistics = false;
-    // A window read filtered by the rules' predicates decodes the other
-    // columns only for the rows that pass (late materialisation).
-    config.options_mut().execution.parquet.pushdown_filters = true;
-    config.options_mut().execution.parquet.reorder_filters = true;
+    let late = pushdown == Pushdown::Filters;
+    config.options_mut().execution.parquet.pushdown_filters = late;
+    config.options_mut().execution.parquet.reorder_filters = late;
     // The lake is written without bloom filters: do not look for them.
     config.options_mut().execution.parquet.bloom_filter_on_read = false;
     let ctx = SessionContext::new_with_config(config);
@@ -173,26 +188,28 @@ impl Tables {
         Ok(ctx)
     }
 
-    /// Reads the given columns and rows of each table over `range` from the
-    /// lake, once, pruning partitions (and so reading only what the rules use).
+    /// Reads the given span, columns and rows of each table from the lake,
+    /// once, pruning partitions (and so reading only what the rules use).
     pub async fn read_lake(
         lake: &Lake,
-        range: TimeRange,
         reads: &BTreeMap<Table, TableRead>,
     ) -> Result<Tables, DetectError> {
-        let ctx = session();
-        vigil_queries::register_lake(&ctx, lake)?;
         // The tables are read side by side, each by a task of its own that
         // sorts batches as they come (on another core than the decoding).
         let reads = reads.iter().map(|(&table, read)| {
-            let ctx = ctx.clone();
+            let lake = lake.clone();
             let read = read.clone();
             tokio::spawn(async move {
+                let ctx = session_with(match read.rows {
+                    Some(_) => Pushdown::Filters,
+                    None => Pushdown::None,
+                });
+                vigil_queries::register_lake(&ctx, &lake)?;
                 let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
                 let mut stream = ctx
                     .table(table.name())
                     .await
-                    .and_then(|df| df.filter(range.filter()))
+                    .and_then(|df| df.filter(read.span.filter()))
                     .and_then(|df| match &read.rows {
                         Some(rows) => df.filter(rows.clone()),
                         None => Ok(df),

@@ -4,6 +4,7 @@
 use datafusion::prelude::SessionContext;
 use std::path::Path;
 use vigil_detect::engine::{ModeFilter, Source};
+use vigil_detect::reads::Job;
 use vigil_detect::{DetectReport, Detector, FindingStatus, Rule, RuleSet};
 use vigil_ingest::{Family, IngestOptions, Ingester, Lake, SourceId};
 use vigil_queries::TimeRange;
@@ -296,7 +297,11 @@ async fn scheduled_rules_never_read_the_raw_column_of_a_window() {
     assert!(scheduled.len() >= 10);
     let jobs: Vec<_> = scheduled
         .iter()
-        .map(|r| (*r, TimeRange::new(T0, T0 + 10 * MIN)))
+        .map(|r| Job {
+            rule: r,
+            window: TimeRange::new(T0, T0 + 10 * MIN),
+            read: TimeRange::new(T0, T0 + 10 * MIN),
+        })
         .collect();
     let reads = vigil_detect::reads::lake_reads(&jobs).await.unwrap();
     for (table, read) in &reads {
@@ -493,7 +498,7 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
     write(&lake2, Family::ApiGateway, "mixed", &records);
     let set = rules(&["apigw_auth_failure_burst", "apigw_route_traffic_spike"]);
     let mut report = DetectReport::default();
-    let found = Detector::for_lake(set, lake2)
+    let found = Detector::for_lake(set.clone(), lake2)
         .due(T0 + 17 * MIN, &mut report)
         .await
         .unwrap();
@@ -502,24 +507,53 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
         .any(|f| f.rule_id == "apigw_auth_failure_burst" && f.event_count == 25));
     assert!(report.rows_read > 25, "read {} rows", report.rows_read);
 
-    // Catching up on many windows of a rule whose SQL names the window (its
-    // baseline buckets): the table is read whole, not through an OR of a
-    // filter per window.
-    let set = rules(&["apigw_route_traffic_spike"]);
-    let windows = |n: i64| -> Vec<(&Rule, TimeRange)> {
+    // A baseline's filter on time alone keeps every row of its read range:
+    // the table is read without a row filter.
+    let spike = set
+        .rules
+        .iter()
+        .find(|r| r.id == "apigw_route_traffic_spike")
+        .unwrap();
+    let window = TimeRange::new(T0 + 15 * MIN, T0 + 20 * MIN);
+    let spike_job = Job {
+        rule: spike,
+        window,
+        read: TimeRange::new(T0 - 45 * MIN, T0 + 20 * MIN),
+    };
+    let api = vigil_ingest::Table::ApiGateway;
+    let reads = vigil_detect::reads::lake_reads(&[spike_job]).await.unwrap();
+    assert!(reads[&api].rows.is_none(), "{:?}", reads[&api].rows);
+    assert_eq!(reads[&api].span, spike_job.read);
+
+    // Catching up on many windows of a rule whose filter names the window:
+    // its ranges are read whole, not through an OR of a filter per window.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/apigateway/apigw_auth_failure_burst.toml"
+    ))
+    .unwrap();
+    let per_window = text.replace(
+        "WHERE status IN (401, 403)",
+        "WHERE status IN (401, 403) AND event_time >= ${window_start}",
+    );
+    assert_ne!(per_window, text);
+    let rule = Rule::parse(Path::new("w.toml"), &per_window).unwrap();
+    let windows = |n: i64| -> Vec<Job> {
         (0..n)
             .map(|i| {
-                (
-                    &set.rules[0],
-                    TimeRange::new(T0 + i * 5 * MIN, T0 + (i + 1) * 5 * MIN),
-                )
+                let window = TimeRange::new(T0 + i * 5 * MIN, T0 + (i + 1) * 5 * MIN);
+                Job {
+                    rule: &rule,
+                    window,
+                    read: window,
+                }
             })
             .collect()
     };
-    let api = vigil_ingest::Table::ApiGateway;
     let few = vigil_detect::reads::lake_reads(&windows(2)).await.unwrap();
     assert!(few[&api].rows.is_some());
     let many = vigil_detect::reads::lake_reads(&windows(12)).await.unwrap();
     assert!(many[&api].rows.is_none());
+    assert_eq!(many[&api].span, TimeRange::new(T0, T0 + 60 * MIN));
     assert_eq!(many[&api].columns, few[&api].columns);
 }
