@@ -111,11 +111,19 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
         report.unchanged,
         report.evaluations,
         report.rows_read,
-        if report.windows_skipped > 0 {
-            format!("; {} late window(s) skipped (catch-up bound)", report.windows_skipped)
-        } else {
-            String::new()
-        }
+        [
+            (report.repeated_deliveries > 0).then(|| format!(
+                "; {} repeated deliveries of an event set aside",
+                report.repeated_deliveries
+            )),
+            (report.windows_skipped > 0).then(|| format!(
+                "; {} late window(s) skipped (catch-up bound)",
+                report.windows_skipped
+            )),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<String>()
     );
 }
 

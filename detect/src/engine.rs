@@ -30,8 +30,11 @@ pub struct DetectReport {
     pub evaluations: usize,
     /// Windows given up because catch-up was bounded.
     pub windows_skipped: usize,
-    /// Rows read from the lake or the batches.
+    /// Rows read from the lake or the batches (each event once).
     pub rows_read: usize,
+    /// Repeated deliveries of an event (its `event_id` read before) set
+    /// aside, so that no rule sees an event twice.
+    pub repeated_deliveries: usize,
     pub candidates: usize,
     pub new: usize,
     pub updated: usize,
@@ -48,6 +51,7 @@ impl DetectReport {
         self.evaluations += other.evaluations;
         self.windows_skipped += other.windows_skipped;
         self.rows_read += other.rows_read;
+        self.repeated_deliveries += other.repeated_deliveries;
         self.candidates += other.candidates;
         self.new += other.new;
         self.updated += other.updated;
@@ -147,6 +151,7 @@ impl Detector {
             return Ok(Vec::new());
         }
         report.rows_read += tables.rows();
+        report.repeated_deliveries += tables.repeated();
         let ctx = tables.context(None)?;
         let mut out = Vec::new();
         for rule in rules {
@@ -323,6 +328,7 @@ impl Detector {
             };
             report.read_time += started.elapsed();
             report.rows_read += data.rows();
+            report.repeated_deliveries += data.repeated();
             let mut by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>> = BTreeMap::new();
             for job in chunk {
                 by_read.entry(read(job)).or_default().push(*job);

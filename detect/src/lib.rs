@@ -11,6 +11,7 @@
 //! `region` and `resource` are picked up by name.
 
 pub mod builtin;
+pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
@@ -26,6 +27,7 @@ pub mod suppress;
 pub mod tables;
 pub mod template;
 pub mod testing;
+pub mod unique_count;
 pub mod window;
 
 pub use engine::{DetectReport, Detector};

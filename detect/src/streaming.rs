@@ -51,9 +51,7 @@ impl<S: BatchSink> StreamingSink<S> {
 
 impl<S: BatchSink> BatchSink for StreamingSink<S> {
     fn accept(&mut self, batch: TableBatch) -> Result<(), IngestError> {
-        let mut tables = Tables::default();
-        tables
-            .push(batch.table, batch.batch.clone())
+        let tables = Tables::from_batches([batch.clone()])
             .map_err(|e| IngestError::Runtime(format!("streaming detection: {e}")))?;
         let mut report = DetectReport::default();
         let candidates = self

@@ -2,6 +2,7 @@
 
 use arrow::array::{Array, RecordBatch, TimestampMillisecondArray};
 use arrow::compute::{sort_to_indices, take_record_batch};
+use datafusion::common::{Constraint, Constraints};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -11,14 +12,18 @@ use vigil_ingest::schema::schema;
 use vigil_ingest::{Lake, Table, TableBatch};
 use vigil_queries::TimeRange;
 
+use crate::dedup::{EventIds, EVENT_ID};
 use crate::error::DetectError;
 use crate::guard::RULE_TABLES;
 use crate::reads::TableRead;
+use crate::unique_count::UniqueCount;
 
-/// Rows of the rule tables, each batch sorted by `event_time`.
+/// Rows of the rule tables, each event once, each batch sorted by `event_time`.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     batches: BTreeMap<Table, Vec<RecordBatch>>,
+    /// Repeated deliveries of an event set aside while building these.
+    repeated: usize,
 }
 
 fn times(batch: &RecordBatch) -> Option<&TimestampMillisecondArray> {
@@ -74,28 +79,39 @@ fn session_with(pushdown: Pushdown) -> SessionContext {
     config.options_mut().execution.parquet.bloom_filter_on_read = false;
     let ctx = SessionContext::new_with_config(config);
     vigil_queries::register_functions(&ctx);
+    ctx.add_analyzer_rule(Arc::new(UniqueCount));
     ctx
 }
 
 impl Tables {
-    /// Adds a batch of a rule table (other tables are ignored).
-    pub fn push(&mut self, table: Table, batch: RecordBatch) -> Result<(), DetectError> {
-        if !RULE_TABLES.contains(&table) || batch.num_rows() == 0 {
-            return Ok(());
-        }
-        let sorted = sorted_by_time(batch)?;
-        self.batches.entry(table).or_default().push(sorted);
-        Ok(())
-    }
-
+    /// The rule tables' rows among `batches` (other tables are ignored),
+    /// each event once.
     pub fn from_batches(
         batches: impl IntoIterator<Item = TableBatch>,
     ) -> Result<Tables, DetectError> {
         let mut tables = Tables::default();
+        let mut ids: BTreeMap<Table, EventIds> = BTreeMap::new();
         for tb in batches {
-            tables.push(tb.table, tb.batch)?;
+            if !RULE_TABLES.contains(&tb.table) || tb.batch.num_rows() == 0 {
+                continue;
+            }
+            let delivered = tb.batch.num_rows();
+            let batch = ids
+                .entry(tb.table)
+                .or_default()
+                .first_deliveries(tb.batch)?;
+            tables.repeated += delivered - batch.num_rows();
+            if batch.num_rows() > 0 {
+                let sorted = sorted_by_time(batch)?;
+                tables.batches.entry(tb.table).or_default().push(sorted);
+            }
         }
         Ok(tables)
+    }
+
+    /// Rows set aside as repeated deliveries of an event already held.
+    pub fn repeated(&self) -> usize {
+        self.repeated
     }
 
     pub fn rows(&self) -> usize {
@@ -181,7 +197,16 @@ impl Tables {
                 .first()
                 .map(|b| b.schema())
                 .unwrap_or_else(|| schema(table));
-            let mem = MemTable::try_new(schema, vec![batches]).map_err(DetectError::Lake)?;
+            // Each event once (see `crate::dedup`): declared, so that
+            // `count(DISTINCT event_id)` counts without a set.
+            let unique_ids = schema
+                .index_of(EVENT_ID)
+                .ok()
+                .map(|i| Constraints::new_unverified(vec![Constraint::Unique(vec![i])]))
+                .unwrap_or_default();
+            let mem = MemTable::try_new(schema, vec![batches])
+                .map_err(DetectError::Lake)?
+                .with_constraints(unique_ids);
             ctx.register_table(table.name(), Arc::new(mem))
                 .map_err(DetectError::Lake)?;
         }
@@ -220,22 +245,28 @@ impl Tables {
                     .await
                     .map_err(DetectError::Lake)?;
                 let mut batches = Vec::new();
+                let mut ids = EventIds::default();
+                let mut repeated = 0;
                 while let Some(batch) = stream.next().await {
                     let batch = batch.map_err(DetectError::Lake)?;
+                    let delivered = batch.num_rows();
+                    let batch = ids.first_deliveries(batch)?;
+                    repeated += delivered - batch.num_rows();
                     if batch.num_rows() > 0 {
                         batches.push(sorted_by_time(batch)?);
                     }
                 }
-                Ok::<_, DetectError>((table, batches))
+                Ok::<_, DetectError>((table, batches, repeated))
             })
         });
         let mut out = Tables::default();
         for read in futures::future::join_all(reads).await {
-            let (table, batches) = read.map_err(|e| {
+            let (table, batches, repeated) = read.map_err(|e| {
                 DetectError::Lake(datafusion::error::DataFusionError::External(Box::new(e)))
             })??;
             // Sorted and non-empty already (by the task above).
             out.batches.entry(table).or_default().extend(batches);
+            out.repeated += repeated;
         }
         Ok(out)
     }
