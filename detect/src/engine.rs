@@ -324,7 +324,7 @@ impl Detector {
                     tracing::debug!(?reads, "reading the lake");
                     Tables::read_lake(self.lake()?, &reads).await?
                 }
-                Source::Memory(t) => t.slice(span),
+                Source::Memory(t) => t.slice(span)?,
             };
             report.read_time += started.elapsed();
             report.rows_read += data.rows();
@@ -338,7 +338,12 @@ impl Detector {
                 if read_range.is_empty() {
                     continue;
                 }
-                let ctx = data.context(Some(read_range))?;
+                // Only the tables these rules read are cut to their range.
+                let read_by_group: Vec<Table> = group
+                    .iter()
+                    .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
+                    .collect();
+                let ctx = data.only(&read_by_group).context(Some(read_range))?;
                 for (i, window) in group {
                     let rule = &self.rules[i];
                     let started = Instant::now();

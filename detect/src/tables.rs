@@ -1,7 +1,7 @@
-//! The rule tables held in memory, sorted by time, sliced per window without copying.
+//! The rule tables held in memory, each event once, sliced per window (copying only batches a window cuts).
 
-use arrow::array::{Array, RecordBatch, TimestampMillisecondArray};
-use arrow::compute::{sort_to_indices, take_record_batch};
+use arrow::array::{Array, BooleanArray, RecordBatch, TimestampMillisecondArray};
+use arrow::compute::filter_record_batch;
 use datafusion::common::{Constraint, Constraints};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -18,7 +18,7 @@ use crate::guard::RULE_TABLES;
 use crate::reads::TableRead;
 use crate::unique_count::UniqueCount;
 
-/// Rows of the rule tables, each event once, each batch sorted by `event_time`.
+/// Rows of the rule tables, each event once, in the order they were read.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     batches: BTreeMap<Table, Vec<RecordBatch>>,
@@ -33,11 +33,31 @@ fn times(batch: &RecordBatch) -> Option<&TimestampMillisecondArray> {
         .downcast_ref::<TimestampMillisecondArray>()
 }
 
-fn time_at(t: &TimestampMillisecondArray, i: usize) -> i64 {
-    if t.is_null(i) {
-        i64::MIN
-    } else {
-        t.value(i)
+/// The first and last `event_time` of a batch (`None` when it has none).
+fn time_bounds(t: &TimestampMillisecondArray) -> Option<(i64, i64)> {
+    Some((arrow::compute::min(t)?, arrow::compute::max(t)?))
+}
+
+/// The rows of `batch` whose `event_time` is in `range`: the batch itself
+/// when all are, a copy when some are, `None` when none is.
+fn within(batch: &RecordBatch, range: TimeRange) -> Result<Option<RecordBatch>, DetectError> {
+    let Some(t) = times(batch) else {
+        return Ok(Some(batch.clone()));
+    };
+    match time_bounds(t) {
+        Some((first, last))
+            if t.null_count() == 0 && range.contains(first) && range.contains(last) =>
+        {
+            Ok(Some(batch.clone()))
+        }
+        Some((first, last)) if last >= range.from_ms && first < range.to_ms => {
+            let inside: BooleanArray = t
+                .iter()
+                .map(|v| Some(v.is_some_and(|v| range.contains(v))))
+                .collect();
+            Ok(Some(filter_record_batch(batch, &inside)?))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -102,8 +122,7 @@ impl Tables {
                 .first_deliveries(tb.batch)?;
             tables.repeated += delivered - batch.num_rows();
             if batch.num_rows() > 0 {
-                let sorted = sorted_by_time(batch)?;
-                tables.batches.entry(tb.table).or_default().push(sorted);
+                tables.batches.entry(tb.table).or_default().push(batch);
             }
         }
         Ok(tables)
@@ -124,19 +143,12 @@ impl Tables {
 
     /// From the first event to just after the last one.
     pub fn span(&self) -> Option<TimeRange> {
-        let mut span: Option<TimeRange> = None;
-        for batch in self.batches.values().flatten() {
-            let Some(t) = times(batch) else { continue };
-            let (first, last) = (
-                (0..t.len()).find(|&i| t.is_valid(i)),
-                (0..t.len()).rev().find(|&i| t.is_valid(i)),
-            );
-            if let (Some(first), Some(last)) = (first, last) {
-                let r = TimeRange::new(t.value(first), t.value(last) + 1);
-                span = Some(span.map_or(r, |s| s.union(&r)));
-            }
-        }
-        span
+        self.batches
+            .values()
+            .flatten()
+            .filter_map(|b| time_bounds(times(b)?))
+            .map(|(first, last)| TimeRange::new(first, last + 1))
+            .reduce(|a, b| a.union(&b))
     }
 
     /// The hours (Unix ms of each hour's start) that hold at least one row.
@@ -145,38 +157,46 @@ impl Tables {
         let mut hours = std::collections::BTreeSet::new();
         for batch in self.batches.values().flatten() {
             let Some(t) = times(batch) else { continue };
-            // Batches are sorted: jump from one hour to the next.
-            let mut i = 0;
-            while i < t.len() {
-                if t.is_null(i) {
-                    i += 1;
-                    continue;
-                }
-                let hour = t.value(i).div_euclid(HOUR_MS) * HOUR_MS;
-                hours.insert(hour);
-                i = partition_point(t, |v| v < hour + HOUR_MS).max(i + 1);
+            let Some((first, last)) = time_bounds(t) else {
+                continue;
+            };
+            let (first, last) = (first.div_euclid(HOUR_MS), last.div_euclid(HOUR_MS));
+            if first == last {
+                hours.insert(first * HOUR_MS);
+            } else {
+                hours.extend(t.iter().flatten().map(|v| v.div_euclid(HOUR_MS) * HOUR_MS));
             }
         }
         hours
     }
 
-    /// The rows whose `event_time` is in `range` (zero-copy slices).
-    pub fn slice(&self, range: TimeRange) -> Tables {
+    /// The rows of the given tables alone (shared, not copied).
+    pub fn only(&self, tables: &[Table]) -> Tables {
+        Tables {
+            batches: self
+                .batches
+                .iter()
+                .filter(|(t, _)| tables.contains(t))
+                .map(|(t, b)| (*t, b.clone()))
+                .collect(),
+            repeated: 0,
+        }
+    }
+
+    /// The rows whose `event_time` is in `range` (batches within it shared,
+    /// not copied).
+    pub fn slice(&self, range: TimeRange) -> Result<Tables, DetectError> {
         let mut out = Tables::default();
         for (table, batches) in &self.batches {
             for batch in batches {
-                let Some(t) = times(batch) else { continue };
-                let start = partition_point(t, |v| v < range.from_ms);
-                let end = partition_point(t, |v| v < range.to_ms);
-                if end > start {
-                    out.batches
-                        .entry(*table)
-                        .or_default()
-                        .push(batch.slice(start, end - start));
+                if let Some(part) = within(batch, range)? {
+                    if part.num_rows() > 0 {
+                        out.batches.entry(*table).or_default().push(part);
+                    }
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// A session where each rule table is registered under its name (empty
@@ -186,7 +206,7 @@ impl Tables {
         let view;
         let source = match range {
             Some(r) => {
-                view = self.slice(r);
+                view = self.slice(r)?;
                 &view
             }
             None => self,
@@ -231,13 +251,15 @@ impl Tables {
                 });
                 vigil_queries::register_lake(&ctx, &lake)?;
                 let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
+                // Rows the rules filter on are picked during the decode
+                // (with the span); rows read whole are kept to the span
+                // below, where a batch within it is not copied.
                 let mut stream = ctx
                     .table(table.name())
                     .await
-                    .and_then(|df| df.filter(read.span.filter()))
                     .and_then(|df| match &read.rows {
-                        Some(rows) => df.filter(rows.clone()),
-                        None => Ok(df),
+                        Some(rows) => df.filter(read.span.filter().and(rows.clone())),
+                        None => df.filter(read.span.partition_filter()),
                     })
                     .and_then(|df| df.select_columns(&columns))
                     .map_err(DetectError::Lake)?
@@ -245,15 +267,17 @@ impl Tables {
                     .await
                     .map_err(DetectError::Lake)?;
                 let mut batches = Vec::new();
-                let mut ids = EventIds::default();
+                let mut ids: EventIds = EventIds::default();
                 let mut repeated = 0;
                 while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(DetectError::Lake)?;
+                    let Some(batch) = within(&batch.map_err(DetectError::Lake)?, read.span)? else {
+                        continue;
+                    };
                     let delivered = batch.num_rows();
                     let batch = ids.first_deliveries(batch)?;
                     repeated += delivered - batch.num_rows();
                     if batch.num_rows() > 0 {
-                        batches.push(sorted_by_time(batch)?);
+                        batches.push(batch);
                     }
                 }
                 Ok::<_, DetectError>((table, batches, repeated))
@@ -270,29 +294,4 @@ impl Tables {
         }
         Ok(out)
     }
-}
-
-/// The batch with its rows in `event_time` order (itself when they already are).
-fn sorted_by_time(batch: RecordBatch) -> Result<RecordBatch, DetectError> {
-    Ok(match times(&batch) {
-        Some(t) if (1..t.len()).any(|i| time_at(t, i - 1) > time_at(t, i)) => {
-            let column = batch.column_by_name("event_time").expect("checked above");
-            let order = sort_to_indices(column, None, None)?;
-            take_record_batch(&batch, &order)?
-        }
-        _ => batch,
-    })
-}
-
-fn partition_point(t: &TimestampMillisecondArray, below: impl Fn(i64) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, t.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if below(time_at(t, mid)) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
