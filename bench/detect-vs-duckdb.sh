@@ -3,7 +3,9 @@
 # every built-in scheduled rule over its latest window of a busy two hours
 # (5 million events by default), as one scheduled run (`vigil detect --due`)
 # against the same rules run one by one in DuckDB on the same Parquet files.
-# Usage: bench/detect-vs-duckdb.sh [MILLION_EVENTS]
+# Usage: [ORDER=delivered] bench/detect-vs-duckdb.sh [MILLION_EVENTS]
+# (ORDER=delivered: events in time order, as AWS delivers them, instead of
+# shuffled over the two hours; see bench/make-detect-data.py.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 M="${1:-5}"
@@ -11,8 +13,11 @@ NOW="2026-11-24T09:52:30Z"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
 VENV="${VIGIL_BENCH_VENV:-$HOME/.cache/vigil-bench-venv}"
 OUT="bench/out"
-DATA="$OUT/detect-${M}m"
-LAKE="$OUT/detect-lake-${M}m"
+export ORDER="${ORDER:-shuffled}"
+SUFFIX=""
+[ "$ORDER" = shuffled ] || SUFFIX="-$ORDER"
+DATA="$OUT/detect-${M}m$SUFFIX"
+LAKE="$OUT/detect-lake-${M}m$SUFFIX"
 mkdir -p "$OUT"
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"

@@ -2,6 +2,7 @@
 """Writes a busy two hours of API traffic for the detection benchmark.
 
 Usage: make-detect-data.py OUT_DIR [MILLION_EVENTS] [FAMILY]   (default 5, all families)
+       ORDER=delivered make-detect-data.py ...   (events in time order)
 
 With FAMILY (cloudtrail, apigateway or lambda), only that family is written,
 with all the events: the hunting benchmark uses 10 million API Gateway rows.
@@ -11,12 +12,24 @@ and Lambda logs as CloudWatch Logs subscription messages (10%), as NDJSON,
 with a few attacks in the last half hour (a 401 burst, a console password
 spray, denied-call recon, a route flood, Lambda timeouts) so that the rules
 have something to find. Deterministic (seed 11).
+
+By default the bulk of each family is shuffled over the two hours: every
+lake file then spans its whole hour, the worst case for pruning by time.
+With ORDER=delivered it comes in time order, as CloudWatch Logs and
+CloudTrail deliver it (the attacks are still appended at the end).
 """
 import json, os, random, sys, datetime as dt
 
 out = sys.argv[1]
 total = int(float(sys.argv[2] if len(sys.argv) > 2 else 5) * 1_000_000)
 R = random.Random(11)
+DELIVERED = os.environ.get("ORDER", "shuffled") == "delivered"
+
+def bulk_times(count):
+    """The bulk's event times: drawn as the shuffled data draws them, or in time order."""
+    if not DELIVERED:
+        return None
+    return sorted(T0 + R.randrange(SPAN) for _ in range(count))
 T0 = int(dt.datetime(2026, 11, 24, 8, tzinfo=dt.timezone.utc).timestamp() * 1000)
 SPAN = 2 * 3600 * 1000
 ACCOUNT = "111122223333"
@@ -40,9 +53,10 @@ def ct(n, ms, source, name, user, ip, params="{}", error=None, response="null", 
             % (user.upper(), ACCOUNT, user, ACCOUNT, n % 10**8, user, iso(ms), iso(ms), source, name, ip, params, response, n, n, ACCOUNT, err, extra))
 
 def cloudtrail(count):
+    times = bulk_times(count)
     with open(f"{out}/cloudtrail.ndjson", "w") as f:
         for n in range(count):
-            ms = T0 + R.randrange(SPAN)
+            ms = times[n] if times else T0 + R.randrange(SPAN)
             src, name = R.choice(OPS)
             user = R.choice(USERS)
             f.write(ct(n, ms, src, name, user, f"10.{R.randrange(256)}.{R.randrange(256)}.{R.randrange(1, 255)}"))
@@ -67,11 +81,13 @@ def apigw(count):
                 '"path":"/prod%s","status":"%d","protocol":"HTTP/1.1","responseLength":"%d","responseLatency":"%d","integrationLatency":"%d",'
                 '"userAgent":"okhttp/4.12.0","apiId":"a1b2c3d4e5","stage":"prod","domainName":"api.acme.example","errorMessage":"-"}\n'
                 % (n, ip, ms, method, route, route, status, R.randrange(80, 4000), R.randrange(20, 200), R.randrange(10, 150)))
+    times = bulk_times(count)
     with open(f"{out}/apigateway.ndjson", "w") as f:
         for n in range(count):
             method, route = R.choice(routes)
             status = R.choices([200, 201, 404, 401, 500], [85, 5, 5, 3, 2])[0]
-            f.write(line(n, T0 + R.randrange(SPAN), method, route, status, R.choice(clients)))
+            ms = times[n] if times else T0 + R.randrange(SPAN)
+            f.write(line(n, ms, method, route, status, R.choice(clients)))
         n = count
         attack = T0 + 100 * 60_000
         for i in range(300):  # 401 burst from one address
@@ -82,10 +98,12 @@ def apigw(count):
             f.write(line(n, attack + 5 * 60_000 + i * 15, "GET", "/search", 504 if i % 3 == 0 else 200, R.choice(clients)))
 
 def lam(count):
+    # One message per 25 invocations (100 lines).
+    times = bulk_times((count + 99) // 100)
     with open(f"{out}/lambda.ndjson", "w") as f:
         n = 0
         while n < count:
-            start = T0 + R.randrange(SPAN)
+            start = times[n // 100] if times else T0 + R.randrange(SPAN)
             fn = R.choice(["orders-search", "orders-api", "payments"])
             events = []
             for j in range(25):  # 25 invocations x 4 lines per message

@@ -295,3 +295,81 @@ impl Tables {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::StringArray;
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+    const HOUR: i64 = 3_600_000;
+
+    fn batch(times: &[i64]) -> TableBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(
+                "event_time",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new(EVENT_ID, DataType::Utf8, true),
+        ]));
+        let ids: Vec<String> = times.iter().map(|t| format!("e{t}")).collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(TimestampMillisecondArray::from(times.to_vec()).with_timezone("UTC")),
+                Arc::new(StringArray::from(ids)),
+            ],
+        )
+        .unwrap();
+        TableBatch {
+            table: Table::ApiGateway,
+            batch_id: format!("b{}", times[0]),
+            batch,
+        }
+    }
+
+    fn times_of(tables: &Tables) -> Vec<i64> {
+        let mut out: Vec<i64> = tables
+            .batches
+            .values()
+            .flatten()
+            .flat_map(|b| times(b).unwrap().values().to_vec())
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn rows_in_any_order_are_sliced_by_time_and_a_batch_within_the_range_is_shared() {
+        let tables = Tables::from_batches([
+            batch(&[5 * HOUR + 30, 2 * HOUR + 10, 5 * HOUR + 10]),
+            batch(&[3 * HOUR + 1, 3 * HOUR]),
+        ])
+        .unwrap();
+        assert_eq!(
+            tables.span(),
+            Some(TimeRange::new(2 * HOUR + 10, 5 * HOUR + 31))
+        );
+        assert_eq!(
+            tables.hours().into_iter().collect::<Vec<_>>(),
+            vec![2 * HOUR, 3 * HOUR, 5 * HOUR]
+        );
+        let cut = tables
+            .slice(TimeRange::new(3 * HOUR, 5 * HOUR + 20))
+            .unwrap();
+        assert_eq!(times_of(&cut), vec![3 * HOUR, 3 * HOUR + 1, 5 * HOUR + 10]);
+        // The second batch lies within the range: the same buffers, not a copy.
+        let shared = &cut.batches[&Table::ApiGateway][1];
+        let original = &tables.batches[&Table::ApiGateway][1];
+        assert!(shared.column(1).to_data().buffers()[1]
+            .ptr_eq(&original.column(1).to_data().buffers()[1]));
+        assert!(
+            tables
+                .slice(TimeRange::new(6 * HOUR, 7 * HOUR))
+                .unwrap()
+                .rows()
+                == 0
+        );
+    }
+}
