@@ -53,7 +53,8 @@ pub async fn lake_reads(jobs: &[Job<'_>]) -> Result<BTreeMap<Table, TableRead>, 
     // Each distinct SQL once: a rule's SQL changes with the window only when
     // it names the window's bounds (a baseline's buckets, say).
     let mut plans: Vec<(&Rule, Vec<(String, TimeRange)>)> = Vec::new();
-    for job in jobs {
+    // A job whose read range is empty reads nothing (and must not widen a span).
+    for job in jobs.iter().filter(|j| !j.read.is_empty()) {
         let sql = job.rule.sql(job.window);
         match plans.iter_mut().find(|(r, _)| r.id == job.rule.id) {
             Some((_, sqls)) => match sqls.iter_mut().find(|(s, _)| *s == sql) {
