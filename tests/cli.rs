@@ -270,6 +270,66 @@ fn run_reports_every_step_of_the_sample_attack_story() {
 }
 
 #[test]
+fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let ingest = vigil(&lake)
+        .args(["ingest", "--no-progress", "sample-logs"])
+        .output()
+        .unwrap();
+    assert!(
+        ingest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingest.stderr)
+    );
+    let detect = |rules: &[&str]| {
+        let mut cmd = vigil(&lake);
+        cmd.args([
+            "detect",
+            "--from",
+            "2026-11-24T08:00:00Z",
+            "--to",
+            "2026-11-24T10:00:00Z",
+            "--no-alerts",
+            "--format",
+            "json",
+        ]);
+        for rule in rules {
+            cmd.args(["--rule", rule]);
+        }
+        cmd.output().unwrap()
+    };
+    let out = detect(&["password_spray", "cloudtrail_logging_tampered"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules: std::collections::BTreeSet<String> = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        rules.into_iter().collect::<Vec<_>>(),
+        vec!["cloudtrail_logging_tampered", "password_spray"]
+    );
+    let unknown = detect(&["no_such_rule"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr.contains("no_such_rule") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn alerts_test_and_redrive_account_for_failed_deliveries() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");

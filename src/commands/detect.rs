@@ -44,7 +44,8 @@ pub struct DetectArgs {
     #[arg(long)]
     pub due: bool,
     /// Only these rules (repeatable).
-    #[arg(long = "rule")]
+    // Its own id: the field's name would be the global `--rules DIR`'s.
+    #[arg(long = "rule", id = "rule", value_name = "ID")]
     pub rules: Vec<String>,
     /// Which rules to run.
     #[arg(long, value_enum, default_value = "all")]
