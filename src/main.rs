@@ -196,3 +196,17 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's definition checks over the whole command tree (duplicate
+    /// flags, bad defaults...), run here rather than at a user's first call.
+    /// (They do not see a subcommand field sharing a global's id: see
+    /// tests/cli.rs for `detect --rule`.)
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}
