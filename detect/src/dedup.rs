@@ -31,6 +31,8 @@ pub struct EventIds<S = RandomState> {
     others: HashMap<u64, Vec<(u32, u32)>>,
     /// The id column of each batch seen.
     ids: Vec<StringArray>,
+    /// Rows set aside so far.
+    set_aside: usize,
 }
 
 impl<S: BuildHasher> EventIds<S> {
@@ -80,8 +82,16 @@ impl<S: BuildHasher> EventIds<S> {
         self.ids.push(ids);
         match keep {
             None => Ok(batch),
-            Some(keep) => Ok(filter_record_batch(&batch, &BooleanArray::from(keep))?),
+            Some(keep) => {
+                self.set_aside += keep.iter().filter(|&&k| !k).count();
+                Ok(filter_record_batch(&batch, &BooleanArray::from(keep))?)
+            }
         }
+    }
+
+    /// How many rows were set aside as repeats so far.
+    pub fn set_aside(&self) -> usize {
+        self.set_aside
     }
 }
 
@@ -155,6 +165,7 @@ mod tests {
             .first_deliveries(batch(&[Some("a"), Some("c")], &[9, 10]))
             .unwrap();
         assert_eq!(none_new.num_rows(), 0);
+        assert_eq!(ids.set_aside(), 4);
     }
 
     /// Hashes every id alike.

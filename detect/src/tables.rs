@@ -115,16 +115,15 @@ impl Tables {
             if !RULE_TABLES.contains(&tb.table) || tb.batch.num_rows() == 0 {
                 continue;
             }
-            let delivered = tb.batch.num_rows();
             let batch = ids
                 .entry(tb.table)
                 .or_default()
                 .first_deliveries(tb.batch)?;
-            tables.repeated += delivered - batch.num_rows();
             if batch.num_rows() > 0 {
                 tables.batches.entry(tb.table).or_default().push(batch);
             }
         }
+        tables.repeated = ids.values().map(EventIds::set_aside).sum();
         Ok(tables)
     }
 
@@ -240,7 +239,8 @@ impl Tables {
         reads: &BTreeMap<Table, TableRead>,
     ) -> Result<Tables, DetectError> {
         // The tables are read side by side, each by a task of its own that
-        // sorts batches as they come (on another core than the decoding).
+        // keeps rows to the span and sets repeats aside as batches come (on
+        // another core than the decoding).
         let reads = reads.iter().map(|(&table, read)| {
             let lake = lake.clone();
             let read = read.clone();
@@ -268,19 +268,16 @@ impl Tables {
                     .map_err(DetectError::Lake)?;
                 let mut batches = Vec::new();
                 let mut ids: EventIds = EventIds::default();
-                let mut repeated = 0;
                 while let Some(batch) = stream.next().await {
                     let Some(batch) = within(&batch.map_err(DetectError::Lake)?, read.span)? else {
                         continue;
                     };
-                    let delivered = batch.num_rows();
                     let batch = ids.first_deliveries(batch)?;
-                    repeated += delivered - batch.num_rows();
                     if batch.num_rows() > 0 {
                         batches.push(batch);
                     }
                 }
-                Ok::<_, DetectError>((table, batches, repeated))
+                Ok::<_, DetectError>((table, batches, ids.set_aside()))
             })
         });
         let mut out = Tables::default();
@@ -288,7 +285,7 @@ impl Tables {
             let (table, batches, repeated) = read.map_err(|e| {
                 DetectError::Lake(datafusion::error::DataFusionError::External(Box::new(e)))
             })??;
-            // Sorted and non-empty already (by the task above).
+            // Non-empty already (by the task above).
             out.batches.entry(table).or_default().extend(batches);
             out.repeated += repeated;
         }
