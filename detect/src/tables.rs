@@ -251,15 +251,16 @@ impl Tables {
                 });
                 vigil_queries::register_lake(&ctx, &lake)?;
                 let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
-                // Rows the rules filter on are picked during the decode
-                // (with the span); rows read whole are kept to the span
-                // below, where a batch within it is not copied.
+                // Rows the rules filter on are picked during the decode;
+                // rows read whole are filtered after it, where a batch
+                // within the span passes uncopied. Either way the span
+                // prunes files and row groups by their event_time statistics.
                 let mut stream = ctx
                     .table(table.name())
                     .await
                     .and_then(|df| match &read.rows {
                         Some(rows) => df.filter(read.span.filter().and(rows.clone())),
-                        None => df.filter(read.span.partition_filter()),
+                        None => df.filter(read.span.filter()),
                     })
                     .and_then(|df| df.select_columns(&columns))
                     .map_err(DetectError::Lake)?
