@@ -239,8 +239,8 @@ impl Tables {
         reads: &BTreeMap<Table, TableRead>,
     ) -> Result<Tables, DetectError> {
         // The tables are read side by side, each by a task of its own that
-        // keeps rows to the span and sets repeats aside as batches come (on
-        // another core than the decoding).
+        // sets repeats aside as batches come (on another core than the
+        // decoding).
         let reads = reads.iter().map(|(&table, read)| {
             let lake = lake.clone();
             let read = read.clone();
@@ -270,10 +270,7 @@ impl Tables {
                 let mut batches = Vec::new();
                 let mut ids: EventIds = EventIds::default();
                 while let Some(batch) = stream.next().await {
-                    let Some(batch) = within(&batch.map_err(DetectError::Lake)?, read.span)? else {
-                        continue;
-                    };
-                    let batch = ids.first_deliveries(batch)?;
+                    let batch = ids.first_deliveries(batch.map_err(DetectError::Lake)?)?;
                     if batch.num_rows() > 0 {
                         batches.push(batch);
                     }
