@@ -41,4 +41,7 @@ pub enum DetectError {
     State { path: String, reason: String },
     #[error("{0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A task running part of a detection pass panicked or was cancelled.
+    #[error("a detection task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }

@@ -47,9 +47,6 @@ pub struct Job<'a> {
 /// own filter to what it is given.
 pub async fn lake_reads(jobs: &[Job<'_>]) -> Result<BTreeMap<Table, TableRead>, DetectError> {
     let ctx = crate::tables::Tables::default().context(None)?;
-    let mut columns: BTreeMap<Table, BTreeSet<String>> = BTreeMap::new();
-    // Per table, each scan's read range and restriction (`None`: every row).
-    let mut scans: BTreeMap<Table, Vec<(TimeRange, Option<Expr>)>> = BTreeMap::new();
     // Each distinct SQL once: a rule's SQL changes with the window only when
     // it names the window's bounds (a baseline's buckets, say).
     let mut plans: Vec<(&Rule, Vec<(String, TimeRange)>)> = Vec::new();
@@ -64,30 +61,42 @@ pub async fn lake_reads(jobs: &[Job<'_>]) -> Result<BTreeMap<Table, TableRead>, 
             None => plans.push((job.rule, vec![(sql, job.read)])),
         }
     }
+    // Each plan by a task of its own: planning is single-threaded work.
+    let mut planning = Vec::new();
     for (rule, sqls) in plans {
         // Many windows of a window-dependent rule (a catch-up): plan one,
         // and read every row of their ranges rather than OR a filter per window.
         let many = sqls.len() > MAX_PLANS_PER_RULE;
-        if many {
+        let to_plan = if many {
             let read = sqls
                 .iter()
                 .map(|(_, r)| *r)
                 .reduce(|a, b| a.union(&b))
                 .expect("a rule in the plans has a job");
-            plan_reads(
-                &ctx,
-                rule,
-                &sqls[0].0,
-                read,
-                false,
-                &mut columns,
-                &mut scans,
-            )
-            .await?;
+            vec![(sqls[0].0.clone(), read, false)]
         } else {
-            for (sql, read) in &sqls {
-                plan_reads(&ctx, rule, sql, *read, true, &mut columns, &mut scans).await?;
-            }
+            sqls.into_iter()
+                .map(|(sql, read)| (sql, read, true))
+                .collect()
+        };
+        for (sql, read, filters) in to_plan {
+            let (ctx, rule) = (ctx.clone(), rule.clone());
+            planning.push(tokio::spawn(async move {
+                plan_reads(&ctx, &rule, &sql, read, filters).await
+            }));
+        }
+    }
+    let mut columns: BTreeMap<Table, BTreeSet<String>> = BTreeMap::new();
+    // Per table, each scan's read range and restriction (`None`: every row).
+    let mut scans: BTreeMap<Table, Vec<(TimeRange, Option<Expr>)>> = BTreeMap::new();
+    for planned in futures::future::join_all(planning).await {
+        let planned = planned??;
+        for scan in planned {
+            columns.entry(scan.table).or_default().extend(scan.columns);
+            scans
+                .entry(scan.table)
+                .or_default()
+                .push((scan.read, scan.restriction));
         }
     }
     Ok(columns
@@ -144,17 +153,26 @@ fn rows_read(scans: Vec<(TimeRange, Option<Expr>)>) -> Option<(TimeRange, Option
     Some((span, distinct.into_iter().reduce(|a, b| a.or(b))))
 }
 
-/// Adds what one rule's SQL reads to `columns` and `scans` (its filters
-/// only when `filters` is set; otherwise its scans read every row).
+/// One scan of a lake table in a rule's plan.
+struct Scan {
+    table: Table,
+    /// The columns it reads, with `event_time`.
+    columns: BTreeSet<String>,
+    /// The time range it reads (the rule's window with its lookback).
+    read: TimeRange,
+    /// The filter put directly on it (`None`: every row of the range).
+    restriction: Option<Expr>,
+}
+
+/// The scans of the lake tables in one rule's SQL (with their filters only
+/// when `filters` is set; otherwise they read every row).
 async fn plan_reads(
     ctx: &SessionContext,
     rule: &Rule,
     sql: &str,
     read: TimeRange,
     filters: bool,
-    columns: &mut BTreeMap<Table, BTreeSet<String>>,
-    scans: &mut BTreeMap<Table, Vec<(TimeRange, Option<Expr>)>>,
-) -> Result<(), DetectError> {
+) -> Result<Vec<Scan>, DetectError> {
     let plan = ctx
         .sql_with_options(sql, guard::sql_options())
         .await
@@ -163,6 +181,7 @@ async fn plan_reads(
             rule: rule.id.clone(),
             source,
         })?;
+    let mut out = Vec::new();
     // Scans already accounted for by the filter above them.
     let mut filtered: Vec<*const LogicalPlan> = Vec::new();
     plan.apply_with_subqueries(|node| {
@@ -178,9 +197,8 @@ async fn plan_reads(
             _ => return Ok(TreeNodeRecursion::Continue),
         };
         if let Some(table) = rule_table(scan.table_name.table()) {
-            let cols = columns.entry(table).or_default();
-            cols.insert("event_time".to_string());
-            cols.extend(
+            let mut columns = BTreeSet::from(["event_time".to_string()]);
+            columns.extend(
                 scan.projected_schema
                     .fields()
                     .iter()
@@ -194,7 +212,12 @@ async fn plan_reads(
                 // The read range restricts time already: a filter on time
                 // alone (a baseline's buckets) keeps every row of it.
                 .filter(|r| !on_time_alone(r));
-            scans.entry(table).or_default().push((read, restriction));
+            out.push(Scan {
+                table,
+                columns,
+                read,
+                restriction,
+            });
         }
         Ok(TreeNodeRecursion::Continue)
     })
@@ -202,7 +225,7 @@ async fn plan_reads(
         rule: rule.id.clone(),
         source,
     })?;
-    Ok(())
+    Ok(out)
 }
 
 fn rule_table(name: &str) -> Option<Table> {

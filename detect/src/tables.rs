@@ -280,9 +280,7 @@ impl Tables {
         });
         let mut out = Tables::default();
         for read in futures::future::join_all(reads).await {
-            let (table, batches, repeated) = read.map_err(|e| {
-                DetectError::Lake(datafusion::error::DataFusionError::External(Box::new(e)))
-            })??;
+            let (table, batches, repeated) = read??;
             // Non-empty already (by the task above).
             out.batches.entry(table).or_default().extend(batches);
             out.repeated += repeated;
