@@ -97,6 +97,10 @@ fn session_with(pushdown: Pushdown) -> SessionContext {
     config.options_mut().execution.parquet.reorder_filters = late;
     // The lake is written without bloom filters: do not look for them.
     config.options_mut().execution.parquet.bloom_filter_on_read = false;
+    // Nor for page indexes: the lake's row groups (32k rows) are pruned by
+    // their statistics already, and loading each file's index cost more
+    // than it saved on every benchmark lake.
+    config.options_mut().execution.parquet.enable_page_index = false;
     let ctx = SessionContext::new_with_config(config);
     vigil_queries::register_functions(&ctx);
     ctx.add_analyzer_rule(Arc::new(UniqueCount));
