@@ -96,6 +96,41 @@ async fn a_time_range_reads_only_its_hour_partitions() {
 }
 
 #[tokio::test]
+async fn the_lake_scan_uses_the_sessions_parquet_options() {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::datasource::physical_plan::{FileScanConfig, ParquetSource};
+    use datafusion::datasource::source::DataSourceExec;
+
+    let (_dir, lake) = sample_lake();
+    let ctx = hunting_session(&lake, None).await.unwrap();
+    let plan = ctx
+        .sql("SELECT event_name FROM cloudtrail WHERE event_name = 'ConsoleLogin'")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let mut scans = Vec::new();
+    plan.apply(|node| {
+        let parquet = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+            .and_then(|config| config.file_source().downcast_ref::<ParquetSource>());
+        if let Some(source) = parquet {
+            scans.push(source.table_parquet_options().global.clone());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .unwrap();
+    assert_eq!(scans.len(), 1, "{plan:?}");
+    // The session's settings, not DataFusion's defaults (which look for
+    // bloom filters and page indexes the lake is written without).
+    assert!(!scans[0].bloom_filter_on_read);
+    assert!(!scans[0].enable_page_index);
+    assert!(scans[0].pushdown_filters);
+}
+
+#[tokio::test]
 async fn the_functions_answer_on_real_records() {
     let (_dir, lake) = sample_lake();
     let ctx = hunting_session(&lake, None).await.unwrap();
