@@ -2,6 +2,7 @@
 //! sliding windows (read once per window, every rule run over it in memory),
 //! checkpoints, suppression, and the `findings` table.
 
+use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -157,15 +158,8 @@ impl Detector {
         report.rows_read += tables.rows();
         report.repeated_deliveries += tables.repeated();
         let ctx = tables.context(None)?;
-        let mut out = Vec::new();
-        let evaluating = Instant::now();
-        for rule in rules {
-            let started = Instant::now();
-            out.extend(evaluate(&ctx, rule, span).await?);
-            *report.rule_time.entry(rule.id.clone()).or_default() += started.elapsed();
-            report.evaluations += 1;
-        }
-        report.evaluation_time += evaluating.elapsed();
+        let jobs = rules.into_iter().map(|rule| (rule.clone(), span));
+        let mut out = evaluate_side_by_side(&ctx, jobs, report).await?;
         crate::samples::fill(&ctx, &self.rules, &mut out, None).await?;
         report.candidates += out.len();
         Ok(out)
@@ -350,27 +344,12 @@ impl Detector {
                     .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
                     .collect();
                 let ctx = data.only(&read_by_group).context(Some(read_range))?;
-                let evaluating = Instant::now();
-                // Side by side, each a task of its own: one rule's planning
-                // (single-threaded) overlaps another's execution.
-                let evaluations = group.into_iter().map(|(i, window)| {
-                    let ctx = ctx.clone();
-                    let rule = self.rules[i].clone();
-                    tokio::spawn(async move {
-                        let started = Instant::now();
-                        let found = evaluate(&ctx, &rule, window).await;
-                        (rule.id, started.elapsed(), found)
-                    })
-                });
-                for evaluation in futures::future::join_all(evaluations).await {
-                    let (rule, took, found) = evaluation?;
-                    let found = found?;
-                    *report.rule_time.entry(rule).or_default() += took;
-                    report.evaluations += 1;
-                    report.candidates += found.len();
-                    found_in_chunk.extend(found);
-                }
-                report.evaluation_time += evaluating.elapsed();
+                let jobs = group
+                    .into_iter()
+                    .map(|(i, window)| (self.rules[i].clone(), window));
+                let found = evaluate_side_by_side(&ctx, jobs, report).await?;
+                report.candidates += found.len();
+                found_in_chunk.extend(found);
             }
             // Samples named by id: read now, for these few events only.
             if found_in_chunk
@@ -496,4 +475,32 @@ async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectE
     })
     .await?;
     Ok(())
+}
+
+/// Runs each rule over its window on `ctx`, side by side: a task each, so
+/// that one rule's planning (single-threaded) overlaps another's execution.
+/// Adds the rules' times and evaluations to `report`.
+async fn evaluate_side_by_side(
+    ctx: &SessionContext,
+    jobs: impl Iterator<Item = (Rule, TimeRange)>,
+    report: &mut DetectReport,
+) -> Result<Vec<Candidate>, DetectError> {
+    let evaluating = Instant::now();
+    let tasks = jobs.map(|(rule, window)| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let found = evaluate(&ctx, &rule, window).await;
+            (rule.id, started.elapsed(), found)
+        })
+    });
+    let mut out = Vec::new();
+    for task in futures::future::join_all(tasks).await {
+        let (rule, took, found) = task?;
+        out.extend(found?);
+        *report.rule_time.entry(rule).or_default() += took;
+        report.evaluations += 1;
+    }
+    report.evaluation_time += evaluating.elapsed();
+    Ok(out)
 }
