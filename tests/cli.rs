@@ -16,6 +16,19 @@ fn vigil(lake: &Path) -> Command {
     cmd
 }
 
+/// Runs `cmd` and returns its stdout; the test fails, showing stdout and
+/// stderr, when the command does not succeed.
+fn succeed(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 async fn count(ctx: &SessionContext, sql: &str) -> i64 {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
@@ -25,13 +38,7 @@ async fn count(ctx: &SessionContext, sql: &str) -> i64 {
 async fn run_on_the_sample_logs_ingests_the_whole_attack_story() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = vigil(&lake).args(["run", "sample-logs"]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeed(vigil(&lake).args(["run", "sample-logs"]));
     assert!(stdout.contains("0 dead-lettered"), "{stdout}");
     assert!(
         stdout.contains("skipped: cloudtrail_digest: 1, control_message: 1"),
@@ -189,16 +196,7 @@ const STORY: &[(&str, &str)] = &[
 fn run_reports_every_step_of_the_sample_attack_story() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = vigil(&lake)
-        .args(["run", "sample-logs", "--output", "json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeed(vigil(&lake).args(["run", "sample-logs", "--output", "json"]));
     let findings: Vec<serde_json::Value> = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
@@ -234,24 +232,15 @@ fn run_reports_every_step_of_the_sample_attack_story() {
     );
 
     // Running detection again over the same lake re-alerts nothing.
-    let again = vigil(&lake)
-        .args([
-            "detect",
-            "--from",
-            "2026-11-24T08:00:00Z",
-            "--to",
-            "2026-11-24T10:00:00Z",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    let again = String::from_utf8_lossy(&again.stdout);
+    let again = succeed(vigil(&lake).args([
+        "detect",
+        "--from",
+        "2026-11-24T08:00:00Z",
+        "--to",
+        "2026-11-24T10:00:00Z",
+        "--format",
+        "json",
+    ]));
     assert!(
         again
             .lines()
@@ -273,15 +262,7 @@ fn run_reports_every_step_of_the_sample_attack_story() {
 fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let ingest = vigil(&lake)
-        .args(["ingest", "--no-progress", "sample-logs"])
-        .output()
-        .unwrap();
-    assert!(
-        ingest.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ingest.stderr)
-    );
+    succeed(vigil(&lake).args(["ingest", "--no-progress", "sample-logs"]));
     let detect = |rules: &[&str]| {
         let mut cmd = vigil(&lake);
         cmd.args([
@@ -297,15 +278,12 @@ fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
         for rule in rules {
             cmd.args(["--rule", rule]);
         }
-        cmd.output().unwrap()
+        cmd
     };
-    let out = detect(&["password_spray", "cloudtrail_logging_tampered"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeed(&mut detect(&[
+        "password_spray",
+        "cloudtrail_logging_tampered",
+    ]));
     let rules: std::collections::BTreeSet<String> = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
@@ -320,7 +298,7 @@ fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
         rules.into_iter().collect::<Vec<_>>(),
         vec!["cloudtrail_logging_tampered", "password_spray"]
     );
-    let unknown = detect(&["no_such_rule"]);
+    let unknown = detect(&["no_such_rule"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(!unknown.status.success());
     assert!(
@@ -423,13 +401,7 @@ path = "{}"
 #[test]
 fn rules_test_passes_on_the_builtin_rules_and_list_shows_them() {
     let dir = tempfile::tempdir().unwrap();
-    let out = vigil(dir.path()).args(["rules", "test"]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeed(vigil(dir.path()).args(["rules", "test"]));
     assert!(
         stdout.contains("password_spray") && stdout.contains("pass"),
         "{stdout}"
@@ -454,14 +426,12 @@ fn a_user_rule_folder_loads_and_a_bad_rule_fails_with_its_file_and_line() {
         builtin.replace("id = \"iam_user_created\"", "id = \"my_iam_user_created\""),
     )
     .unwrap();
-    let out = vigil(dir.path())
-        .args(["--rules"])
-        .arg(&rules)
-        .args(["rules", "test"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let stdout = succeed(
+        vigil(dir.path())
+            .args(["--rules"])
+            .arg(&rules)
+            .args(["rules", "test"]),
+    );
     assert!(stdout.contains("my_iam_user_created"), "{stdout}");
 
     std::fs::write(
@@ -518,11 +488,7 @@ fn a_failing_rule_test_makes_rules_test_exit_non_zero() {
 fn query_writes_every_format_and_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let ingest = vigil(&lake)
-        .args(["ingest", "sample-logs"])
-        .output()
-        .unwrap();
-    assert!(ingest.status.success());
+    succeed(vigil(&lake).args(["ingest", "sample-logs"]));
     let sql = "SELECT src_ip, count(*) AS n FROM apigateway WHERE status = 401 GROUP BY src_ip ORDER BY n DESC LIMIT 1";
     let csv = vigil(&lake)
         .args(["query", sql, "--format", "csv"])
@@ -541,16 +507,7 @@ fn query_writes_every_format_and_refuses_writes() {
     );
     // A Parquet file, from the extension.
     let out = dir.path().join("top.parquet");
-    let pq = vigil(&lake)
-        .args(["query", sql, "--output"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        pq.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pq.stderr)
-    );
+    succeed(vigil(&lake).args(["query", sql, "--output"]).arg(&out));
     assert_eq!(&std::fs::read(&out).unwrap()[..4], b"PAR1");
     // -f and --since: the sample day is long past, so the last hour is empty.
     let file = dir.path().join("q.sql");
@@ -617,25 +574,17 @@ fn hunts_list_and_run_with_parameters() {
         list.contains("ip_activity") && list.contains("ip (203.0.113.66)"),
         "{list}"
     );
-    let run = vigil(&lake)
-        .args([
-            "hunt",
-            "run",
-            "leaked_access_key",
-            "--param",
-            "key=AKIAALICENEWKEY",
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = succeed(vigil(&lake).args([
+        "hunt",
+        "run",
+        "leaked_access_key",
+        "--param",
+        "key=AKIAALICENEWKEY",
+        "--format",
+        "csv",
+    ]));
     // Nobody used alice's new key in the sample: only the header.
-    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 1);
+    assert_eq!(run.lines().count(), 1);
     let bad = vigil(&lake)
         .args(["hunt", "run", "ip_activity", "--param", "nope=1"])
         .output()
