@@ -181,13 +181,14 @@ pub fn print_test_outcomes(outcomes: &[TestOutcome]) {
     println!("{passed} of {} rule test(s) passed", outcomes.len());
 }
 
-/// Prints where detection spent its time: the lake read, then each rule.
+/// Prints where detection spent its time: the lake read (the rules run as
+/// it goes), each rule, and the rules' planning and finishing beyond it.
 pub fn print_timings(report: &DetectReport) {
     let mut grid = Grid::new();
     grid.load_preset(UTF8_FULL_CONDENSED)
         .set_header(vec!["step", "seconds"]);
     grid.add_row(vec![
-        Cell::new("read the lake (once per window span)"),
+        Cell::new("read the lake (once per window span), rules running"),
         Cell::new(format!("{:.3}", report.read_time.as_secs_f64()))
             .set_alignment(CellAlignment::Right),
     ]);
@@ -199,9 +200,10 @@ pub fn print_timings(report: &DetectReport) {
             Cell::new(format!("{:.3}", t.as_secs_f64())).set_alignment(CellAlignment::Right),
         ]);
     }
-    // Rules run side by side: their times overlap; this is the wall time.
+    // Rules run side by side and while the lake is read: their times
+    // overlap the read's; this is the wall time beyond it.
     grid.add_row(vec![
-        Cell::new("all rules, side by side"),
+        Cell::new("rules: planning, and finishing after the read"),
         Cell::new(format!("{:.3}", report.evaluation_time.as_secs_f64()))
             .set_alignment(CellAlignment::Right),
     ]);

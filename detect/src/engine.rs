@@ -1,17 +1,20 @@
 //! The detection engine: streaming rules per batch, scheduled rules over
-//! sliding windows (read once per window, every rule run over it in memory),
-//! checkpoints, suppression, and the `findings` table.
+//! sliding windows (each table read once per pass and fed to every rule as
+//! it is read), checkpoints, suppression, and the `findings` table.
 
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigil_ingest::{Lake, Table, TableBatch};
 use vigil_queries::TimeRange;
 
 use crate::error::DetectError;
-use crate::evaluate::{evaluate, Candidate};
+use crate::evaluate::{plan, run, Candidate};
+use crate::feed::{Feed, FeedReport};
 use crate::finding::{findings_batch, Finding, FindingStatus};
 use crate::reads::Job;
 use crate::rule::{Mode, Rule, RuleSet};
@@ -20,8 +23,9 @@ use crate::suppress::{Outcome, Suppressor, SUPPRESSION_STATE};
 use crate::tables::Tables;
 use crate::window::{due_windows, windows_over};
 
-/// How much of the lake one read holds: window ends are processed in chunks
-/// of this length, so memory stays bounded by about one chunk of events.
+/// How much of the lake one pass reads: window ends are processed in chunks
+/// of this length (the lake is fed to the rules as it is read, so this
+/// bounds the work of a pass, and the event ids it keeps to set repeats aside).
 const CHUNK_MS: i64 = 6 * 3_600_000;
 
 /// What a detection run did.
@@ -158,8 +162,12 @@ impl Detector {
         report.rows_read += tables.rows();
         report.repeated_deliveries += tables.repeated();
         let ctx = tables.context(None)?;
-        let jobs = rules.into_iter().map(|rule| (rule.clone(), span));
-        let mut out = evaluate_side_by_side(&ctx, jobs, report).await?;
+        let jobs = rules
+            .into_iter()
+            .map(|rule| (ctx.clone(), rule.clone(), span))
+            .collect();
+        let nothing_to_read = async { Ok(FeedReport::default()) };
+        let mut out = evaluate_side_by_side(jobs, nothing_to_read, report).await?;
         crate::samples::fill(&ctx, &self.rules, &mut out, None).await?;
         report.candidates += out.len();
         Ok(out)
@@ -270,8 +278,9 @@ impl Detector {
         Ok(findings)
     }
 
-    /// Runs `(rule, window)` jobs, reading each chunk of the lake once and
-    /// sharing one in-memory session between the rules of the same window.
+    /// Runs `(rule, window)` jobs, reading each chunk of the lake once: each
+    /// table is fed, batch by batch, to every rule reading it, cut to the
+    /// rule's read range (see [`crate::feed`]).
     async fn run_jobs(
         &self,
         mut jobs: Vec<(usize, TimeRange)>,
@@ -305,8 +314,19 @@ impl Detector {
                 .map(read)
                 .reduce(|a, b| a.union(&b))
                 .expect("chunk is not empty");
-            let started = Instant::now();
-            let data = match source {
+            let mut by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>> = BTreeMap::new();
+            for job in chunk {
+                by_read.entry(read(job)).or_default().push(*job);
+            }
+            by_read.retain(|range, _| !range.is_empty());
+            // The tables a group of jobs (one read range) reads.
+            let tables_of = |group: &[(usize, TimeRange)]| -> Vec<Table> {
+                group
+                    .iter()
+                    .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
+                    .collect()
+            };
+            let mut found_in_chunk = match source {
                 Source::Lake => {
                     let mut unique: Vec<(usize, TimeRange)> = chunk.to_vec();
                     unique.sort();
@@ -322,35 +342,58 @@ impl Detector {
                     // Only the spans, columns and rows the rules use are read.
                     let reads = crate::reads::lake_reads(&jobs).await?;
                     tracing::debug!(?reads, "reading the lake");
-                    Tables::read_lake(self.lake()?, &reads).await?
+                    let lake_reads = crate::feed::open_lake_reads(self.lake()?, &reads).await?;
+                    // Each rule's session scans a feed of each table its
+                    // group (the rules of one read range) reads.
+                    let mut feeds = Vec::new();
+                    let mut planned = Vec::new();
+                    for (read_range, group) in by_read {
+                        let group_tables = tables_of(&group);
+                        let group_feeds: Vec<(Table, Arc<Feed>)> = lake_reads
+                            .iter()
+                            .filter(|r| group_tables.contains(&r.table))
+                            .map(|read| {
+                                let schema = read.schema();
+                                let constraints = Tables::unique_ids(&schema);
+                                let feed = Feed::new(schema, read_range, constraints);
+                                (read.table, Arc::new(feed))
+                            })
+                            .collect();
+                        for (i, window) in group {
+                            let ctx = Tables::default().context(None)?;
+                            for (table, feed) in &group_feeds {
+                                ctx.deregister_table(table.name())
+                                    .and_then(|_| ctx.register_table(table.name(), feed.clone()))
+                                    .map_err(DetectError::Lake)?;
+                            }
+                            planned.push((ctx, self.rules[i].clone(), window));
+                        }
+                        feeds.extend(group_feeds);
+                    }
+                    let feeding = crate::feed::feed_lake(lake_reads, feeds);
+                    evaluate_side_by_side(planned, feeding, report).await?
                 }
-                Source::Memory(t) => t.slice(span)?,
+                Source::Memory(t) => {
+                    let started = Instant::now();
+                    let data = t.slice(span)?;
+                    report.read_time += started.elapsed();
+                    report.rows_read += data.rows();
+                    report.repeated_deliveries += data.repeated();
+                    let mut planned = Vec::new();
+                    for (read_range, group) in by_read {
+                        // Only the tables these rules read are cut to their range.
+                        let ctx = data.only(&tables_of(&group)).context(Some(read_range))?;
+                        planned.extend(
+                            group
+                                .into_iter()
+                                .map(|(i, window)| (ctx.clone(), self.rules[i].clone(), window)),
+                        );
+                    }
+                    let nothing_to_read = async { Ok(FeedReport::default()) };
+                    evaluate_side_by_side(planned, nothing_to_read, report).await?
+                }
             };
-            report.read_time += started.elapsed();
-            report.rows_read += data.rows();
-            report.repeated_deliveries += data.repeated();
-            let mut by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>> = BTreeMap::new();
-            for job in chunk {
-                by_read.entry(read(job)).or_default().push(*job);
-            }
-            let mut found_in_chunk = Vec::new();
-            for (read_range, group) in by_read {
-                if read_range.is_empty() {
-                    continue;
-                }
-                // Only the tables these rules read are cut to their range.
-                let read_by_group: Vec<Table> = group
-                    .iter()
-                    .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
-                    .collect();
-                let ctx = data.only(&read_by_group).context(Some(read_range))?;
-                let jobs = group
-                    .into_iter()
-                    .map(|(i, window)| (self.rules[i].clone(), window));
-                let found = evaluate_side_by_side(&ctx, jobs, report).await?;
-                report.candidates += found.len();
-                found_in_chunk.extend(found);
-            }
+            report.candidates += found_in_chunk.len();
             // Samples named by id: read now, for these few events only.
             if found_in_chunk
                 .iter()
@@ -369,8 +412,8 @@ impl Detector {
                         )
                         .await?;
                     }
-                    Source::Memory(_) => {
-                        let ctx = data.context(None)?;
+                    Source::Memory(t) => {
+                        let ctx = t.slice(span)?.context(None)?;
                         crate::samples::fill(&ctx, &self.rules, &mut found_in_chunk, None).await?;
                     }
                 }
@@ -477,30 +520,53 @@ async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectE
     Ok(())
 }
 
-/// Runs each rule over its window on `ctx`, side by side: a task each, so
-/// that one rule's planning (single-threaded) overlaps another's execution.
-/// Adds the rules' times and evaluations to `report`.
+/// Runs each rule over its window in its session, side by side: every rule
+/// is planned first (a task each: planning is single-threaded work), which
+/// subscribes its scans to the feeds of the lake; then `feeding` reads the
+/// lake into them while the rules run, a task each. Adds the read's time,
+/// the rules' times and evaluations to `report`; the evaluation time is
+/// the run's wall time beyond the read (planning, and rules finishing).
 async fn evaluate_side_by_side(
-    ctx: &SessionContext,
-    jobs: impl Iterator<Item = (Rule, TimeRange)>,
+    jobs: Vec<(SessionContext, Rule, TimeRange)>,
+    feeding: impl Future<Output = Result<FeedReport, DetectError>> + Send + 'static,
     report: &mut DetectReport,
 ) -> Result<Vec<Candidate>, DetectError> {
     let evaluating = Instant::now();
-    let tasks = jobs.map(|(rule, window)| {
-        let ctx = ctx.clone();
+    let planning = jobs.into_iter().map(|(ctx, rule, window)| {
+        tokio::spawn(async move {
+            let plan = plan(&ctx, &rule, window).await;
+            (ctx, rule, window, plan)
+        })
+    });
+    let mut plans = Vec::new();
+    for planned in futures::future::join_all(planning).await {
+        let (ctx, rule, window, plan) = planned?;
+        plans.push((ctx, rule, window, plan?));
+    }
+    let feeding = tokio::spawn(async move {
+        let started = Instant::now();
+        feeding.await.map(|fed| (fed, started.elapsed()))
+    });
+    let runs = plans.into_iter().map(|(ctx, rule, window, plan)| {
         tokio::spawn(async move {
             let started = Instant::now();
-            let found = evaluate(&ctx, &rule, window).await;
+            let found = run(&ctx, &rule, window, plan).await;
             (rule.id, started.elapsed(), found)
         })
     });
+    let runs = futures::future::join_all(runs).await;
+    // A failed read ended the rules' input with an error: report the read's.
+    let (fed, read_time) = feeding.await??;
+    report.rows_read += fed.rows;
+    report.repeated_deliveries += fed.repeated;
+    report.read_time += read_time;
     let mut out = Vec::new();
-    for task in futures::future::join_all(tasks).await {
+    for task in runs {
         let (rule, took, found) = task?;
         out.extend(found?);
         *report.rule_time.entry(rule).or_default() += took;
         report.evaluations += 1;
     }
-    report.evaluation_time += evaluating.elapsed();
+    report.evaluation_time += evaluating.elapsed().saturating_sub(read_time);
     Ok(out)
 }

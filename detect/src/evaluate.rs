@@ -3,9 +3,11 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
+use datafusion::physical_plan::{collect, ExecutionPlan};
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use vigil_queries::TimeRange;
 
 use crate::error::DetectError;
@@ -46,17 +48,44 @@ pub async fn evaluate(
     rule: &Rule,
     window: TimeRange,
 ) -> Result<Vec<Candidate>, DetectError> {
-    let query = |source| DetectError::Query {
-        rule: rule.id.clone(),
-        source,
-    };
-    let batches = ctx
-        .sql_with_options(&rule.sql(window), guard::sql_options())
+    let plan = plan(ctx, rule, window).await?;
+    run(ctx, rule, window, plan).await
+}
+
+/// Plans `rule` over `window` in `ctx`: the physical plan, scans included
+/// (a fed table is subscribed to here, see [`crate::feed`]).
+pub async fn plan(
+    ctx: &SessionContext,
+    rule: &Rule,
+    window: TimeRange,
+) -> Result<Arc<dyn ExecutionPlan>, DetectError> {
+    ctx.sql_with_options(&rule.sql(window), guard::sql_options())
         .await
-        .map_err(query)?
-        .collect()
+        .map_err(|source| DetectError::Query {
+            rule: rule.id.clone(),
+            source,
+        })?
+        .create_physical_plan()
         .await
-        .map_err(query)?;
+        .map_err(|source| DetectError::Query {
+            rule: rule.id.clone(),
+            source,
+        })
+}
+
+/// Runs a plan of `rule` made by [`plan`] in `ctx`.
+pub async fn run(
+    ctx: &SessionContext,
+    rule: &Rule,
+    window: TimeRange,
+    plan: Arc<dyn ExecutionPlan>,
+) -> Result<Vec<Candidate>, DetectError> {
+    let batches = collect(plan, ctx.task_ctx())
+        .await
+        .map_err(|source| DetectError::Query {
+            rule: rule.id.clone(),
+            source,
+        })?;
     let mut rows = Vec::new();
     for batch in &batches {
         rows.extend(batch_rows(batch)?);

@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod feed;
 pub mod finding;
 pub mod guard;
 pub mod reads;

@@ -2,20 +2,19 @@
 
 use arrow::array::{Array, BooleanArray, RecordBatch, TimestampMillisecondArray};
 use arrow::compute::filter_record_batch;
+use arrow::datatypes::Schema;
 use datafusion::common::{Constraint, Constraints};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use vigil_ingest::schema::schema;
-use vigil_ingest::{Lake, Table, TableBatch};
+use vigil_ingest::{Table, TableBatch};
 use vigil_queries::TimeRange;
 
 use crate::dedup::{EventIds, EVENT_ID};
 use crate::error::DetectError;
 use crate::guard::RULE_TABLES;
-use crate::reads::TableRead;
 use crate::unique_count::UniqueCount;
 
 /// Rows of the rule tables, each event once, in the order they were read.
@@ -40,7 +39,10 @@ fn time_bounds(t: &TimestampMillisecondArray) -> Option<(i64, i64)> {
 
 /// The rows of `batch` whose `event_time` is in `range`: the batch itself
 /// when all are, a copy when some are, `None` when none is.
-fn within(batch: &RecordBatch, range: TimeRange) -> Result<Option<RecordBatch>, DetectError> {
+pub(crate) fn within(
+    batch: &RecordBatch,
+    range: TimeRange,
+) -> Result<Option<RecordBatch>, DetectError> {
     let Some(t) = times(batch) else {
         return Ok(Some(batch.clone()));
     };
@@ -78,7 +80,7 @@ pub enum Pushdown {
     None,
 }
 
-fn session_with(pushdown: Pushdown) -> SessionContext {
+pub(crate) fn session_with(pushdown: Pushdown) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
         .with_information_schema(false);
@@ -220,13 +222,7 @@ impl Tables {
                 .first()
                 .map(|b| b.schema())
                 .unwrap_or_else(|| schema(table));
-            // Each event once (see `crate::dedup`): declared, so that
-            // `count(DISTINCT event_id)` counts without a set.
-            let unique_ids = schema
-                .index_of(EVENT_ID)
-                .ok()
-                .map(|i| Constraints::new_unverified(vec![Constraint::Unique(vec![i])]))
-                .unwrap_or_default();
+            let unique_ids = Tables::unique_ids(&schema);
             let mem = MemTable::try_new(schema, vec![batches])
                 .map_err(DetectError::Lake)?
                 .with_constraints(unique_ids);
@@ -236,60 +232,15 @@ impl Tables {
         Ok(ctx)
     }
 
-    /// Reads the given span, columns and rows of each table from the lake,
-    /// once, pruning partitions (and so reading only what the rules use).
-    pub async fn read_lake(
-        lake: &Lake,
-        reads: &BTreeMap<Table, TableRead>,
-    ) -> Result<Tables, DetectError> {
-        // The tables are read side by side, each by a task of its own that
-        // sets repeats aside as batches come (on another core than the
-        // decoding).
-        let reads = reads.iter().map(|(&table, read)| {
-            let lake = lake.clone();
-            let read = read.clone();
-            tokio::spawn(async move {
-                let ctx = session_with(match read.rows {
-                    Some(_) => Pushdown::Filters,
-                    None => Pushdown::None,
-                });
-                vigil_queries::register_lake(&ctx, &lake)?;
-                let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
-                // Rows the rules filter on are picked during the decode;
-                // rows read whole are filtered after it, where a batch
-                // within the span passes uncopied. Either way the span
-                // prunes files and row groups by their event_time statistics.
-                let mut stream = ctx
-                    .table(table.name())
-                    .await
-                    .and_then(|df| match &read.rows {
-                        Some(rows) => df.filter(read.span.filter().and(rows.clone())),
-                        None => df.filter(read.span.filter()),
-                    })
-                    .and_then(|df| df.select_columns(&columns))
-                    .map_err(DetectError::Lake)?
-                    .execute_stream()
-                    .await
-                    .map_err(DetectError::Lake)?;
-                let mut batches = Vec::new();
-                let mut ids: EventIds = EventIds::default();
-                while let Some(batch) = stream.next().await {
-                    let batch = ids.first_deliveries(batch.map_err(DetectError::Lake)?)?;
-                    if batch.num_rows() > 0 {
-                        batches.push(batch);
-                    }
-                }
-                Ok::<_, DetectError>((table, batches, ids.set_aside()))
-            })
-        });
-        let mut out = Tables::default();
-        for read in futures::future::join_all(reads).await {
-            let (table, batches, repeated) = read??;
-            // Non-empty already (by the task above).
-            out.batches.entry(table).or_default().extend(batches);
-            out.repeated += repeated;
-        }
-        Ok(out)
+    /// The constraint every rule table carries: each event once (see
+    /// `crate::dedup`), declared so that `count(DISTINCT event_id)` counts
+    /// without a set.
+    pub fn unique_ids(schema: &Schema) -> Constraints {
+        schema
+            .index_of(EVENT_ID)
+            .ok()
+            .map(|i| Constraints::new_unverified(vec![Constraint::Unique(vec![i])]))
+            .unwrap_or_default()
     }
 }
 

@@ -559,3 +559,78 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
     assert_eq!(many[&api].span, TimeRange::new(T0, T0 + 60 * MIN));
     assert_eq!(many[&api].columns, few[&api].columns);
 }
+
+/// The failed-auth burst rule, and a copy (`auth_burst_self_join`) that
+/// finds the same burst through a semi-join of the table with itself.
+fn burst_rules_one_scanning_twice() -> RuleSet {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/apigateway/apigw_auth_failure_burst.toml"
+    ))
+    .unwrap();
+    let twice = text
+        .replace(
+            r#"id = "apigw_auth_failure_burst""#,
+            r#"id = "auth_burst_self_join""#,
+        )
+        .replace(
+            "WHERE status IN (401, 403)",
+            "WHERE status IN (401, 403) AND event_id IN (SELECT event_id FROM apigateway)",
+        );
+    assert!(twice.contains("auth_burst_self_join") && twice.contains("IN (SELECT"));
+    let mut set = rules(&["apigw_auth_failure_burst"]);
+    set.rules
+        .push(Rule::parse(Path::new("twice.toml"), &twice).unwrap());
+    set
+}
+
+#[tokio::test]
+async fn the_lake_is_fed_to_the_rules_as_it_is_read_and_a_rule_may_scan_a_table_twice() {
+    let (_dir, lake) = lake();
+    write(&lake, Family::ApiGateway, "burst", &straddling_burst());
+    // 50,000 requests around the burst: several batches of the read (8,192
+    // rows each), more than a scan's channel holds.
+    let records: Vec<String> = (0..50_000)
+        .map(|i| ok_request("198.51.100.7", T0 + 8 * MIN + i * 4, &format!("ok{i}")))
+        .collect();
+    write(&lake, Family::ApiGateway, "ok", &records);
+    let set = burst_rules_one_scanning_twice();
+    let detector = Detector::for_lake(set, lake.clone());
+    let mut report = DetectReport::default();
+    // A plan that reads one scan of a table only after the other (the
+    // semi-join builds its side first) must not stall the read: a stall
+    // would hang here.
+    let found = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        detector.due(T0 + 17 * MIN, &mut report),
+    )
+    .await
+    .expect("the pass stalled")
+    .unwrap();
+    for rule in ["apigw_auth_failure_burst", "auth_burst_self_join"] {
+        let f: Vec<_> = found.iter().filter(|f| f.rule_id == rule).collect();
+        assert_eq!(f.len(), 1, "{rule}: {found:#?}");
+        assert_eq!(f[0].event_count, 25, "{rule}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_lake_read_fails_the_pass_instead_of_giving_rules_part_of_a_window() {
+    let (dir, lake) = lake();
+    write(&lake, Family::ApiGateway, "burst", &straddling_burst());
+    let hour = dir.path().join("apigateway/date=2026-11-24/hour=09");
+    assert!(hour.is_dir());
+    std::fs::write(
+        hour.join("zz-truncated.parquet"),
+        b"PAR1 not a parquet file",
+    )
+    .unwrap();
+    let detector = Detector::for_lake(burst_rules_one_scanning_twice(), lake);
+    let mut report = DetectReport::default();
+    let result = detector.due(T0 + 17 * MIN, &mut report).await;
+    let err = result.expect_err("a pass over an unreadable file found something");
+    assert!(
+        err.to_string().contains("zz-truncated") || err.to_string().contains("arquet"),
+        "{err}"
+    );
+}
