@@ -1,6 +1,6 @@
 //! Each event once per table: sets aside repeated deliveries of an event (the same `event_id`).
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray, StringViewArray};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::DataType;
 use std::collections::hash_map::Entry;
@@ -33,9 +33,39 @@ pub struct EventIds<S = ahash::RandomState> {
     /// Other ids with a hash already taken (a collision), rarely any.
     others: HashMap<u64, Vec<(u32, u32)>>,
     /// The id column of each batch seen.
-    ids: Vec<StringArray>,
+    ids: Vec<Ids>,
     /// Rows set aside so far.
     set_aside: usize,
+}
+
+/// A batch's id column, as read (text or text views).
+#[derive(Debug)]
+enum Ids {
+    Utf8(StringArray),
+    View(StringViewArray),
+}
+
+impl Ids {
+    fn len(&self) -> usize {
+        match self {
+            Ids::Utf8(a) => a.len(),
+            Ids::View(a) => a.len(),
+        }
+    }
+
+    fn is_null(&self, i: usize) -> bool {
+        match self {
+            Ids::Utf8(a) => a.is_null(i),
+            Ids::View(a) => a.is_null(i),
+        }
+    }
+
+    fn value(&self, i: usize) -> &str {
+        match self {
+            Ids::Utf8(a) => a.value(i),
+            Ids::View(a) => a.value(i),
+        }
+    }
 }
 
 impl<S: BuildHasher> EventIds<S> {
@@ -46,8 +76,9 @@ impl<S: BuildHasher> EventIds<S> {
             return Ok(batch);
         };
         let ids = match column.data_type() {
-            DataType::Utf8 => column.as_string::<i32>().clone(),
-            _ => cast(column, &DataType::Utf8)?.as_string::<i32>().clone(),
+            DataType::Utf8View => Ids::View(column.as_string_view().clone()),
+            DataType::Utf8 => Ids::Utf8(column.as_string::<i32>().clone()),
+            _ => Ids::Utf8(cast(column, &DataType::Utf8)?.as_string::<i32>().clone()),
         };
         let b = u32::try_from(self.ids.len()).expect("fewer than 4 billion batches");
         self.first.reserve(ids.len());
@@ -141,6 +172,16 @@ mod tests {
         .unwrap()
     }
 
+    /// The same batch with its ids as text views (as the lake is read).
+    fn viewed(batch: RecordBatch) -> RecordBatch {
+        let ids = cast(batch.column(0), &DataType::Utf8View).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(EVENT_ID, DataType::Utf8View, true),
+            Field::new("n", DataType::Int32, false),
+        ]));
+        RecordBatch::try_new(schema, vec![ids, batch.column(1).clone()]).unwrap()
+    }
+
     fn values(batch: &RecordBatch) -> Vec<i32> {
         let n = batch
             .column(1)
@@ -169,6 +210,28 @@ mod tests {
             .unwrap();
         assert_eq!(none_new.num_rows(), 0);
         assert_eq!(ids.set_aside(), 4);
+    }
+
+    #[test]
+    fn ids_read_as_text_views_are_told_apart_from_earlier_text_ones() {
+        let mut ids: EventIds = EventIds::default();
+        let long = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        let first = ids
+            .first_deliveries(batch(&[Some(long), Some("b")], &[1, 2]))
+            .unwrap();
+        assert_eq!(values(&first), vec![1, 2]);
+        let second = ids
+            .first_deliveries(viewed(batch(
+                &[Some("c"), Some(long), Some("c"), None],
+                &[3, 4, 5, 6],
+            )))
+            .unwrap();
+        assert_eq!(second.column(0).data_type(), &DataType::Utf8View);
+        assert_eq!(values(&second), vec![3, 6]);
+        let third = ids
+            .first_deliveries(batch(&[Some("b"), Some("c"), Some("d")], &[7, 8, 9]))
+            .unwrap();
+        assert_eq!(values(&third), vec![9]);
     }
 
     /// Hashes every id alike.

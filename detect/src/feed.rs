@@ -250,7 +250,7 @@ pub async fn open_lake_reads(
             Some(_) => Pushdown::Filters,
             None => Pushdown::None,
         });
-        vigil_queries::register_lake(&ctx, lake)?;
+        vigil_queries::register_lake_views(&ctx, lake)?;
         let columns: Vec<&str> = read.columns.iter().map(String::as_str).collect();
         // Rows the rules filter on are picked during the decode; rows read
         // whole are filtered after it, where a batch within the span passes

@@ -1,8 +1,8 @@
 //! The rule tables held in memory, each event once, sliced per window (copying only batches a window cuts).
 
 use arrow::array::{Array, BooleanArray, RecordBatch, TimestampMillisecondArray};
-use arrow::compute::filter_record_batch;
-use arrow::datatypes::Schema;
+use arrow::compute::{cast, filter_record_batch};
+use arrow::datatypes::{DataType, Schema};
 use datafusion::common::{Constraint, Constraints};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -63,6 +63,27 @@ pub(crate) fn within(
     }
 }
 
+/// The batch with its text columns as `Utf8View` (the bytes are shared,
+/// not copied), as rules see lake tables.
+fn string_views(batch: RecordBatch) -> Result<RecordBatch, DetectError> {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Utf8)
+    {
+        return Ok(batch);
+    }
+    let schema = vigil_queries::string_views_of(&batch.schema());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
 /// A session for running rules: small, no information schema, two partitions.
 pub fn session() -> SessionContext {
     session_with(Pushdown::Filters)
@@ -84,13 +105,15 @@ pub(crate) fn session_with(pushdown: Pushdown) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
         .with_information_schema(false);
-    // Lake strings read as Utf8, like the ingester's batches, so a rule sees
-    // the same types in streaming and scheduled mode.
+    // Lake text read as Utf8View: a dictionary page decodes to views of its
+    // dictionary instead of a copy of each value, and filters copy views,
+    // not bytes. Ingested batches are viewed alike (see `from_batches`), so a
+    // rule sees the same types in streaming and scheduled mode.
     config
         .options_mut()
         .execution
         .parquet
-        .schema_force_view_types = false;
+        .schema_force_view_types = true;
     // No statistics at planning: the scan prunes with them anyway, and
     // gathering them reads every footer once more.
     config.options_mut().execution.collect_statistics = false;
@@ -124,7 +147,7 @@ impl Tables {
             let batch = ids
                 .entry(tb.table)
                 .or_default()
-                .first_deliveries(tb.batch)?;
+                .first_deliveries(string_views(tb.batch)?)?;
             if batch.num_rows() > 0 {
                 tables.batches.entry(tb.table).or_default().push(batch);
             }
@@ -221,7 +244,7 @@ impl Tables {
             let schema = batches
                 .first()
                 .map(|b| b.schema())
-                .unwrap_or_else(|| schema(table));
+                .unwrap_or_else(|| vigil_queries::string_views_of(&schema(table)));
             let unique_ids = Tables::unique_ids(&schema);
             let mem = MemTable::try_new(schema, vec![batches])
                 .map_err(DetectError::Lake)?

@@ -1,6 +1,6 @@
 //! Registers lake tables as DataFusion listing tables with `date`/`hour` partitions.
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -21,6 +21,29 @@ pub fn register_lake(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError
         register_table(ctx, lake, table, table.name())?;
     }
     Ok(())
+}
+
+/// As [`register_lake`], with text columns read as `Utf8View` (see `register`).
+pub fn register_lake_views(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
+    crate::functions::register_functions(ctx);
+    register_store(ctx, lake)?;
+    for table in Table::ALL {
+        register(ctx, lake, table, table.name(), true)?;
+    }
+    Ok(())
+}
+
+/// The schema with its text columns as `Utf8View`.
+pub fn string_views_of(schema: &Schema) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+            _ => f.clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// Makes an S3 lake's object store known to the session (a local lake uses
@@ -76,15 +99,7 @@ fn register(
                 .collect(),
         );
     let schema = if string_views {
-        let fields: Vec<_> = schema(table)
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
-                _ => f.clone(),
-            })
-            .collect();
-        Arc::new(arrow::datatypes::Schema::new(fields))
+        string_views_of(&schema(table))
     } else {
         schema(table)
     };

@@ -13,7 +13,8 @@ pub mod placeholder;
 pub mod time_range;
 
 pub use catalog::{
-    hunting_session, lake_is_empty, partition_hours, register_lake, register_table, HUNTING_TABLES,
+    hunting_session, lake_is_empty, partition_hours, register_lake, register_lake_views,
+    register_table, string_views_of, HUNTING_TABLES,
 };
 pub use error::QueryError;
 pub use functions::register_functions;
