@@ -20,7 +20,7 @@ use crate::reads::Job;
 use crate::rule::{Mode, Rule, RuleSet};
 use crate::state::State;
 use crate::suppress::{Outcome, Suppressor, SUPPRESSION_STATE};
-use crate::tables::Tables;
+use crate::tables::{Pushdown, Tables};
 use crate::window::{due_windows, windows_over};
 
 /// How much of the lake one pass reads: window ends are processed in chunks
@@ -402,7 +402,7 @@ impl Detector {
                 let started = Instant::now();
                 match source {
                     Source::Lake => {
-                        let ctx = crate::tables::session();
+                        let ctx = crate::tables::lake_session(Pushdown::Filters);
                         vigil_queries::register_lake(&ctx, self.lake()?)?;
                         crate::samples::fill(
                             &ctx,

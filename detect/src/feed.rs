@@ -28,7 +28,7 @@ use vigil_queries::TimeRange;
 use crate::dedup::EventIds;
 use crate::error::DetectError;
 use crate::reads::TableRead;
-use crate::tables::{session_with, within, Pushdown};
+use crate::tables::{lake_session, within, Pushdown};
 
 /// What a subscriber receives: a batch, or the error that ended the read.
 pub type Fed = Result<RecordBatch, DataFusionError>;
@@ -246,7 +246,7 @@ pub async fn open_lake_reads(
 ) -> Result<Vec<LakeRead>, DetectError> {
     let mut out = Vec::new();
     for (&table, read) in reads {
-        let ctx = session_with(match read.rows {
+        let ctx = lake_session(match read.rows {
             Some(_) => Pushdown::Filters,
             None => Pushdown::None,
         });

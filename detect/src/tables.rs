@@ -84,9 +84,17 @@ fn string_views(batch: RecordBatch) -> Result<RecordBatch, DetectError> {
     Ok(RecordBatch::try_new(schema, columns)?)
 }
 
-/// A session for running rules: small, no information schema, two partitions.
+/// A session for running a rule: small, no information schema, one
+/// partition. Rules run side by side, a task each; splitting a rule's input
+/// in two as well only adds the work of repartitioning it.
 pub fn session() -> SessionContext {
-    session_with(Pushdown::Filters)
+    session_with(Pushdown::Filters, 1)
+}
+
+/// A session for reading the lake: two partitions, so that two files (or
+/// row groups) decode at once.
+pub(crate) fn lake_session(pushdown: Pushdown) -> SessionContext {
+    session_with(pushdown, 2)
 }
 
 /// Whether a lake scan evaluates its filter while decoding.
@@ -101,9 +109,9 @@ pub enum Pushdown {
     None,
 }
 
-pub(crate) fn session_with(pushdown: Pushdown) -> SessionContext {
+fn session_with(pushdown: Pushdown, partitions: usize) -> SessionContext {
     let mut config = SessionConfig::new()
-        .with_target_partitions(2)
+        .with_target_partitions(partitions)
         .with_information_schema(false);
     // Lake text read as Utf8View: a dictionary page decodes to views of its
     // dictionary instead of a copy of each value, and filters copy views,
