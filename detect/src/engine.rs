@@ -226,6 +226,75 @@ impl Detector {
             .await
     }
 
+    /// The tables the rules of a group of jobs read.
+    fn tables_of(&self, group: &[(usize, TimeRange)]) -> Vec<Table> {
+        group
+            .iter()
+            .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
+            .collect()
+    }
+
+    /// A session for each job of a chunk, where each table the rule reads
+    /// is a feed of the one read of it (see [`crate::feed`]), and that read,
+    /// to run once every job is planned. `by_read` groups the jobs by the
+    /// range they read; `read` gives a job's range.
+    async fn fed_jobs(
+        &self,
+        chunk: &[(usize, TimeRange)],
+        by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>>,
+        read: impl Fn(&(usize, TimeRange)) -> TimeRange,
+    ) -> Result<
+        (
+            Vec<(SessionContext, Rule, TimeRange)>,
+            impl Future<Output = Result<FeedReport, DetectError>> + Send + 'static,
+        ),
+        DetectError,
+    > {
+        let mut unique: Vec<(usize, TimeRange)> = chunk.to_vec();
+        unique.sort();
+        unique.dedup();
+        let jobs: Vec<Job> = unique
+            .iter()
+            .map(|job| Job {
+                rule: &self.rules[job.0],
+                window: job.1,
+                read: read(job),
+            })
+            .collect();
+        // Only the spans, columns and rows the rules use are read.
+        let reads = crate::reads::lake_reads(&jobs).await?;
+        tracing::debug!(?reads, "reading the lake");
+        let lake_reads = crate::feed::open_lake_reads(self.lake()?, &reads).await?;
+        let mut feeds = Vec::new();
+        let mut sessions = Vec::new();
+        for (read_range, group) in by_read {
+            let group_tables = self.tables_of(&group);
+            let group_feeds: Vec<(Table, Arc<Feed>)> = lake_reads
+                .iter()
+                .filter(|r| group_tables.contains(&r.table))
+                .map(|read| {
+                    let schema = read.schema();
+                    let constraints = Tables::unique_ids(&schema);
+                    let feed = Feed::new(schema, read_range, constraints);
+                    (read.table, Arc::new(feed))
+                })
+                .collect();
+            // A session per rule: the feeds tell the scans of different
+            // rules apart by their session.
+            for (i, window) in group {
+                let ctx = Tables::default().context(None)?;
+                for (table, feed) in &group_feeds {
+                    ctx.deregister_table(table.name())
+                        .and_then(|_| ctx.register_table(table.name(), feed.clone()))
+                        .map_err(DetectError::Lake)?;
+                }
+                sessions.push((ctx, self.rules[i].clone(), window));
+            }
+            feeds.extend(group_feeds);
+        }
+        Ok((sessions, crate::feed::feed_lake(lake_reads, feeds)))
+    }
+
     fn lake(&self) -> Result<&Lake, DetectError> {
         self.lake.as_ref().ok_or_else(|| DetectError::State {
             path: "lake".into(),
@@ -319,59 +388,10 @@ impl Detector {
                 by_read.entry(read(job)).or_default().push(*job);
             }
             by_read.retain(|range, _| !range.is_empty());
-            // The tables a group of jobs (one read range) reads.
-            let tables_of = |group: &[(usize, TimeRange)]| -> Vec<Table> {
-                group
-                    .iter()
-                    .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
-                    .collect()
-            };
             let mut found_in_chunk = match source {
                 Source::Lake => {
-                    let mut unique: Vec<(usize, TimeRange)> = chunk.to_vec();
-                    unique.sort();
-                    unique.dedup();
-                    let jobs: Vec<Job> = unique
-                        .iter()
-                        .map(|job| Job {
-                            rule: &self.rules[job.0],
-                            window: job.1,
-                            read: read(job),
-                        })
-                        .collect();
-                    // Only the spans, columns and rows the rules use are read.
-                    let reads = crate::reads::lake_reads(&jobs).await?;
-                    tracing::debug!(?reads, "reading the lake");
-                    let lake_reads = crate::feed::open_lake_reads(self.lake()?, &reads).await?;
-                    // Each rule's session scans a feed of each table its
-                    // group (the rules of one read range) reads.
-                    let mut feeds = Vec::new();
-                    let mut planned = Vec::new();
-                    for (read_range, group) in by_read {
-                        let group_tables = tables_of(&group);
-                        let group_feeds: Vec<(Table, Arc<Feed>)> = lake_reads
-                            .iter()
-                            .filter(|r| group_tables.contains(&r.table))
-                            .map(|read| {
-                                let schema = read.schema();
-                                let constraints = Tables::unique_ids(&schema);
-                                let feed = Feed::new(schema, read_range, constraints);
-                                (read.table, Arc::new(feed))
-                            })
-                            .collect();
-                        for (i, window) in group {
-                            let ctx = Tables::default().context(None)?;
-                            for (table, feed) in &group_feeds {
-                                ctx.deregister_table(table.name())
-                                    .and_then(|_| ctx.register_table(table.name(), feed.clone()))
-                                    .map_err(DetectError::Lake)?;
-                            }
-                            planned.push((ctx, self.rules[i].clone(), window));
-                        }
-                        feeds.extend(group_feeds);
-                    }
-                    let feeding = crate::feed::feed_lake(lake_reads, feeds);
-                    evaluate_side_by_side(planned, feeding, report).await?
+                    let (jobs, feeding) = self.fed_jobs(chunk, by_read, read).await?;
+                    evaluate_side_by_side(jobs, feeding, report).await?
                 }
                 Source::Memory(t) => {
                     let started = Instant::now();
@@ -379,18 +399,20 @@ impl Detector {
                     report.read_time += started.elapsed();
                     report.rows_read += data.rows();
                     report.repeated_deliveries += data.repeated();
-                    let mut planned = Vec::new();
+                    let mut jobs = Vec::new();
                     for (read_range, group) in by_read {
                         // Only the tables these rules read are cut to their range.
-                        let ctx = data.only(&tables_of(&group)).context(Some(read_range))?;
-                        planned.extend(
+                        let ctx = data
+                            .only(&self.tables_of(&group))
+                            .context(Some(read_range))?;
+                        jobs.extend(
                             group
                                 .into_iter()
                                 .map(|(i, window)| (ctx.clone(), self.rules[i].clone(), window)),
                         );
                     }
                     let nothing_to_read = async { Ok(FeedReport::default()) };
-                    evaluate_side_by_side(planned, nothing_to_read, report).await?
+                    evaluate_side_by_side(jobs, nothing_to_read, report).await?
                 }
             };
             report.candidates += found_in_chunk.len();
