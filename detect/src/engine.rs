@@ -28,6 +28,10 @@ use crate::window::{due_windows, windows_over};
 /// bounds the work of a pass, and the event ids it keeps to set repeats aside).
 const CHUNK_MS: i64 = 6 * 3_600_000;
 
+/// How many times a settle reads and folds the suppression state again when
+/// other writers keep changing it, before giving up with an error.
+const SETTLE_ATTEMPTS: u32 = 8;
+
 /// What a detection run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DetectReport {
@@ -457,37 +461,37 @@ impl Detector {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let mut suppressor: Suppressor =
-            self.state.get(SUPPRESSION_STATE).await?.unwrap_or_default();
         candidates.sort_by(|a, b| {
             (a.first_seen, &a.rule_id, &a.dedup_key).cmp(&(b.first_seen, &b.rule_id, &b.dedup_key))
         });
-        let by_id: BTreeMap<&str, &Rule> = self.rules.iter().map(|r| (r.id.as_str(), r)).collect();
-        // One finding per id: later updates of the same finding replace earlier ones.
-        let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
-        for c in candidates {
-            let Some(rule) = by_id.get(c.rule_id.as_str()) else {
-                continue;
-            };
-            match suppressor.apply(rule, c, detected_at) {
-                Outcome::Report(f) => {
-                    let f = *f;
-                    match findings.get_mut(&f.finding_id) {
-                        Some(existing) => {
-                            let status = existing.status;
-                            *existing = f;
-                            existing.status = status;
-                        }
-                        None => {
-                            findings.insert(f.finding_id.clone(), f);
-                        }
-                    }
-                }
-                Outcome::Unchanged => report.unchanged += 1,
+        // Detection may run in several places at once (ingest functions run
+        // streaming rules side by side): the suppression state is written
+        // back only if nobody changed it since it was read, else folded again.
+        let mut attempt = 0;
+        let (findings, unchanged) = loop {
+            let (suppressor, version) = self.state.get_versioned(SUPPRESSION_STATE).await?;
+            let (suppressor, folded) = self.fold(
+                suppressor.unwrap_or_default(),
+                candidates.clone(),
+                detected_at,
+            );
+            if self
+                .state
+                .put_if(SUPPRESSION_STATE, &suppressor, &version)
+                .await?
+            {
+                break folded;
             }
-        }
-        suppressor.prune();
-        self.state.put(SUPPRESSION_STATE, &suppressor).await?;
+            attempt += 1;
+            if attempt == SETTLE_ATTEMPTS {
+                return Err(DetectError::State {
+                    path: format!("_state/{SUPPRESSION_STATE}"),
+                    reason: format!("changed by other writers {attempt} times in a row"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+        };
+        report.unchanged += unchanged;
         let mut findings: Vec<Finding> = findings.into_values().collect();
         findings.sort_by(|a, b| {
             (a.first_seen, &a.rule_id, &a.finding_id).cmp(&(
@@ -506,6 +510,43 @@ impl Detector {
             write_findings(lake, &findings).await?;
         }
         Ok(findings)
+    }
+
+    /// Folds sorted candidates into the suppression state: the findings to
+    /// report (one per id, later updates replacing earlier ones) and how
+    /// many candidates added nothing to an open finding.
+    fn fold(
+        &self,
+        mut suppressor: Suppressor,
+        candidates: Vec<Candidate>,
+        detected_at: i64,
+    ) -> (Suppressor, (BTreeMap<String, Finding>, usize)) {
+        let by_id: BTreeMap<&str, &Rule> = self.rules.iter().map(|r| (r.id.as_str(), r)).collect();
+        let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
+        let mut unchanged = 0;
+        for c in candidates {
+            let Some(rule) = by_id.get(c.rule_id.as_str()) else {
+                continue;
+            };
+            match suppressor.apply(rule, c, detected_at) {
+                Outcome::Report(f) => {
+                    let f = *f;
+                    match findings.get_mut(&f.finding_id) {
+                        Some(existing) => {
+                            let status = existing.status;
+                            *existing = f;
+                            existing.status = status;
+                        }
+                        None => {
+                            findings.insert(f.finding_id.clone(), f);
+                        }
+                    }
+                }
+                Outcome::Unchanged => unchanged += 1,
+            }
+        }
+        suppressor.prune();
+        (suppressor, (findings, unchanged))
     }
 
     /// Merges a report of work done elsewhere (the streaming sink) into `into`.

@@ -634,3 +634,77 @@ async fn a_failed_lake_read_fails_the_pass_instead_of_giving_rules_part_of_a_win
         "{err}"
     );
 }
+
+/// One candidate of the failed-auth burst rule, as a window run yields it.
+fn burst_candidate() -> vigil_detect::evaluate::Candidate {
+    vigil_detect::evaluate::Candidate {
+        rule_id: "apigw_auth_failure_burst".into(),
+        dedup_key: "203.0.113.66".into(),
+        first_seen: T0 + 8 * MIN,
+        last_seen: T0 + 11 * MIN,
+        event_count: 25,
+        event_ids: Default::default(),
+        entities: vigil_detect::finding::Entities {
+            src_ip: Some("203.0.113.66".into()),
+            ..Default::default()
+        },
+        fields: Default::default(),
+        samples: Vec::new(),
+        sample_ids: Vec::new(),
+        window: TimeRange::new(T0 + 5 * MIN, T0 + 15 * MIN),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn detectors_settling_at_once_on_s3_alert_a_finding_once() {
+    let endpoint = std::env::var("VIGIL_TEST_MOTO_ENDPOINT")
+        .expect("VIGIL_TEST_MOTO_ENDPOINT is set by scripts/test.sh");
+    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
+    let bucket = format!("vigil-settle-test-{}", std::process::id());
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("moto reachable");
+    assert!(created.status().is_success(), "{}", created.status());
+    let lake = Lake::open(&format!("s3://{bucket}/lake")).unwrap();
+
+    // The state's conditional writes, on S3 itself.
+    let state = vigil_detect::state::State::Lake(lake.clone());
+    let (_, absent) = state.get_versioned::<u32>("probe.json").await.unwrap();
+    assert!(state.put_if("probe.json", &1u32, &absent).await.unwrap());
+    assert!(!state.put_if("probe.json", &2u32, &absent).await.unwrap());
+    let (_, v1) = state.get_versioned::<u32>("probe.json").await.unwrap();
+    assert!(state.put_if("probe.json", &3u32, &v1).await.unwrap());
+    assert!(!state.put_if("probe.json", &4u32, &v1).await.unwrap());
+    assert_eq!(state.get::<u32>("probe.json").await.unwrap(), Some(3));
+
+    // Two detectors (two ingest functions, say) settle the same candidate at
+    // once, over and over: whatever the interleaving, one reports it new and
+    // the other folds it into that finding.
+    for round in 0..5 {
+        let rules = rules(&["apigw_auth_failure_burst"]);
+        let (a, b) = (
+            Detector::for_lake(rules.clone(), lake.clone()),
+            Detector::for_lake(rules, lake.clone()),
+        );
+        let mut candidate = burst_candidate();
+        candidate.dedup_key = format!("203.0.113.{round}");
+        let (mut ra, mut rb) = (DetectReport::default(), DetectReport::default());
+        let now = T0 + 17 * MIN;
+        let (fa, fb) = tokio::join!(
+            a.settle(vec![candidate.clone()], now, &mut ra),
+            b.settle(vec![candidate], now, &mut rb)
+        );
+        let (fa, fb) = (fa.unwrap(), fb.unwrap());
+        let new = fa
+            .iter()
+            .chain(&fb)
+            .filter(|f| f.status == FindingStatus::New)
+            .count();
+        assert_eq!(new, 1, "round {round}: {fa:#?} {fb:#?}");
+        assert_eq!(ra.new + rb.new, 1);
+        assert_eq!(ra.unchanged + rb.unchanged + ra.updated + rb.updated, 1);
+    }
+}
