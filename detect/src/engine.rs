@@ -392,6 +392,8 @@ impl Detector {
                 by_read.entry(read(job)).or_default().push(*job);
             }
             by_read.retain(|range, _| !range.is_empty());
+            // The chunk's rows, when they are in memory.
+            let mut memory_data: Option<Tables> = None;
             let mut found_in_chunk = match source {
                 Source::Lake => {
                     let (jobs, feeding) = self.fed_jobs(chunk, by_read, read).await?;
@@ -399,7 +401,7 @@ impl Detector {
                 }
                 Source::Memory(t) => {
                     let started = Instant::now();
-                    let data = t.slice(span)?;
+                    let data = memory_data.insert(t.slice(span)?);
                     report.read_time += started.elapsed();
                     report.rows_read += data.rows();
                     report.repeated_deliveries += data.repeated();
@@ -426,8 +428,8 @@ impl Detector {
                 .any(|c| c.samples.is_empty() && !c.sample_ids.is_empty())
             {
                 let started = Instant::now();
-                match source {
-                    Source::Lake => {
+                match &memory_data {
+                    None => {
                         let ctx = crate::tables::lake_session(Pushdown::Filters);
                         vigil_queries::register_lake(&ctx, self.lake()?)?;
                         crate::samples::fill(
@@ -438,8 +440,8 @@ impl Detector {
                         )
                         .await?;
                     }
-                    Source::Memory(t) => {
-                        let ctx = t.slice(span)?.context(None)?;
+                    Some(data) => {
+                        let ctx = data.context(None)?;
                         crate::samples::fill(&ctx, &self.rules, &mut found_in_chunk, None).await?;
                     }
                 }

@@ -42,18 +42,9 @@ pub struct Candidate {
     pub window: TimeRange,
 }
 
-/// Runs `rule` in `ctx` (whose tables hold the window's rows).
-pub async fn evaluate(
-    ctx: &SessionContext,
-    rule: &Rule,
-    window: TimeRange,
-) -> Result<Vec<Candidate>, DetectError> {
-    let plan = plan(ctx, rule, window).await?;
-    run(ctx, rule, window, plan).await
-}
-
-/// Plans `rule` over `window` in `ctx`: the physical plan, scans included
-/// (a fed table is subscribed to here, see [`crate::feed`]).
+/// Plans `rule` over `window` in `ctx` (whose tables hold, or are fed, the
+/// window's rows): the physical plan, scans included (a fed table notes its
+/// scans here, see [`crate::feed`]).
 pub async fn plan(
     ctx: &SessionContext,
     rule: &Rule,
