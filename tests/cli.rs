@@ -609,3 +609,75 @@ fn output_piped_into_a_reader_that_went_away_ends_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn findings_settled_but_not_alerted_are_alerted_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = dir.path().join("out.jsonl");
+    let config = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[alerting]
+max_attempts = 2
+base_backoff = "10ms"
+deadline = "3s"
+
+[[alerting.destinations]]
+name = "file"
+type = "file"
+path = "{}"
+
+[[alerting.destinations]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret_env = "VIGIL_CLI_OUTBOX_SECRET"
+"#,
+            out.display()
+        ),
+    )
+    .unwrap();
+    // The webhook's secret is missing: the run settles its findings, then
+    // fails before delivering any of them.
+    let first = vigil(&lake)
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "sample-logs", "--output", "json"])
+        .env_remove("VIGIL_CLI_OUTBOX_SECRET")
+        .output()
+        .unwrap();
+    assert!(!first.status.success());
+    assert!(String::from_utf8_lossy(&first.stderr).contains("VIGIL_CLI_OUTBOX_SECRET"));
+    let settled = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("\"status\":\"new\""))
+        .count();
+    assert!(settled >= 5, "{}", String::from_utf8_lossy(&first.stdout));
+    assert!(!out.exists());
+
+    // The next run finds nothing new, yet alerts what the first one settled
+    // (the file gets them; the webhook, unreachable, dead-letters them).
+    let detect = |lake: &Path| {
+        vigil(lake)
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "detect",
+                "--from",
+                "2026-11-24T08:00:00Z",
+                "--to",
+                "2026-11-24T10:00:00Z",
+            ])
+            .env("VIGIL_CLI_OUTBOX_SECRET", "s3cret-value")
+            .output()
+            .unwrap()
+    };
+    detect(&lake);
+    let alerted = || std::fs::read_to_string(&out).unwrap().lines().count();
+    assert_eq!(alerted(), settled);
+    // Once alerted, they are not alerted again.
+    detect(&lake);
+    assert_eq!(alerted(), settled);
+}

@@ -118,6 +118,8 @@ pub struct Detector {
     lake: Option<Lake>,
     /// Most windows one scheduled run catches up per rule.
     pub max_catch_up: usize,
+    /// Whether settled findings wait in the outbox until delivered.
+    outbox: bool,
 }
 
 impl Detector {
@@ -128,6 +130,7 @@ impl Detector {
             state: State::Lake(lake.clone()),
             lake: Some(lake),
             max_catch_up: 288,
+            outbox: false,
         }
     }
 
@@ -138,11 +141,49 @@ impl Detector {
             state: State::memory(),
             lake: None,
             max_catch_up: 288,
+            outbox: false,
         }
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Settled findings wait in an outbox (`<lake>/_state/outbox/`) until
+    /// [`Detector::delivered`] is called for them: a process that stops
+    /// between settling findings and alerting them leaves them there, and
+    /// the next run finds them with [`Detector::undelivered`]. Alerts are
+    /// then delivered at least once, rather than at most once. Off by
+    /// default (a run without alerts would fill the outbox).
+    pub fn with_outbox(mut self, on: bool) -> Detector {
+        self.outbox = on;
+        self
+    }
+
+    /// Findings settled earlier and not yet delivered, a group per settle;
+    /// with `settled_before` (Unix ms), only groups settled before then: a
+    /// run that may overlap others (a Lambda function) leaves the groups of
+    /// runs that may still be delivering them alone.
+    pub async fn undelivered(
+        &self,
+        settled_before: Option<i64>,
+    ) -> Result<Vec<Vec<Finding>>, DetectError> {
+        let mut out = Vec::new();
+        for name in self.state.names(OUTBOX, settled_before).await? {
+            if let Some(findings) = self.state.get::<Vec<Finding>>(&name).await? {
+                out.push(findings);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes a group of findings (as settled, or as [`Detector::undelivered`]
+    /// gave it) out of the outbox once delivered or dead-lettered.
+    pub async fn delivered(&self, findings: &[Finding]) -> Result<(), DetectError> {
+        if self.outbox && !findings.is_empty() {
+            self.state.delete(&outbox_name(findings)).await?;
+        }
+        Ok(())
     }
 
     /// Runs the streaming rules over freshly ingested rows (no lake read).
@@ -477,12 +518,22 @@ impl Detector {
                 candidates.clone(),
                 detected_at,
             );
+            // In the outbox before the state says they were reported: a
+            // stop in between leaves them to be delivered, never lost.
+            let waiting = (self.outbox && !folded.0.is_empty()).then(|| outbox_name(&folded.0));
+            if let Some(name) = &waiting {
+                self.state.put(name, &folded.0).await?;
+            }
             if self
                 .state
                 .put_if(SUPPRESSION_STATE, &suppressor, &version)
                 .await?
             {
                 break folded;
+            }
+            // Folded against a stale state: these are not the findings to alert.
+            if let Some(name) = &waiting {
+                self.state.delete(name).await?;
             }
             attempt += 1;
             if attempt == SETTLE_ATTEMPTS {
@@ -494,14 +545,6 @@ impl Detector {
             tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
         };
         report.unchanged += unchanged;
-        let mut findings: Vec<Finding> = findings.into_values().collect();
-        findings.sort_by(|a, b| {
-            (a.first_seen, &a.rule_id, &a.finding_id).cmp(&(
-                b.first_seen,
-                &b.rule_id,
-                &b.finding_id,
-            ))
-        });
         for f in &findings {
             match f.status {
                 FindingStatus::New => report.new += 1,
@@ -515,14 +558,14 @@ impl Detector {
     }
 
     /// Folds sorted candidates into the suppression state: the findings to
-    /// report (one per id, later updates replacing earlier ones) and how
-    /// many candidates added nothing to an open finding.
+    /// report (one per id, later updates replacing earlier ones; in order of
+    /// first event) and how many candidates added nothing to an open finding.
     fn fold(
         &self,
         mut suppressor: Suppressor,
         candidates: Vec<Candidate>,
         detected_at: i64,
-    ) -> (Suppressor, (BTreeMap<String, Finding>, usize)) {
+    ) -> (Suppressor, (Vec<Finding>, usize)) {
         let by_id: BTreeMap<&str, &Rule> = self.rules.iter().map(|r| (r.id.as_str(), r)).collect();
         let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
         let mut unchanged = 0;
@@ -548,6 +591,14 @@ impl Detector {
             }
         }
         suppressor.prune();
+        let mut findings: Vec<Finding> = findings.into_values().collect();
+        findings.sort_by(|a, b| {
+            (a.first_seen, &a.rule_id, &a.finding_id).cmp(&(
+                b.first_seen,
+                &b.rule_id,
+                &b.finding_id,
+            ))
+        });
         (suppressor, (findings, unchanged))
     }
 
@@ -561,12 +612,28 @@ fn checkpoint_name(rule_id: &str) -> String {
     format!("checkpoints/{rule_id}.json")
 }
 
-/// Writes findings to the lake; the object name hashes their content, so
-/// writing the same findings again replaces the same objects.
-async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectError> {
-    if findings.is_empty() {
-        return Ok(());
+/// What to deliver: the findings of a backlog (from
+/// [`Detector::undelivered`]), then those just settled, each once.
+pub fn to_deliver(backlog: &[Vec<Finding>], settled: &[Finding]) -> Vec<Finding> {
+    let mut all: Vec<Finding> = backlog.concat();
+    for f in settled {
+        if !all.contains(f) {
+            all.push(f.clone());
+        }
     }
+    all
+}
+
+/// Where settled findings wait for delivery (see [`Detector::with_outbox`]).
+const OUTBOX: &str = "outbox";
+
+/// A group of findings' name in the outbox.
+fn outbox_name(findings: &[Finding]) -> String {
+    format!("{OUTBOX}/{}.json", digest(findings))
+}
+
+/// A short digest of what a group of findings reports.
+fn digest(findings: &[Finding]) -> String {
     let mut h = Sha256::new();
     for f in findings {
         h.update(f.finding_id.as_bytes());
@@ -574,7 +641,16 @@ async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectE
         h.update(f.event_count.to_be_bytes());
         h.update(f.last_seen.to_be_bytes());
     }
-    let batch_id = format!("findings-{}", hex::encode(&h.finalize()[..10]));
+    hex::encode(&h.finalize()[..10])
+}
+
+/// Writes findings to the lake; the object name hashes their content, so
+/// writing the same findings again replaces the same objects.
+async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let batch_id = format!("findings-{}", digest(findings));
     let batch = findings_batch(findings)?;
     lake.write_batch(&TableBatch {
         table: Table::Findings,

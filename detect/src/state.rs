@@ -142,6 +142,69 @@ impl State {
     }
 }
 
+impl State {
+    /// The names of the state documents under `folder` (as given to
+    /// [`State::get`]: `folder/<name>`), in order; in a lake, only those
+    /// last written before `written_before` (Unix ms) when it is given.
+    pub async fn names(
+        &self,
+        folder: &str,
+        written_before: Option<i64>,
+    ) -> Result<Vec<String>, DetectError> {
+        let mut names: Vec<String> = match self {
+            State::Lake(lake) => {
+                use futures::TryStreamExt;
+                let root = lake.state_path("");
+                let listed: Vec<object_store::ObjectMeta> = lake
+                    .store()
+                    .list(Some(&lake.state_path(folder)))
+                    .try_collect()
+                    .await
+                    .map_err(|e| state_error(folder, e))?;
+                listed
+                    .into_iter()
+                    .filter(|m| {
+                        written_before.is_none_or(|t| m.last_modified.timestamp_millis() < t)
+                    })
+                    .filter_map(|m| {
+                        m.location.prefix_match(&root).map(|parts| {
+                            parts
+                                .map(|p| p.as_ref().to_string())
+                                .collect::<Vec<_>>()
+                                .join("/")
+                        })
+                    })
+                    .collect()
+            }
+            State::Memory(map) => map
+                .lock()
+                .map_err(|_| state_error(folder, "poisoned"))?
+                .keys()
+                .filter(|k| k.starts_with(&format!("{folder}/")))
+                .cloned()
+                .collect(),
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes a state document (one already gone is not an error).
+    pub async fn delete(&self, name: &str) -> Result<(), DetectError> {
+        match self {
+            State::Lake(lake) => match lake.store().delete(&lake.state_path(name)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(state_error(name, e)),
+            },
+            State::Memory(map) => {
+                map.lock()
+                    .map_err(|_| state_error(name, "poisoned"))?
+                    .remove(name);
+                Ok(())
+            }
+        }
+    }
+}
+
 fn state_error(name: &str, e: impl std::fmt::Display) -> DetectError {
     DetectError::State {
         path: format!("_state/{name}"),

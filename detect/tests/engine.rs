@@ -708,3 +708,51 @@ async fn detectors_settling_at_once_on_s3_alert_a_finding_once() {
         assert_eq!(ra.unchanged + rb.unchanged + ra.updated + rb.updated, 1);
     }
 }
+
+#[tokio::test]
+async fn settled_findings_wait_in_the_outbox_until_delivered() {
+    let (_dir, lake) = lake();
+    let detector =
+        || Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
+    let mut report = DetectReport::default();
+    let found = detector()
+        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    // The process stopped before alerting: the next one finds them waiting,
+    // though settling the same candidate again reports nothing.
+    let next = detector();
+    assert_eq!(next.undelivered(None).await.unwrap(), vec![found.clone()]);
+    // A run that may overlap the settling one asks only for older groups.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(next
+        .undelivered(Some(now_ms - 600_000))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        next.undelivered(Some(now_ms + 60_000)).await.unwrap().len(),
+        1
+    );
+    let again = next
+        .settle(vec![burst_candidate()], T0 + 18 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:#?}");
+    next.delivered(&found).await.unwrap();
+    assert!(next.undelivered(None).await.unwrap().is_empty());
+
+    // Without an outbox (no alerts), nothing waits.
+    let (_dir2, lake2) = self::lake();
+    let plain = Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake2);
+    let found = plain
+        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(plain.undelivered(None).await.unwrap().is_empty());
+}

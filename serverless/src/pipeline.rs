@@ -38,6 +38,10 @@ pub struct Outcome {
     pub delivery: DeliveryReport,
 }
 
+/// Longer than any function runs (Lambda's limit is 15 minutes): findings in
+/// the outbox for longer were left by a run that stopped before alerting.
+const LONGEST_RUN_MS: i64 = 16 * 60_000;
+
 /// The lake, the rules and the alert destinations of a function. Built on the
 /// first invocation and kept warm; the dispatcher (SDK clients, secrets) is
 /// built only when there is something to send.
@@ -58,7 +62,7 @@ impl Pipeline {
             rules.extend(RuleSet::load_dir(dir)?)?;
         }
         Ok(Pipeline {
-            detector: Detector::for_lake(rules, lake.clone()),
+            detector: Detector::for_lake(rules, lake.clone()).with_outbox(settings.send_alerts),
             lake,
             settings,
             dispatcher: OnceCell::new(),
@@ -192,14 +196,28 @@ impl Pipeline {
         })
     }
 
+    /// Delivers the findings just settled, and those a stopped run settled
+    /// but did not deliver (left in the detector's outbox longer than any
+    /// function runs, so not another invocation's work in progress); then
+    /// takes them out of the outbox.
     async fn alert(&self, findings: &[Finding]) -> Result<DeliveryReport, ServerlessError> {
-        if findings.is_empty() || !self.settings.send_alerts {
+        if !self.settings.send_alerts {
+            return Ok(DeliveryReport::default());
+        }
+        let settled_before = chrono::Utc::now().timestamp_millis() - LONGEST_RUN_MS;
+        let backlog = self.detector.undelivered(Some(settled_before)).await?;
+        let all = vigil_detect::engine::to_deliver(&backlog, findings);
+        if all.is_empty() {
             return Ok(DeliveryReport::default());
         }
         let dispatcher = self
             .dispatcher
             .get_or_try_init(|| Dispatcher::new(&self.settings.alerting))
             .await?;
-        Ok(dispatcher.deliver(findings).await?)
+        let report = dispatcher.deliver(&all).await?;
+        for group in backlog.iter().map(Vec::as_slice).chain([findings]) {
+            self.detector.delivered(group).await?;
+        }
+        Ok(report)
     }
 }

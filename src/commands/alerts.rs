@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use vigil_alerting::config::{load, VigilConfig};
 use vigil_alerting::{AlertingConfig, DeliveryReport, Dispatcher};
 use vigil_detect::finding::Entities;
-use vigil_detect::{Finding, FindingStatus, Severity};
+use vigil_detect::{Detector, Finding, FindingStatus, Severity};
 
 use crate::output;
 
@@ -63,16 +63,26 @@ pub fn dead_letter_location(config: &AlertingConfig) -> String {
         .unwrap_or_else(|| config.dead_letter.display().to_string())
 }
 
-/// Sends new findings and prints the delivery summary; fails if any delivery
-/// was dead-lettered (after printing where it is).
+/// Sends the findings just settled, with those an earlier run settled but
+/// did not get to deliver (`backlog`, from [`Detector::undelivered`]), then
+/// takes them out of the detector's outbox, and prints the delivery summary.
+/// A failed delivery is dead-lettered (the caller reports it); an error
+/// before delivery leaves every finding in the outbox for the next run.
 pub fn deliver(
     runtime: &tokio::runtime::Runtime,
     config: &AlertingConfig,
+    detector: &Detector,
+    backlog: Vec<Vec<Finding>>,
     findings: &[Finding],
 ) -> Result<DeliveryReport> {
+    let all = vigil_detect::engine::to_deliver(&backlog, findings);
     let report = runtime.block_on(async {
         let dispatcher = Dispatcher::new(config).await?;
-        dispatcher.deliver(findings).await
+        let report = dispatcher.deliver(&all).await?;
+        for group in backlog.iter().map(Vec::as_slice).chain([findings]) {
+            detector.delivered(group).await?;
+        }
+        anyhow::Ok(report)
     })?;
     output::print_deliveries(&report, &dead_letter_location(config));
     Ok(report)

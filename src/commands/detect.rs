@@ -99,7 +99,13 @@ pub fn run(
     rules.select(&args.rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;
-    let detector = Detector::for_lake(rules, lake);
+    let detector = Detector::for_lake(rules, lake).with_outbox(!args.no_alerts);
+    // Findings an earlier run settled but did not get to alert.
+    let backlog = if args.no_alerts {
+        Vec::new()
+    } else {
+        runtime.block_on(detector.undelivered(None))?
+    };
     let now = match &args.now {
         Some(t) => parse_time(t)?,
         None => Utc::now().timestamp_millis(),
@@ -125,7 +131,8 @@ pub fn run(
         output::print_timings(&report);
     }
     if !args.no_alerts {
-        let delivered = crate::commands::alerts::deliver(&runtime, &alerting, &findings)?;
+        let delivered =
+            crate::commands::alerts::deliver(&runtime, &alerting, &detector, backlog, &findings)?;
         if delivered.dead_lettered() > 0 {
             bail!(
                 "{} alert deliveries failed (kept in {})",

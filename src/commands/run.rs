@@ -39,7 +39,13 @@ pub fn run(
     let rules = load_rules(user_rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;
-    let detector = Detector::for_lake(rules, lake.clone());
+    let detector = Detector::for_lake(rules, lake.clone()).with_outbox(!args.no_alerts);
+    // Findings an earlier run settled but did not get to alert.
+    let backlog = if args.no_alerts {
+        Vec::new()
+    } else {
+        runtime.block_on(detector.undelivered(None))?
+    };
     let (sink, streamed) = StreamingSink::new(lake.writer()?, detector.clone())?;
     let ingester = Ingester::new(ingest::options(&args.ingest), sink);
     let ingest_report = ingest::ingest(ingester, &args.ingest, lake.location())?;
@@ -71,7 +77,9 @@ pub fn run(
     let delivered = if args.no_alerts {
         None
     } else {
-        Some(alerts::deliver(&runtime, &alerting, &findings)?)
+        Some(alerts::deliver(
+            &runtime, &alerting, &detector, backlog, &findings,
+        )?)
     };
     ingest::check(&ingest_report)?;
     if let Some(d) = delivered.filter(|d| d.dead_lettered() > 0) {
