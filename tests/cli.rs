@@ -4,7 +4,7 @@
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn vigil(lake: &Path) -> Command {
@@ -307,17 +307,10 @@ fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
     );
 }
 
-#[test]
-fn alerts_test_and_redrive_account_for_failed_deliveries() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
-    // A webhook nobody listens on, and a file.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.path().join("vigil.toml");
+/// Writes `dir/vigil.toml`: quick retries, a signed webhook `hook` at `url`
+/// (its secret in the variable `secret_env`) and a JSON Lines file `file`.
+fn hook_and_file_config(dir: &Path, url: &str, secret_env: &str, file: &Path) -> PathBuf {
+    let config = dir.join("vigil.toml");
     std::fs::write(
         &config,
         format!(
@@ -329,18 +322,37 @@ deadline = "3s"
 [[alerting.destinations]]
 name = "hook"
 type = "webhook"
-url = "http://127.0.0.1:{port}/hook"
-secret_env = "VIGIL_CLI_TEST_SECRET"
+url = "{url}"
+secret_env = "{secret_env}"
 
 [[alerting.destinations]]
 name = "file"
 type = "file"
 path = "{}"
 "#,
-            dir.path().join("out.jsonl").display()
+            file.display()
         ),
     )
     .unwrap();
+    config
+}
+
+#[test]
+fn alerts_test_and_redrive_account_for_failed_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // A webhook nobody listens on, and a file.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = hook_and_file_config(
+        dir.path(),
+        &format!("http://127.0.0.1:{port}/hook"),
+        "VIGIL_CLI_TEST_SECRET",
+        &dir.path().join("out.jsonl"),
+    );
     let run = |args: &[&str]| {
         vigil(&lake)
             .arg("--config")
@@ -615,30 +627,12 @@ fn findings_settled_but_not_alerted_are_alerted_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let out = dir.path().join("out.jsonl");
-    let config = dir.path().join("vigil.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[alerting]
-max_attempts = 2
-base_backoff = "10ms"
-deadline = "3s"
-
-[[alerting.destinations]]
-name = "file"
-type = "file"
-path = "{}"
-
-[[alerting.destinations]]
-name = "hook"
-type = "webhook"
-url = "http://127.0.0.1:9/hook"
-secret_env = "VIGIL_CLI_OUTBOX_SECRET"
-"#,
-            out.display()
-        ),
-    )
-    .unwrap();
+    let config = hook_and_file_config(
+        dir.path(),
+        "http://127.0.0.1:9/hook",
+        "VIGIL_CLI_OUTBOX_SECRET",
+        &out,
+    );
     // The webhook's secret is missing: the run settles its findings, then
     // fails before delivering any of them.
     let first = vigil(&lake)
