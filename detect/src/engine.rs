@@ -177,11 +177,21 @@ impl Detector {
         Ok(out)
     }
 
-    /// Takes a group of findings (as settled, or as [`Detector::undelivered`]
-    /// gave it) out of the outbox once delivered or dead-lettered.
-    pub async fn delivered(&self, findings: &[Finding]) -> Result<(), DetectError> {
-        if self.outbox && !findings.is_empty() {
-            self.state.delete(&outbox_name(findings)).await?;
+    /// Takes delivered (or dead-lettered) findings out of the outbox: the
+    /// groups of a backlog from [`Detector::undelivered`], and the findings
+    /// just settled (as [`to_deliver`] merged them).
+    pub async fn delivered(
+        &self,
+        backlog: &[Vec<Finding>],
+        settled: &[Finding],
+    ) -> Result<(), DetectError> {
+        if !self.outbox {
+            return Ok(());
+        }
+        for group in backlog.iter().map(Vec::as_slice).chain([settled]) {
+            if !group.is_empty() {
+                self.state.delete(&outbox_name(group)).await?;
+            }
         }
         Ok(())
     }

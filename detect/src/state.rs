@@ -101,7 +101,7 @@ impl State {
                     Err(object_store::Error::Precondition { .. })
                     | Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
                     Err(object_store::Error::NotImplemented { .. }) => {
-                        self.put(name, value).await?;
+                        self.put_bytes(name, bytes).await?;
                         Ok(true)
                     }
                     Err(e) => Err(state_error(name, e)),
@@ -125,6 +125,10 @@ impl State {
     /// Writes a state document whole (a single PUT; a rename locally).
     pub async fn put<T: Serialize>(&self, name: &str, value: &T) -> Result<(), DetectError> {
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| state_error(name, e))?;
+        self.put_bytes(name, bytes).await
+    }
+
+    async fn put_bytes(&self, name: &str, bytes: Vec<u8>) -> Result<(), DetectError> {
         match self {
             State::Lake(lake) => {
                 lake.store()
@@ -140,9 +144,7 @@ impl State {
         }
         Ok(())
     }
-}
 
-impl State {
     /// The names of the state documents under `folder` (as given to
     /// [`State::get`]: `folder/<name>`), in order; in a lake, only those
     /// last written before `written_before` (Unix ms) when it is given.

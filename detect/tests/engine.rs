@@ -743,7 +743,7 @@ async fn settled_findings_wait_in_the_outbox_until_delivered() {
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:#?}");
-    next.delivered(&found).await.unwrap();
+    next.delivered(&[], &found).await.unwrap();
     assert!(next.undelivered(None).await.unwrap().is_empty());
 
     // Without an outbox (no alerts), nothing waits.

@@ -15,20 +15,19 @@ use crate::error::QueryError;
 /// Registers every lake table (`cloudtrail`, `apigateway`, `lambda`, `findings`,
 /// `deadletter`) under its own name, and Vigil's SQL functions. A table with no files yet reads as empty.
 pub fn register_lake(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
-    crate::functions::register_functions(ctx);
-    register_store(ctx, lake)?;
-    for table in Table::ALL {
-        register_table(ctx, lake, table, table.name())?;
-    }
-    Ok(())
+    register_all(ctx, lake, false)
 }
 
 /// As [`register_lake`], with text columns read as `Utf8View` (see `register`).
 pub fn register_lake_views(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
+    register_all(ctx, lake, true)
+}
+
+fn register_all(ctx: &SessionContext, lake: &Lake, string_views: bool) -> Result<(), QueryError> {
     crate::functions::register_functions(ctx);
     register_store(ctx, lake)?;
     for table in Table::ALL {
-        register(ctx, lake, table, table.name(), true)?;
+        register(ctx, lake, table, table.name(), string_views)?;
     }
     Ok(())
 }

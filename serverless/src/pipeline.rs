@@ -215,9 +215,7 @@ impl Pipeline {
             .get_or_try_init(|| Dispatcher::new(&self.settings.alerting))
             .await?;
         let report = dispatcher.deliver(&all).await?;
-        for group in backlog.iter().map(Vec::as_slice).chain([findings]) {
-            self.detector.delivered(group).await?;
-        }
+        self.detector.delivered(&backlog, findings).await?;
         Ok(report)
     }
 }

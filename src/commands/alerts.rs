@@ -79,9 +79,7 @@ pub fn deliver(
     let report = runtime.block_on(async {
         let dispatcher = Dispatcher::new(config).await?;
         let report = dispatcher.deliver(&all).await?;
-        for group in backlog.iter().map(Vec::as_slice).chain([findings]) {
-            detector.delivered(group).await?;
-        }
+        detector.delivered(&backlog, findings).await?;
         anyhow::Ok(report)
     })?;
     output::print_deliveries(&report, &dead_letter_location(config));
