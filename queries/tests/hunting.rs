@@ -195,6 +195,42 @@ async fn every_saved_hunt_runs_on_the_sample_lake_and_finds_its_story() {
 }
 
 #[tokio::test]
+async fn top_talkers_counts_as_a_direct_count_over_the_requests_does() {
+    let (_dir, lake) = sample_lake();
+    let ctx = hunting_session(&lake, None).await.unwrap();
+    let hunt = hunts::load(None)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.name == "top_talkers")
+        .unwrap();
+    let talkers = query(&ctx, &hunt.render(&BTreeMap::new()).unwrap()).await;
+    let direct = query(
+        &ctx,
+        "SELECT coalesce(api_id, domain_name) AS api, src_ip, count(*) AS requests,
+                count(CASE WHEN status BETWEEN 400 AND 499 THEN 1 END) AS client_errors,
+                count(CASE WHEN status >= 500 THEN 1 END) AS server_errors,
+                count(DISTINCT coalesce(route_key, http_method || ' ' || resource_path)) AS routes
+         FROM apigateway GROUP BY 1, 2",
+    )
+    .await;
+    let key = |r: &serde_json::Map<String, Value>| (s(&r["api"]), s(&r["src_ip"]));
+    let direct: BTreeMap<_, _> = direct.iter().map(|r| (key(r), r)).collect();
+    assert!(!talkers.is_empty());
+    assert!(talkers.iter().any(|r| r["routes"].as_i64() > Some(1)));
+    for talker in &talkers {
+        let expected = direct[&key(talker)];
+        for column in ["requests", "client_errors", "server_errors", "routes"] {
+            assert_eq!(
+                talker[column],
+                expected[column],
+                "{column} of {:?}",
+                key(talker)
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn assumed_role_chains_on_the_invictus_capture() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
