@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use tokio::sync::watch;
 use vigil_detect::state::State;
 use vigil_ingest::SourceId;
 
@@ -47,12 +48,15 @@ pub struct TailReport {
     pub alerts: u64,
 }
 
-/// Pulls and ingests until caught up (or, with `follow`, forever), calling
-/// `progress` after each batch.
+/// Pulls and ingests until caught up (or, with `follow`, until `stop` turns
+/// true), calling `progress` after each batch. A stop never interrupts a batch
+/// being ingested; a batch still being gathered is left to the next run (the
+/// cursor has not passed it).
 pub async fn tail(
     client: &Client,
     pipeline: &Pipeline,
     options: &TailOptions,
+    mut stop: watch::Receiver<bool>,
     mut progress: impl FnMut(&TailReport),
 ) -> Result<TailReport, ServerlessError> {
     let state = State::Lake(pipeline.lake().clone());
@@ -68,6 +72,9 @@ pub async fn tail(
     };
     let mut report = TailReport::default();
     loop {
+        if *stop.borrow() {
+            return Ok(report);
+        }
         let mut pages = client
             .filter_log_events()
             .log_group_name(&options.log_group)
@@ -78,6 +85,9 @@ pub async fn tail(
         let mut batch = Vec::new();
         let mut exhausted = true;
         while let Some(page) = pages.next().await {
+            if *stop.borrow() {
+                return Ok(report);
+            }
             let page = page.map_err(|e| aws_error("FilterLogEvents", e))?;
             for event in page.events() {
                 let id = event.event_id().unwrap_or_default();
@@ -119,7 +129,17 @@ pub async fn tail(
         if !options.follow {
             return Ok(report);
         }
-        tokio::time::sleep(options.poll_interval).await;
+        tokio::select! {
+            _ = tokio::time::sleep(options.poll_interval) => {}
+            _ = stopped(&mut stop) => return Ok(report),
+        }
+    }
+}
+
+/// Resolves once `stop` turns true; never, if its sender is gone.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
+use tokio::sync::watch;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
 use vigil_queries::TimeRange;
@@ -541,7 +542,9 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
         follow: false,
         poll_interval: Duration::from_millis(10),
     };
-    let first = tail(&logs, &pipeline, &options, |_| {}).await.unwrap();
+    let first = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
     assert_eq!((first.events, first.parsed, first.dead_lettered), (3, 3, 0));
     let lake = pipeline.lake();
     let rows = query(
@@ -559,16 +562,45 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
 
     // Nothing new: nothing ingested. Then one more event (at the cursor's
     // own millisecond, too): only it is taken.
-    let idle = tail(&logs, &pipeline, &options, |_| {}).await.unwrap();
+    let idle = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
     assert_eq!(idle.events, 0);
     put(vec![(
         now + 5,
         "2026-11-24T09:00:00.000Z\t22222222-2222-2222-2222-222222222222\tERROR\tboom",
     )])
     .await;
-    let next = tail(&logs, &pipeline, &options, |_| {}).await.unwrap();
+    let next = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
     assert_eq!(next.events, 1);
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 4);
+
+    // Following, with an hour between polls: a stop (Ctrl-C in `vigil tail`)
+    // sent after the first batch ends the run without waiting for the poll.
+    put(vec![(
+        now + 10,
+        "2026-11-24T09:00:01.000Z\t22222222-2222-2222-2222-222222222222\tERROR\tboom again",
+    )])
+    .await;
+    let following = TailOptions {
+        follow: true,
+        poll_interval: Duration::from_secs(3600),
+        ..options.clone()
+    };
+    let (stop, stopped) = watch::channel(false);
+    let followed = tokio::time::timeout(
+        Duration::from_secs(60),
+        tail(&logs, &pipeline, &following, stopped, |_| {
+            let _ = stop.send(true);
+        }),
+    )
+    .await
+    .expect("a stopped tail returns at once")
+    .unwrap();
+    assert_eq!((followed.events, followed.batches), (1, 1));
+    assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 5);
 }
 
 #[tokio::test]

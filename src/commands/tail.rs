@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tokio::sync::watch;
 use vigil_serverless::tail::{self, TailOptions};
 use vigil_serverless::{Pipeline, Settings};
 
@@ -14,7 +15,7 @@ pub struct TailArgs {
     /// The log group to read.
     #[arg(long)]
     pub log_group: String,
-    /// Keep polling for new events (stop with Ctrl-C; the cursor is saved after each batch).
+    /// Keep polling for new events (Ctrl-C stops after the batch in hand and prints the totals; the cursor is saved after each batch).
     #[arg(long)]
     pub follow: bool,
     /// With no saved cursor, start here (RFC 3339, or a duration ago such as 1h).
@@ -54,7 +55,7 @@ pub fn run(
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
         let client = vigil_serverless::aws::logs_client(args.endpoint_url.as_deref()).await;
-        tail::tail(&client, &pipeline, &options, |r| {
+        tail::tail(&client, &pipeline, &options, stop_on_ctrl_c(), |r| {
             eprintln!(
                 "{} events in {} batches: {} parsed, {} dead-lettered, {} findings, {} alerts",
                 r.events, r.batches, r.parsed, r.dead_lettered, r.findings, r.alerts
@@ -72,4 +73,20 @@ pub fn run(
         report.alerts
     );
     Ok(())
+}
+
+/// Turns true on the first Ctrl-C, so that tail ends after the batch in hand
+/// (its cursor saved, its totals printed); a second Ctrl-C quits at once.
+fn stop_on_ctrl_c() -> watch::Receiver<bool> {
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping after the batch in hand (Ctrl-C again to quit at once)");
+            let _ = stop.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    stopped
 }
