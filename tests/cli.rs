@@ -6,10 +6,11 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use vigil_test_support::{checkout, in_checkout, sample_logs};
 
 fn vigil(lake: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+    cmd.current_dir(checkout())
         .arg("--lake")
         .arg(lake)
         .env_remove("VIGIL_LAKE");
@@ -109,11 +110,7 @@ fn ingest_reads_stdin() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let input = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("sample-logs/apigateway/http-api-access-clf.log"),
-    )
-    .unwrap();
+    let input = std::fs::read(sample_logs("apigateway/http-api-access-clf.log")).unwrap();
     let lines = input.iter().filter(|c| **c == b'\n').count();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), &input).unwrap();
     drop(child.stdin.take());
@@ -129,10 +126,9 @@ fn ingest_reads_stdin() {
 #[test]
 fn a_truncated_gzip_fails_clearly_after_keeping_what_it_could() {
     let dir = tempfile::tempdir().unwrap();
-    let gz = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("sample-logs/lambda/firehose-orders-search-2026-11-24-09.gz"),
-    )
+    let gz = std::fs::read(sample_logs(
+        "lambda/firehose-orders-search-2026-11-24-09.gz",
+    ))
     .unwrap();
     let cut = dir.path().join("cut.gz");
     std::fs::write(&cut, &gz[..gz.len() - 40]).unwrap();
@@ -429,10 +425,9 @@ fn a_user_rule_folder_loads_and_a_bad_rule_fails_with_its_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("my-rules");
     std::fs::create_dir_all(&rules).unwrap();
-    let builtin = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("detect/rules/cloudtrail/iam_user_created.toml"),
-    )
-    .unwrap();
+    let builtin =
+        std::fs::read_to_string(in_checkout("detect/rules/cloudtrail/iam_user_created.toml"))
+            .unwrap();
     std::fs::write(
         rules.join("mine.toml"),
         builtin.replace("id = \"iam_user_created\"", "id = \"my_iam_user_created\""),
@@ -474,10 +469,9 @@ fn a_failing_rule_test_makes_rules_test_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("my-rules");
     std::fs::create_dir_all(&rules).unwrap();
-    let builtin = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("detect/rules/cloudtrail/iam_user_created.toml"),
-    )
-    .unwrap();
+    let builtin =
+        std::fs::read_to_string(in_checkout("detect/rules/cloudtrail/iam_user_created.toml"))
+            .unwrap();
     // The rule now ignores CreateUser, so its positive test fails.
     let broken = builtin
         .replace("id = \"iam_user_created\"", "id = \"broken\"")

@@ -4,13 +4,12 @@
 //! (cfn-lint and checkov check the rest: scripts/test.sh runs them.)
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use std::path::Path;
 use vigil_ingest::schema::schema;
 use vigil_ingest::Table;
+use vigil_test_support::in_checkout;
 
 fn template() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml"))
-        .unwrap()
+    std::fs::read_to_string(in_checkout("infra/template.yaml")).unwrap()
 }
 
 /// Athena's type for a lake column.

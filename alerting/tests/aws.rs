@@ -7,15 +7,11 @@ use std::time::Duration;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::{AlertingConfig, Dispatcher};
 use vigil_detect::Severity;
-
-fn endpoint() -> String {
-    std::env::var("VIGIL_TEST_MOTO_ENDPOINT")
-        .expect("VIGIL_TEST_MOTO_ENDPOINT is set by scripts/test.sh")
-}
+use vigil_test_support::moto_endpoint;
 
 async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(moto_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .load()
         .await
@@ -77,7 +73,7 @@ async fn sns_publishes_findings_with_attributes_to_a_subscribed_queue() {
     let dir = tempfile::tempdir().unwrap();
     let mut d = DestinationConfig::new("sns", DestinationKind::Sns);
     d.topic_arn = Some(topic.clone());
-    d.endpoint_url = Some(endpoint());
+    d.endpoint_url = Some(moto_endpoint());
     let dispatcher = Dispatcher::new(&alerting(d, dir.path())).await.unwrap();
     let findings: Vec<_> = (0..3)
         .map(|i| finding(i, "s3_bucket_policy_changed", Severity::High))
@@ -155,7 +151,7 @@ async fn fifo_topics_get_group_and_deduplication_ids() {
     let dir = tempfile::tempdir().unwrap();
     let mut d = DestinationConfig::new("sns-fifo", DestinationKind::Sns);
     d.topic_arn = Some(topic);
-    d.endpoint_url = Some(endpoint());
+    d.endpoint_url = Some(moto_endpoint());
     let dispatcher = Dispatcher::new(&alerting(d, dir.path())).await.unwrap();
     // A FIFO topic refuses a publish without MessageGroupId: delivery proves it is set.
     let report = dispatcher
@@ -188,7 +184,7 @@ async fn a_webhook_secret_from_secrets_manager_signs_the_request() {
     let mut d = DestinationConfig::new("hook", DestinationKind::Webhook);
     d.url = Some(receiver.url());
     d.secret_id = Some(name);
-    d.endpoint_url = Some(endpoint());
+    d.endpoint_url = Some(moto_endpoint());
     let dispatcher = Dispatcher::new(&alerting(d, dir.path())).await.unwrap();
     // The secret never shows in the destination's debug output.
     assert!(!format!("{dispatcher:?}").contains("from-secrets-manager"));
@@ -221,7 +217,7 @@ async fn failed_deliveries_can_wait_in_an_sqs_queue_and_be_redriven() {
     d.secret_env = Some("VIGIL_TEST_SQS_SECRET".into());
     let mut cfg = alerting(d, dir.path());
     cfg.dead_letter_queue_url = Some(queue_url.clone());
-    cfg.dead_letter_endpoint_url = Some(endpoint());
+    cfg.dead_letter_endpoint_url = Some(moto_endpoint());
     let dispatcher = Dispatcher::new(&cfg).await.unwrap();
     let findings: Vec<_> = (0..3)
         .map(|i| finding(i, "flaky", Severity::High))

@@ -541,9 +541,8 @@ mod tests {
 
     #[test]
     fn sql_errors_point_at_the_line_in_the_file() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/rules/cloudtrail/iam_user_created.toml"
+        let text = std::fs::read_to_string(vigil_test_support::in_checkout(
+            "detect/rules/cloudtrail/iam_user_created.toml",
         ))
         .unwrap();
         let rule = Rule::parse(Path::new("x.toml"), &text).unwrap();

@@ -3,18 +3,11 @@
 //! activity must stay quiet except where an event really matches a rule.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vigil_detect::testing::detect_in_memory;
 use vigil_detect::{Finding, RuleSet, Tables};
 use vigil_ingest::{IngestOptions, Ingester, MemorySink};
-
-fn corpus(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(rel);
-    assert!(p.exists(), "corpus file missing: {}", p.display());
-    p
-}
+use vigil_test_support::corpus;
 
 fn ingest(paths: &[PathBuf]) -> Tables {
     let sink = MemorySink::default();
@@ -154,7 +147,7 @@ async fn every_covered_stratus_technique_fires_its_rules() {
             labelled.contains(*technique),
             "{technique} is not a labelled Stratus technique"
         );
-        let file = corpus(&format!(
+        let file = corpus(format!(
             "stratus-red-team-detonation-logs/docs/detonation-logs/{technique}.json"
         ));
         let fired: BTreeSet<String> = findings(&[file])

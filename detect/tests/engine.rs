@@ -8,6 +8,7 @@ use vigil_detect::reads::Job;
 use vigil_detect::{DetectReport, Detector, FindingStatus, Rule, RuleSet};
 use vigil_ingest::{Family, IngestOptions, Ingester, Lake, SourceId};
 use vigil_queries::TimeRange;
+use vigil_test_support::{create_moto_bucket, in_checkout};
 
 const MIN: i64 = 60_000;
 /// 2026-11-24T09:00:00Z
@@ -406,10 +407,9 @@ async fn a_window_read_lists_only_its_hour_partitions() {
 #[test]
 fn refused_sql_names_the_rule_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/cloudtrail/iam_user_created.toml"),
-    )
-    .unwrap();
+    let good =
+        std::fs::read_to_string(in_checkout("detect/rules/cloudtrail/iam_user_created.toml"))
+            .unwrap();
     let start = good.find("sql = '''").unwrap();
     let end = good[start + 9..].find("'''").unwrap() + start + 12;
     let bad = format!(
@@ -441,10 +441,9 @@ fn refused_sql_names_the_rule_file_and_line() {
 
 #[tokio::test]
 async fn unknown_columns_and_bad_durations_are_caught_at_load() {
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules/apigateway/apigw_auth_failure_burst.toml"),
-    )
+    let good = std::fs::read_to_string(in_checkout(
+        "detect/rules/apigateway/apigw_auth_failure_burst.toml",
+    ))
     .unwrap();
     let bad_duration = good.replace("window = \"10m\"", "window = \"ten minutes\"");
     let err = Rule::parse(Path::new("d.toml"), &bad_duration)
@@ -529,9 +528,8 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
 
     // Catching up on many windows of a rule whose filter names the window:
     // its ranges are read whole, not through an OR of a filter per window.
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/rules/apigateway/apigw_auth_failure_burst.toml"
+    let text = std::fs::read_to_string(in_checkout(
+        "detect/rules/apigateway/apigw_auth_failure_burst.toml",
     ))
     .unwrap();
     let per_window = text.replace(
@@ -563,9 +561,8 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
 /// The failed-auth burst rule, and a copy (`auth_burst_self_join`) that
 /// finds the same burst through a semi-join of the table with itself.
 fn burst_rules_one_scanning_twice() -> RuleSet {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/rules/apigateway/apigw_auth_failure_burst.toml"
+    let text = std::fs::read_to_string(in_checkout(
+        "detect/rules/apigateway/apigw_auth_failure_burst.toml",
     ))
     .unwrap();
     let twice = text
@@ -658,16 +655,9 @@ fn burst_candidate() -> vigil_detect::evaluate::Candidate {
 #[tokio::test]
 #[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
 async fn detectors_settling_at_once_on_s3_alert_a_finding_once() {
-    let endpoint = std::env::var("VIGIL_TEST_MOTO_ENDPOINT")
-        .expect("VIGIL_TEST_MOTO_ENDPOINT is set by scripts/test.sh");
-    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
     let bucket = format!("vigil-settle-test-{}", std::process::id());
-    let created = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .expect("moto reachable");
-    assert!(created.status().is_success(), "{}", created.status());
+    let endpoint = create_moto_bucket(&bucket).await;
+    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
     let lake = Lake::open(&format!("s3://{bucket}/lake")).unwrap();
 
     // The state's conditional writes, on S3 itself.

@@ -3,10 +3,10 @@
 //! Also the `serde_json::IgnoredAny` ceiling and NDJSON → Parquet end to end.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::path::Path;
 use vigil_ingest::{
     BatchSink, IngestError, IngestOptions, Ingester, Lake, SinkStats, SourceId, TableBatch,
 };
+use vigil_test_support::{corpus, sample_logs};
 
 // The allocator the `vigil` binary uses, so the figures are the binary's.
 #[global_allocator]
@@ -25,10 +25,6 @@ impl BatchSink for NullSink {
     fn finish(&mut self) -> Result<SinkStats, IngestError> {
         Ok(SinkStats::default())
     }
-}
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// Repeats template lines up to the target size, making each record unique.
@@ -62,7 +58,7 @@ fn cloudtrail_ndjson() -> Vec<u8> {
         }
         return bytes;
     }
-    let dir = root().join("../shared/corpus/invictus-ir-aws-dataset/CloudTrail");
+    let dir = corpus("invictus-ir-aws-dataset/CloudTrail");
     let mut lines = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -79,7 +75,7 @@ fn cloudtrail_ndjson() -> Vec<u8> {
 }
 
 fn sample_lines(rel: &str) -> Vec<String> {
-    std::fs::read_to_string(root().join("sample-logs").join(rel))
+    std::fs::read_to_string(sample_logs(rel))
         .unwrap()
         .lines()
         .map(String::from)
@@ -89,9 +85,9 @@ fn sample_lines(rel: &str) -> Vec<String> {
 fn lambda_text() -> Vec<u8> {
     // The Lambda platform and application lines of the sample subscription payload.
     let payload: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            root().join("sample-logs/lambda/cloudwatch-subscription-orders-search.json"),
-        )
+        &std::fs::read(sample_logs(
+            "lambda/cloudwatch-subscription-orders-search.json",
+        ))
         .unwrap(),
     )
     .unwrap();

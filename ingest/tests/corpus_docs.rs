@@ -6,7 +6,7 @@ use common::*;
 use vigil_ingest::Table;
 
 fn blocks(file: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(corpus(&format!("awsdocs-format-examples/{file}")))
+    std::fs::read_to_string(corpus(format!("awsdocs-format-examples/{file}")))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -229,28 +229,12 @@ async fn dead_letters_are_queryable_with_their_reason() {
     assert_eq!(reasons, vec!["unrecognized_format", "invalid_utf8"]);
 }
 
-/// Creates a bucket in moto through its S3 REST API.
-async fn create_bucket(endpoint: &str, bucket: &str) {
-    let resp = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .expect("moto reachable");
-    assert!(
-        resp.status().is_success(),
-        "create bucket: {}",
-        resp.status()
-    );
-}
-
 #[tokio::test]
 #[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
 async fn s3_lake_on_moto_matches_the_local_lake() {
-    let endpoint = std::env::var("VIGIL_TEST_MOTO_ENDPOINT")
-        .expect("VIGIL_TEST_MOTO_ENDPOINT is set by scripts/test.sh");
-    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
     let bucket = format!("vigil-lake-test-{}", std::process::id());
-    create_bucket(&endpoint, &bucket).await;
+    let endpoint = vigil_test_support::create_moto_bucket(&bucket).await;
+    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
     let location = format!("s3://{bucket}/lake");
     let s3 = Lake::open(&location).unwrap();
     let input = [sample("cloudtrail"), sample("lambda")];

@@ -41,7 +41,7 @@ fn schema_doc_is_up_to_date() {
         }
     }
     let doc = schema_markdown(&examples);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/SCHEMA.md");
+    let path = vigil_test_support::in_checkout("docs/SCHEMA.md");
     if std::env::var("VIGIL_UPDATE_DOCS").is_ok() {
         std::fs::write(&path, &doc).unwrap();
     }

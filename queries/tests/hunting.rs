@@ -6,15 +6,12 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vigil_ingest::{IngestOptions, Ingester, Lake};
 use vigil_queries::hunts;
 use vigil_queries::output::rows;
 use vigil_queries::{guard, hunting_session, TimeRange, HUNTING_TABLES};
-
-fn sample_logs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sample-logs")
-}
+use vigil_test_support::{corpus, create_moto_bucket, sample_logs};
 
 fn ingest(lake: &Lake, paths: &[PathBuf]) {
     let mut ingester = Ingester::new(IngestOptions::default(), lake.writer().unwrap());
@@ -27,7 +24,7 @@ fn ingest(lake: &Lake, paths: &[PathBuf]) {
 fn sample_lake() -> (tempfile::TempDir, Lake) {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-    ingest(&lake, &[sample_logs()]);
+    ingest(&lake, &[sample_logs("")]);
     (dir, lake)
 }
 
@@ -234,11 +231,7 @@ async fn top_talkers_counts_as_a_direct_count_over_the_requests_does() {
 async fn assumed_role_chains_on_the_invictus_capture() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-    ingest(
-        &lake,
-        &[Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/corpus/invictus-ir-aws-dataset/CloudTrail")],
-    );
+    ingest(&lake, &[corpus("invictus-ir-aws-dataset/CloudTrail")]);
     let ctx = hunting_session(&lake, None).await.unwrap();
     let hunt = hunts::load(None)
         .unwrap()
@@ -289,19 +282,12 @@ fn hunting_sql_is_read_only() {
 #[tokio::test]
 #[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
 async fn an_s3_lake_on_moto_answers_like_the_local_lake() {
-    let endpoint = std::env::var("VIGIL_TEST_MOTO_ENDPOINT").expect("set by scripts/test.sh");
-    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
     let bucket = format!("vigil-hunt-{}", std::process::id());
-    // moto's S3 REST API: PUT /bucket creates it.
-    let created = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success());
+    let endpoint = create_moto_bucket(&bucket).await;
+    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
     let remote = Lake::open(&format!("s3://{bucket}/lake")).unwrap();
     let r = remote.clone();
-    tokio::task::spawn_blocking(move || ingest(&r, &[sample_logs()]))
+    tokio::task::spawn_blocking(move || ingest(&r, &[sample_logs("")]))
         .await
         .unwrap();
     let (_dir, local) = sample_lake();

@@ -180,13 +180,14 @@ fn decode_key(key: &str) -> String {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/aws-lambda-rust-runtime-fixtures/lambda-events/src/fixtures"
-    );
-
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()
+        std::fs::read_to_string(
+            vigil_test_support::corpus(
+                "aws-lambda-rust-runtime-fixtures/lambda-events/src/fixtures",
+            )
+            .join(name),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -208,12 +209,11 @@ mod tests {
 
     #[test]
     fn sqs_messages_resolve_one_by_one() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/corpus/datadog-forwarder-cwlogs-fixtures/aws/logs_monitoring/tests/events/"
+        let events = vigil_test_support::corpus(
+            "datadog-forwarder-cwlogs-fixtures/aws/logs_monitoring/tests/events",
         );
         for name in ["sqs_s3.json", "sqs_sns_s3.json"] {
-            let text = std::fs::read_to_string(format!("{path}{name}")).unwrap();
+            let text = std::fs::read_to_string(events.join(name)).unwrap();
             let Notification::Sqs(messages) = parse(&text).unwrap() else {
                 panic!("{name}: expected SQS")
             };

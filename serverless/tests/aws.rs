@@ -17,8 +17,7 @@ use vigil_serverless::tail::{tail, TailOptions};
 use vigil_serverless::{Handler, Pipeline, Settings};
 
 fn endpoint() -> String {
-    let e = std::env::var("VIGIL_TEST_MOTO_ENDPOINT")
-        .expect("VIGIL_TEST_MOTO_ENDPOINT is set by scripts/test.sh");
+    let e = vigil_test_support::moto_endpoint();
     // Lakes and buckets opened by object_store go to moto too.
     std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &e);
     e
@@ -41,16 +40,13 @@ async fn sdk() -> aws_config::SdkConfig {
         .await
 }
 
-/// moto's S3 REST API: `PUT /bucket`, `PUT /bucket/key` (returns the ETag).
+/// A bucket in moto (and, through `endpoint`, lakes pointed at moto).
 async fn create_bucket(bucket: &str) {
-    let r = reqwest::Client::new()
-        .put(format!("{}/{bucket}", endpoint()))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{r:?}");
+    vigil_test_support::create_moto_bucket(bucket).await;
+    endpoint();
 }
 
+/// moto's S3 REST API: `PUT /bucket/key` (returns the ETag).
 async fn put_object(bucket: &str, key: &str, bytes: Vec<u8>) -> String {
     let r = reqwest::Client::new()
         .put(format!("{}/{bucket}/{key}", endpoint()))

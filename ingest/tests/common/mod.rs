@@ -6,20 +6,10 @@ use arrow::datatypes::{Float64Type, Int32Type, Int64Type, TimestampMillisecondTy
 use std::path::{Path, PathBuf};
 use vigil_ingest::{IngestOptions, IngestReport, Ingester, MemorySink, Table, TableBatch};
 
-/// The shared corpus of real public AWS logs, beside the checkout.
-pub fn corpus(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
-        .join(rel);
-    assert!(p.exists(), "corpus file missing: {}", p.display());
-    p
-}
-
-pub fn sample(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sample-logs")
-        .join(rel)
-}
+/// The shared corpus of real public AWS logs (beside the checkout), and
+/// `sample-logs/`.
+#[allow(unused_imports)] // each test binary uses some of them
+pub use vigil_test_support::{corpus, sample_logs as sample};
 
 /// The ingest time pinned in tests.
 pub const INGEST_TIME: i64 = 1_764_000_000_000;

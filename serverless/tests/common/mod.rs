@@ -5,19 +5,13 @@
 use base64::Engine;
 use flate2::write::GzEncoder;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
 use vigil_ingest::Lake;
 use vigil_serverless::Settings;
 
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-pub fn corpus(path: &str) -> PathBuf {
-    repo().join("../shared/corpus").join(path)
-}
+pub use vigil_test_support::{checkout as repo, corpus};
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());

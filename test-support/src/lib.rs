@@ -1,0 +1,81 @@
+//! Helpers every crate's tests share: where the checkout, its sample logs and
+//! the shared corpus are, and moto's endpoint and buckets.
+//!
+//! Paths are found at run time from `CARGO_MANIFEST_DIR`, which cargo sets
+//! for every test and bench it runs. `env!("CARGO_MANIFEST_DIR")` would bake
+//! in the path of the checkout that compiled the test, and cargo reuses a test
+//! binary across checkouts that share a target folder (a CI clone beside a
+//! working copy): the test would then read the other checkout's files, or
+//! none once that clone is gone.
+
+use std::path::{Path, PathBuf};
+
+/// The variable `scripts/test.sh` sets to moto's address.
+pub const MOTO_ENDPOINT_ENV: &str = "VIGIL_TEST_MOTO_ENDPOINT";
+
+/// The root of the checkout the tests run in: the nearest folder above the
+/// running package's manifest that holds the workspace's `Cargo.lock`.
+pub fn checkout() -> PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .expect("CARGO_MANIFEST_DIR is unset: run the tests through cargo");
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", manifest.display()))
+        .to_path_buf()
+}
+
+/// A path inside the checkout.
+pub fn in_checkout(rel: impl AsRef<Path>) -> PathBuf {
+    checkout().join(rel)
+}
+
+/// A file or folder under `sample-logs/`.
+pub fn sample_logs(rel: impl AsRef<Path>) -> PathBuf {
+    checkout().join("sample-logs").join(rel)
+}
+
+/// A file or folder of the shared corpus of real public logs, beside the
+/// checkout; fails the test at once if it is missing.
+pub fn corpus(rel: impl AsRef<Path>) -> PathBuf {
+    let path = checkout().join("../shared/corpus").join(rel);
+    assert!(path.exists(), "corpus file missing: {}", path.display());
+    path
+}
+
+/// moto's address, as `scripts/test.sh` started it.
+pub fn moto_endpoint() -> String {
+    std::env::var(MOTO_ENDPOINT_ENV)
+        .unwrap_or_else(|_| panic!("{MOTO_ENDPOINT_ENV} is set by scripts/test.sh"))
+}
+
+/// Creates a bucket in moto through its S3 REST API (`PUT /bucket`) and
+/// returns moto's address.
+pub async fn create_moto_bucket(bucket: &str) -> String {
+    let endpoint = moto_endpoint();
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("moto reachable");
+    assert!(
+        created.status().is_success(),
+        "create bucket {bucket}: {}",
+        created.status()
+    );
+    endpoint
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checkout_is_found_from_the_running_package() {
+        let root = checkout();
+        assert!(root.join("Cargo.lock").is_file());
+        assert!(root.join("test-support/Cargo.toml").is_file());
+        assert!(sample_logs("").is_dir());
+    }
+}
