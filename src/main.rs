@@ -73,6 +73,8 @@ enum Command {
     /// List, validate and test detection rules.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Merge each hour's small lake files into bigger ones (fewer files to open per query).
+    Compact(commands::compact::CompactArgs),
     /// Print the lake's table schemas as Markdown.
     Schema,
     /// Subscribe CloudWatch Logs groups to the ingest function (idempotent).
@@ -160,6 +162,7 @@ fn main() -> ExitCode {
             commands::run::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
         }
         Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
+        Command::Compact(args) => commands::compact::run(&cli.lake, &args),
         Command::Detect(args) => {
             commands::detect::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
         }

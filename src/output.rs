@@ -61,6 +61,52 @@ pub fn print_ingest_summary(report: &IngestReport, lake: &str, elapsed: Duration
     );
 }
 
+/// Prints what a compaction did (or would do) per table.
+pub fn print_compaction(report: &vigil_ingest::compact::CompactReport, lake: &str, dry_run: bool) {
+    let mut grid = Grid::new();
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "table",
+        "hours",
+        "files merged",
+        "files written",
+        "rows",
+        "MB before",
+        "MB after",
+    ]);
+    let mb =
+        |b: u64| Cell::new(format!("{:.1}", b as f64 / 1e6)).set_alignment(CellAlignment::Right);
+    for (table, t) in &report.tables {
+        grid.add_row(vec![
+            Cell::new(table.name()),
+            right(t.hours),
+            right(t.files_merged),
+            right(t.files_written),
+            right(t.rows),
+            mb(t.bytes_before),
+            mb(t.bytes_after),
+        ]);
+    }
+    let verb = if dry_run {
+        "Would compact"
+    } else {
+        "Compacted"
+    };
+    println!("{verb} {lake}");
+    println!("{grid}");
+    for (table, t) in &report.tables {
+        if t.leftovers_deleted > 0 {
+            println!(
+                "{}: deleted {} files an interrupted compaction had already merged",
+                table.name(),
+                t.leftovers_deleted
+            );
+        }
+        for (hour, reason) in &t.skipped {
+            println!("{}: {hour} left as it is: {reason}", table.name());
+        }
+    }
+}
+
 fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())

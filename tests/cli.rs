@@ -161,6 +161,39 @@ fn a_missing_file_is_a_clear_error() {
 }
 
 #[test]
+fn compact_merges_the_small_files_and_queries_answer_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    succeed(vigil(&lake).args(["ingest", "--no-progress", "sample-logs"]));
+    let count = |lake: &Path| {
+        let csv = succeed(vigil(lake).args([
+            "query",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM events",
+        ]));
+        csv.lines().nth(1).unwrap().to_string()
+    };
+    let before = count(&lake);
+    let dry = succeed(vigil(&lake).args(["compact", "--dry-run", "--table", "apigateway"]));
+    assert!(
+        dry.contains("Would compact") && dry.contains("apigateway"),
+        "{dry}"
+    );
+    assert!(!dry.contains("cloudtrail"), "{dry}");
+    let done = succeed(vigil(&lake).args(["compact"]));
+    assert!(done.contains("Compacted"), "{done}");
+    assert!(lake.join("_state/merged/apigateway").is_dir());
+    assert_eq!(count(&lake), before);
+    let bad = vigil(&lake)
+        .args(["compact", "--table", "nope"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown table"));
+}
+
+#[test]
 fn schema_prints_every_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = vigil(&dir.path().join("lake"))

@@ -20,6 +20,11 @@ pub enum IngestError {
         path: String,
         source: object_store::Error,
     },
+    #[error("lake access failed for {path}")]
+    LakeAccess {
+        path: String,
+        source: object_store::Error,
+    },
     #[error("parquet encoding failed: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("arrow error: {0}")]

@@ -123,12 +123,56 @@ impl Lake {
         let mut written = Written::default();
         for (folder, part) in split_by_hour(&tb.batch)? {
             let bytes = encode_parquet(&part)?;
-            self.put(&self.object_path(tb.table, &folder, &tb.batch_id), bytes)
+            self.put_unless_merged(&self.object_path(tb.table, &folder, &tb.batch_id), bytes)
                 .await?;
             written.files += 1;
             written.rows += part.num_rows() as u64;
         }
         Ok(written)
+    }
+
+    /// Where `vigil compact` notes that a file was merged into a bigger one:
+    /// `<lake>/_state/merged/<table>/<hour folder>/<batch id>`.
+    pub(crate) fn merged_marker(&self, file: &ObjectPath) -> ObjectPath {
+        let mut marker = self.prefix.clone().join("_state").join("merged");
+        let rel: Vec<_> = match file.prefix_match(&self.prefix) {
+            Some(parts) => parts.collect(),
+            None => file.parts().collect(),
+        };
+        for (i, part) in rel.iter().enumerate() {
+            let part = part.as_ref();
+            marker = match (i + 1 == rel.len(), part.strip_suffix(".parquet")) {
+                (true, Some(batch_id)) => marker.join(batch_id),
+                _ => marker.join(part),
+            };
+        }
+        marker
+    }
+
+    /// Stores a lake file, unless `vigil compact` merged a file of that name
+    /// into a bigger one already (a retried delivery would bring its rows back
+    /// a second time); tells whether it stored it.
+    async fn put_unless_merged(
+        &self,
+        path: &ObjectPath,
+        bytes: Vec<u8>,
+    ) -> Result<bool, IngestError> {
+        let marker = self.merged_marker(path);
+        match self.store.head(&marker).await {
+            Ok(_) => {
+                tracing::info!(file = %path, "already merged by a compaction: not stored again");
+                return Ok(false);
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => {
+                return Err(IngestError::LakeAccess {
+                    path: marker.to_string(),
+                    source,
+                })
+            }
+        }
+        self.put(path, bytes).await?;
+        Ok(true)
     }
 
     /// `<table>/<folder>/<batch_id>.parquet`, `folder` being `date=…/hour=…`.
@@ -141,7 +185,7 @@ impl Lake {
     }
 
     /// Stores a whole object in one PUT (so it is never seen half-written).
-    async fn put(&self, path: &ObjectPath, bytes: Vec<u8>) -> Result<(), IngestError> {
+    pub(crate) async fn put(&self, path: &ObjectPath, bytes: Vec<u8>) -> Result<(), IngestError> {
         self.store
             .put(path, PutPayload::from(bytes))
             .await
@@ -214,8 +258,11 @@ const UNIQUE_COLUMNS: &[&str] = &[
 /// Encodes one batch as a Parquet file (zstd).
 pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
     let mut out = Vec::with_capacity(1 << 20);
-    let mut writer =
-        ArrowWriter::try_new(&mut out, batch.schema(), Some(writer_properties(batch)?))?;
+    let mut writer = ArrowWriter::try_new(
+        &mut out,
+        batch.schema(),
+        Some(writer_properties_for(&batch.schema())?),
+    )?;
     writer.write(batch)?;
     writer.close()?;
     Ok(out)
@@ -223,11 +270,13 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
 
 /// The lake's Parquet settings: zstd, row groups of up to [`ROW_GROUP_ROWS`]
 /// rows, no dictionary or statistics on the [`UNIQUE_COLUMNS`].
-fn writer_properties(batch: &RecordBatch) -> Result<WriterProperties, IngestError> {
+pub(crate) fn writer_properties_for(
+    schema: &arrow::datatypes::SchemaRef,
+) -> Result<WriterProperties, IngestError> {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-    for field in batch.schema().fields() {
+    for field in schema.fields() {
         if UNIQUE_COLUMNS.contains(&field.name().as_str()) {
             let column = ColumnPath::from(field.name().as_str());
             props = props
@@ -339,7 +388,7 @@ impl FileGatherer {
                     let writer = ArrowWriter::try_new(
                         Vec::with_capacity(1 << 20),
                         part.schema(),
-                        Some(writer_properties(&part)?),
+                        Some(writer_properties_for(&part.schema())?),
                     )?;
                     e.insert(OpenFile {
                         path,
@@ -405,8 +454,12 @@ impl FileGatherer {
 
     fn store(&mut self, table: Table, file: OpenFile) -> Result<(), IngestError> {
         let bytes = file.writer.into_inner()?;
-        self.runtime.block_on(self.lake.put(&file.path, bytes))?;
-        *self.stats.files.entry(table).or_default() += 1;
+        if self
+            .runtime
+            .block_on(self.lake.put_unless_merged(&file.path, bytes))?
+        {
+            *self.stats.files.entry(table).or_default() += 1;
+        }
         Ok(())
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod batch;
+pub mod compact;
 pub mod deadletter;
 pub mod decode;
 pub mod error;

@@ -7,6 +7,7 @@ use common::*;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use std::path::Path;
+use vigil_ingest::compact::{compact, CompactOptions};
 use vigil_ingest::{IngestOptions, IngestReport, Ingester, Lake, Table};
 
 fn ingest_into(lake: &Lake, paths: &[std::path::PathBuf], options: IngestOptions) -> IngestReport {
@@ -299,4 +300,226 @@ async fn s3_lake_on_moto_matches_the_local_lake() {
         );
     }
     assert!(count(&ctx, "SELECT count(*) FROM cloudtrail").await > 100);
+
+    // Compaction on S3 (list, get, put, head, delete there): the same
+    // merge as on the local lake, the same answers, and a retried delivery
+    // brings no merged file back.
+    let on_s3 = compact(&s3, &compact_all()).await.unwrap();
+    let on_local = compact(&local, &compact_all()).await.unwrap();
+    assert_eq!(
+        format!("{:?}", on_s3.tables),
+        format!("{:?}", on_local.tables)
+    );
+    assert!(
+        on_s3.tables.values().any(|t| t.files_merged > 0),
+        "{on_s3:?}"
+    );
+    let lake_files = || async {
+        let mut keys: Vec<String> = s3
+            .store()
+            .list(Some(&object_store::path::Path::from("lake")))
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        keys.retain(|k| !k.starts_with("lake/_state/"));
+        keys.sort();
+        keys
+    };
+    let compacted = lake_files().await;
+    let retried = tokio::task::spawn_blocking({
+        let s3 = s3.clone();
+        move || ingest_into(&s3, &input, IngestOptions::default())
+    })
+    .await
+    .unwrap();
+    assert_eq!(retried.parsed, s3_report.parsed);
+    assert_eq!(lake_files().await, compacted);
+    for sql in [
+        "SELECT count(*) FROM cloudtrail",
+        "SELECT count(*) FROM lambda",
+    ] {
+        assert_eq!(
+            count(&ctx, sql).await,
+            count(&local_ctx, sql).await,
+            "{sql}"
+        );
+    }
+}
+
+/// Compaction over every hour that has ended by now.
+fn compact_all() -> CompactOptions {
+    CompactOptions {
+        tables: Table::ALL.to_vec(),
+        ended_before_ms: i64::MAX,
+        from_ms: None,
+        dry_run: false,
+    }
+}
+
+/// The event tables' rows (table, time, raw record), sorted: what a
+/// compaction must keep, each once.
+async fn all_rows(lake: &Lake) -> Vec<(String, Option<String>, Option<String>)> {
+    let ctx = SessionContext::new();
+    register(&ctx, lake).await;
+    let mut rows = Vec::new();
+    for table in ["cloudtrail", "apigateway", "lambda"] {
+        if !ctx.table_exist(table).unwrap() {
+            continue;
+        }
+        for b in query(
+            &ctx,
+            &format!("SELECT CAST(event_time AS VARCHAR), raw FROM {table}"),
+        )
+        .await
+        {
+            rows.extend(
+                text(&b, 0)
+                    .into_iter()
+                    .zip(text(&b, 1))
+                    .map(|(t, raw)| (table.to_string(), t, raw)),
+            );
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// The lake files (not `_state/`) by hour folder.
+fn files_by_hour(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, usize> {
+    let mut hours = std::collections::BTreeMap::new();
+    for f in parquet_files(dir) {
+        if !f.starts_with(dir.join("_state")) {
+            *hours.entry(f.parent().unwrap().to_path_buf()).or_default() += 1;
+        }
+    }
+    hours
+}
+
+#[tokio::test]
+async fn compaction_merges_small_files_keeping_every_row_once_and_retries_add_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let first = ingest_into(&lake, &[sample("")], IngestOptions::default());
+    let rows = all_rows(&lake).await;
+    assert_eq!(rows.len() as u64, first.parsed_total());
+    let before = files_by_hour(dir.path());
+    assert!(before.values().any(|&n| n > 1), "{before:?}");
+
+    let report = compact(&lake, &compact_all()).await.unwrap();
+    let merged: u64 = report.tables.values().map(|t| t.files_merged).sum();
+    let written: u64 = report.tables.values().map(|t| t.files_written).sum();
+    assert!(merged > written && written > 0, "{report:?}");
+    let after = files_by_hour(dir.path());
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    assert!(after.values().all(|&n| n == 1), "{after:?}");
+    assert_eq!(all_rows(&lake).await, rows);
+
+    // The same deliveries again: their batches were merged, so they are not
+    // stored a second time.
+    let again = ingest_into(&lake, &[sample("")], IngestOptions::default());
+    assert_eq!(again.parsed, first.parsed);
+    assert_eq!(files_by_hour(dir.path()), after);
+    assert_eq!(all_rows(&lake).await, rows);
+    // Nothing left to do.
+    let idle = compact(&lake, &compact_all()).await.unwrap();
+    assert!(idle.tables.values().all(|t| t.hours == 0), "{idle:?}");
+}
+
+#[tokio::test]
+async fn a_compaction_stopped_before_deleting_is_finished_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    ingest_into(&lake, &[sample("apigateway")], IngestOptions::default());
+    let rows = all_rows(&lake).await;
+    let small: Vec<_> = parquet_files(&dir.path().join("apigateway"));
+    let kept = std::fs::read(&small[0]).unwrap();
+    let report = compact(&lake, &compact_all()).await.unwrap();
+    assert!(report.tables[&Table::ApiGateway].files_merged >= 2);
+
+    // As if the run had stopped after storing the merged file: one small
+    // file still there, its rows seen twice.
+    std::fs::write(&small[0], &kept).unwrap();
+    assert!(all_rows(&lake).await.len() > rows.len());
+    let next = compact(&lake, &compact_all()).await.unwrap();
+    assert_eq!(
+        next.tables[&Table::ApiGateway].leftovers_deleted,
+        1,
+        "{next:?}"
+    );
+    assert_eq!(next.tables[&Table::ApiGateway].hours, 0, "{next:?}");
+    assert_eq!(all_rows(&lake).await, rows);
+}
+
+#[tokio::test]
+async fn an_hour_is_merged_into_files_of_at_most_file_rows() {
+    use datafusion::arrow::array::{ArrayRef, TimestampMillisecondArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let schema = vigil_ingest::schema::schema(Table::Lambda);
+    let hour_ms = 1_795_510_800_000i64; // 2026-11-24T09:00:00Z
+    let rows_each = vigil_ingest::lake::FILE_ROWS * 3 / 5;
+    for delivery in 0..2i64 {
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match i {
+                0 => Arc::new(
+                    TimestampMillisecondArray::from_iter_values(
+                        (0..rows_each as i64).map(|r| hour_ms + delivery * 1_000 + r % 3_000_000),
+                    )
+                    .with_timezone("UTC"),
+                ) as ArrayRef,
+                _ => datafusion::arrow::array::new_null_array(f.data_type(), rows_each),
+            })
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        lake.write_batch(&vigil_ingest::TableBatch {
+            table: Table::Lambda,
+            batch_id: format!("delivery-{delivery}"),
+            batch,
+        })
+        .await
+        .unwrap();
+    }
+    // The hour is over by the first option, not by the second.
+    let mut options = compact_all();
+    options.ended_before_ms = hour_ms + 3_599_999;
+    let early = compact(&lake, &options).await.unwrap();
+    assert_eq!(early.tables[&Table::Lambda].hours, 0);
+
+    let report = compact(&lake, &compact_all()).await.unwrap();
+    let lambda = &report.tables[&Table::Lambda];
+    assert_eq!((lambda.files_merged, lambda.files_written), (2, 2));
+    assert_eq!(lambda.rows, 2 * rows_each as u64);
+    let ctx = SessionContext::new();
+    register(&ctx, &lake).await;
+    assert_eq!(
+        count(&ctx, "SELECT count(*) FROM lambda").await,
+        2 * rows_each as i64
+    );
+    let mut per_file: Vec<usize> = parquet_files(&dir.path().join("lambda"))
+        .iter()
+        .map(|f| {
+            let bytes = bytes::Bytes::from(std::fs::read(f).unwrap());
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .unwrap()
+                .metadata()
+                .file_metadata()
+                .num_rows() as usize
+        })
+        .collect();
+    per_file.sort();
+    assert_eq!(
+        per_file,
+        vec![
+            2 * rows_each - vigil_ingest::lake::FILE_ROWS,
+            vigil_ingest::lake::FILE_ROWS
+        ]
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod backfill;
+pub mod compact;
 pub mod detect;
 pub mod generate;
 pub mod ingest;
