@@ -13,7 +13,7 @@ pub enum ServerlessError {
         handler: &'static str,
         message: String,
     },
-    #[error("unknown handler {0:?} (expected ingest-cloudwatch, ingest-s3 or detect-scheduled)")]
+    #[error("unknown handler {0:?} (expected ingest-cloudwatch, ingest-s3, detect-scheduled or compact-lake)")]
     UnknownHandler(String),
     #[error(transparent)]
     Ingest(#[from] vigil_ingest::IngestError),

@@ -207,6 +207,56 @@ async fn scheduled_detection_runs_what_is_due_once_per_scheduled_time() {
     assert!(bad.to_string().contains("yesterday"), "{bad}");
 }
 
+#[tokio::test]
+async fn lake_compaction_merges_the_settled_hours_of_the_last_day_and_a_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let pipeline = Pipeline::new(settings(lake.location(), &dir.path().join("a.jsonl"))).unwrap();
+    let files = || {
+        let mut n = 0;
+        let mut stack = vec![dir.path().join("lake/apigateway")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p)
+                } else {
+                    n += 1
+                }
+            }
+        }
+        n
+    };
+    let before = files();
+    // The story is on 2026-11-24 between 08:00 and 10:00: two days later it
+    // is past the look-back, and nothing is touched.
+    let (late, _) = Handler::CompactLake
+        .handle(&pipeline, r#"{"time": "2026-11-26T12:00:00Z"}"#, NOW)
+        .await
+        .unwrap();
+    assert_eq!(late["hours"], 0, "{late}");
+    assert_eq!(files(), before);
+
+    let (response, outcome) = Handler::CompactLake
+        .handle(&pipeline, r#"{"time": "2026-11-24T12:00:00Z"}"#, NOW)
+        .await
+        .unwrap();
+    let (merged, written) = (
+        response["files_merged"].as_u64().unwrap(),
+        response["files_written"].as_u64().unwrap(),
+    );
+    assert!(merged > written && written > 0, "{response}");
+    assert_eq!(response["skipped"], serde_json::json!([]));
+    assert!(outcome.findings.is_empty());
+    assert!(files() < before);
+    // A retry of the same event finds nothing more to merge.
+    let (again, _) = Handler::CompactLake
+        .handle(&pipeline, r#"{"time": "2026-11-24T12:00:00Z"}"#, NOW)
+        .await
+        .unwrap();
+    assert_eq!(again["hours"], 0, "{again}");
+}
+
 #[test]
 fn handlers_are_chosen_by_name() {
     for h in Handler::ALL {

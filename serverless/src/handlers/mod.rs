@@ -1,6 +1,7 @@
-//! The three Lambda handlers, chosen by `_HANDLER`.
+//! The Lambda handlers, chosen by `_HANDLER`.
 
 pub mod cloudwatch;
+pub mod compact;
 pub mod s3;
 pub mod scheduled;
 
@@ -19,13 +20,16 @@ pub enum Handler {
     IngestS3,
     /// EventBridge Scheduler events: the scheduled rules that are due.
     DetectScheduled,
+    /// EventBridge Scheduler events: the small files of the last hours merged.
+    CompactLake,
 }
 
 impl Handler {
-    pub const ALL: [Handler; 3] = [
+    pub const ALL: [Handler; 4] = [
         Handler::IngestCloudwatch,
         Handler::IngestS3,
         Handler::DetectScheduled,
+        Handler::CompactLake,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Handler {
             Handler::IngestCloudwatch => "ingest-cloudwatch",
             Handler::IngestS3 => "ingest-s3",
             Handler::DetectScheduled => "detect-scheduled",
+            Handler::CompactLake => "compact-lake",
         }
     }
 
@@ -47,6 +52,7 @@ impl Handler {
             Handler::IngestCloudwatch => cloudwatch::handle(pipeline, payload, now_ms).await,
             Handler::IngestS3 => s3::handle(pipeline, payload, now_ms).await,
             Handler::DetectScheduled => scheduled::handle(pipeline, payload, now_ms).await,
+            Handler::CompactLake => compact::handle(pipeline, payload, now_ms).await,
         }
     }
 }
@@ -59,6 +65,29 @@ impl FromStr for Handler {
             .into_iter()
             .find(|h| h.name() == s)
             .ok_or_else(|| ServerlessError::UnknownHandler(s.to_string()))
+    }
+}
+
+/// The time a scheduled event stands for (Unix ms): its `time`, as
+/// EventBridge events and the template's Scheduler input carry it, else
+/// `now_ms`. Keying on it makes a retried event repeat the same work.
+pub(crate) fn scheduled_time(
+    handler: &'static str,
+    payload: &str,
+    now_ms: i64,
+) -> Result<i64, ServerlessError> {
+    let event: Value = serde_json::from_str(payload).map_err(|e| ServerlessError::Event {
+        handler,
+        message: format!("not JSON: {e}"),
+    })?;
+    match event.get("time").and_then(Value::as_str) {
+        Some(text) => Ok(chrono::DateTime::parse_from_rfc3339(text)
+            .map_err(|e| ServerlessError::Event {
+                handler,
+                message: format!("time {text:?}: {e}"),
+            })?
+            .timestamp_millis()),
+        None => Ok(now_ms),
     }
 }
 

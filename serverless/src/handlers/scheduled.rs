@@ -4,6 +4,7 @@ use chrono::DateTime;
 use serde_json::Value;
 
 use crate::error::ServerlessError;
+use crate::handlers::scheduled_time;
 use crate::pipeline::{Outcome, Pipeline};
 
 /// Runs the rules due at the event's scheduled time (`time`, as EventBridge
@@ -15,19 +16,7 @@ pub async fn handle(
     payload: &str,
     now_ms: i64,
 ) -> Result<(Value, Outcome), ServerlessError> {
-    let event: Value = serde_json::from_str(payload).map_err(|e| ServerlessError::Event {
-        handler: "detect-scheduled",
-        message: format!("not JSON: {e}"),
-    })?;
-    let at = match event.get("time").and_then(Value::as_str) {
-        Some(text) => DateTime::parse_from_rfc3339(text)
-            .map_err(|e| ServerlessError::Event {
-                handler: "detect-scheduled",
-                message: format!("time {text:?}: {e}"),
-            })?
-            .timestamp_millis(),
-        None => now_ms,
-    };
+    let at = scheduled_time("detect-scheduled", payload, now_ms)?;
     let outcome = pipeline.detect_due(at).await?;
     let summary = serde_json::json!({
         "scheduled_time": DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()),
