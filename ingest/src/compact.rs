@@ -19,15 +19,21 @@
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStoreExt};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::async_reader::MetadataFetch;
 use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::Arc;
 
 use crate::error::IngestError;
 use crate::family::Table;
@@ -161,14 +167,16 @@ async fn compact_hour(
                 continue;
             }
         }
-        // Read whole here and again when merged: only one file in memory at
-        // a time, and small ones.
-        let reader = ParquetRecordBatchReaderBuilder::try_new(get(lake, &meta.location).await?)?;
-        let rows = reader.metadata().file_metadata().num_rows();
+        // The footer only (ranged reads): full files are not downloaded.
+        let footer = ArrowReaderMetadata::try_new(
+            Arc::new(footer(lake, &meta).await?),
+            ArrowReaderOptions::default(),
+        )?;
+        let rows = footer.metadata().file_metadata().num_rows();
         if rows < FILE_ROWS as i64 {
             small.push(SmallFile {
-                first_time: first_time(reader.metadata()),
-                schema: reader.schema().clone(),
+                first_time: first_time(footer.metadata()),
+                schema: footer.schema().clone(),
                 rows,
                 meta,
             });
@@ -211,6 +219,7 @@ async fn compact_hour(
     let mut output = MergedFile::new(&schema)?;
     let mut stored = 0;
     for file in &small {
+        // One small file in memory at a time.
         let batches =
             ParquetRecordBatchReaderBuilder::try_new(get(lake, &file.meta.location).await?)?
                 .build()?;
@@ -317,6 +326,27 @@ fn batch_id(meta: &ObjectMeta) -> String {
 fn parent(path: &ObjectPath) -> ObjectPath {
     let parts: Vec<_> = path.parts().collect();
     ObjectPath::from_iter(parts[..parts.len().saturating_sub(1)].iter().cloned())
+}
+
+/// A file's footer, read by ranges from the end.
+async fn footer(lake: &Lake, meta: &ObjectMeta) -> Result<ParquetMetaData, IngestError> {
+    struct Ranges<'a>(&'a Lake, &'a ObjectPath);
+    impl MetadataFetch for Ranges<'_> {
+        fn fetch(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+            async move {
+                self.0
+                    .store()
+                    .get_range(self.1, range)
+                    .await
+                    .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+            }
+            .boxed()
+        }
+    }
+    Ok(ParquetMetaDataReader::new()
+        .with_prefetch_hint(Some(64 << 10))
+        .load_and_finish(Ranges(lake, &meta.location), meta.size)
+        .await?)
 }
 
 async fn get(lake: &Lake, path: &ObjectPath) -> Result<Bytes, IngestError> {

@@ -522,4 +522,7 @@ async fn an_hour_is_merged_into_files_of_at_most_file_rows() {
             vigil_ingest::lake::FILE_ROWS
         ]
     );
+    // A full file is never merged again: one small file left, nothing to do.
+    let again = compact(&lake, &compact_all()).await.unwrap();
+    assert_eq!(again.tables[&Table::Lambda].hours, 0, "{again:?}");
 }
