@@ -88,20 +88,30 @@ pub async fn compact(lake: &Lake, options: &CompactOptions) -> Result<CompactRep
 }
 
 /// The table's `.parquet` files by hour folder (`date=…/hour=…`), for the
-/// hours the options select that hold more than one file.
+/// hours the options select that hold more than one file. With a start,
+/// only the days from it on are listed, not the whole table.
 async fn hours_of(
     lake: &Lake,
     table: Table,
     options: &CompactOptions,
 ) -> Result<BTreeMap<String, Vec<ObjectMeta>>, IngestError> {
     const HOUR_MS: i64 = 3_600_000;
+    const DAY_MS: i64 = 24 * HOUR_MS;
     let root = lake.table_path(table);
-    let listed: Vec<ObjectMeta> = lake
-        .store()
-        .list(Some(&root))
-        .try_collect()
-        .await
-        .map_err(|source| access(&root, source))?;
+    let folders = match options.from_ms {
+        None => vec![root.clone()],
+        Some(from) => (from.div_euclid(DAY_MS)..=options.ended_before_ms.div_euclid(DAY_MS))
+            .filter_map(|day| chrono::DateTime::from_timestamp(day * 86_400, 0))
+            .map(|day| {
+                root.clone()
+                    .join(format!("date={}", day.format("%Y-%m-%d")).as_str())
+            })
+            .collect(),
+    };
+    let mut listed = Vec::new();
+    for folder in &folders {
+        listed.extend(list(lake, folder).await?);
+    }
     let mut hours: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
     for meta in listed {
         let Some(rel) = meta.location.prefix_match(&root) else {
@@ -258,13 +268,16 @@ async fn compact_hour(
 /// The batch ids with a merge marker in the hour of `file` (one listing).
 async fn markers_beside(lake: &Lake, file: &ObjectPath) -> Result<BTreeSet<String>, IngestError> {
     let folder = parent(&lake.merged_marker(file));
-    let listed: Vec<ObjectMeta> = lake
-        .store()
-        .list(Some(&folder))
+    Ok(list(lake, &folder).await?.iter().map(file_name).collect())
+}
+
+/// Every object under `folder`.
+async fn list(lake: &Lake, folder: &ObjectPath) -> Result<Vec<ObjectMeta>, IngestError> {
+    lake.store()
+        .list(Some(folder))
         .try_collect()
         .await
-        .map_err(|e| access(&folder, e))?;
-    Ok(listed.iter().map(file_name).collect())
+        .map_err(|e| access(folder, e))
 }
 
 /// A merged file being encoded in memory.
