@@ -40,6 +40,10 @@ pub fn print_ingest_summary(report: &IngestReport, lake: &str, elapsed: Duration
             println!("{title}: {}", parts.join(", "));
         }
     }
+    let merged: u64 = report.files_already_merged.values().sum();
+    if merged > 0 {
+        println!("{merged} file(s) not stored again: `vigil compact` had merged them (their rows are in the lake)");
+    }
     for path in &report.empty_inputs {
         println!("warning: {path} is empty");
     }

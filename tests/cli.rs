@@ -185,6 +185,9 @@ fn compact_merges_the_small_files_and_queries_answer_as_before() {
     assert!(done.contains("Compacted"), "{done}");
     assert!(lake.join("_state/merged/apigateway").is_dir());
     assert_eq!(count(&lake), before);
+    let again = succeed(vigil(&lake).args(["ingest", "--no-progress", "sample-logs"]));
+    assert!(again.contains("not stored again"), "{again}");
+    assert_eq!(count(&lake), before);
     let bad = vigil(&lake)
         .args(["compact", "--table", "nope"])
         .output()

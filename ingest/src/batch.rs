@@ -25,6 +25,9 @@ pub struct TableBatch {
 pub struct SinkStats {
     pub files: BTreeMap<Table, u64>,
     pub rows: BTreeMap<Table, u64>,
+    /// Files not stored because `vigil compact` had merged a file of that
+    /// name into a bigger one (their rows are in the lake already).
+    pub already_merged: BTreeMap<Table, u64>,
 }
 
 /// Where finished batches go: the lake, streaming detection, memory.

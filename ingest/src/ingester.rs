@@ -209,6 +209,7 @@ impl Ingester {
         let stats = self.sink.finish()?;
         self.report.files_written = stats.files;
         self.report.rows_written = stats.rows;
+        self.report.files_already_merged = stats.already_merged;
         Ok(self.report)
     }
 }

@@ -123,9 +123,10 @@ impl Lake {
         let mut written = Written::default();
         for (folder, part) in split_by_hour(&tb.batch)? {
             let bytes = encode_parquet(&part)?;
-            self.put_unless_merged(&self.object_path(tb.table, &folder, &tb.batch_id), bytes)
-                .await?;
-            written.files += 1;
+            let path = self.object_path(tb.table, &folder, &tb.batch_id);
+            if self.put_unless_merged(&path, bytes).await? {
+                written.files += 1;
+            }
             written.rows += part.num_rows() as u64;
         }
         Ok(written)
@@ -224,7 +225,8 @@ pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, object_store::Erro
     Ok(Arc::new(builder.build()?))
 }
 
-/// What one [`Lake::write_batch`] stored.
+/// What one [`Lake::write_batch`] stored: files (not counting those a
+/// compaction had merged already) and the batch's rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Written {
     pub files: u64,
@@ -459,6 +461,8 @@ impl FileGatherer {
             .block_on(self.lake.put_unless_merged(&file.path, bytes))?
         {
             *self.stats.files.entry(table).or_default() += 1;
+        } else {
+            *self.stats.already_merged.entry(table).or_default() += 1;
         }
         Ok(())
     }

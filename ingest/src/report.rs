@@ -26,6 +26,8 @@ pub struct IngestReport {
     /// Parquet objects written, and rows in them, per table.
     pub files_written: BTreeMap<Table, u64>,
     pub rows_written: BTreeMap<Table, u64>,
+    /// Files not stored again because `vigil compact` had merged them.
+    pub files_already_merged: BTreeMap<Table, u64>,
 }
 
 impl IngestReport {

@@ -422,6 +422,11 @@ async fn compaction_merges_small_files_keeping_every_row_once_and_retries_add_no
     // stored a second time.
     let again = ingest_into(&lake, &[sample("")], IngestOptions::default());
     assert_eq!(again.parsed, first.parsed);
+    assert_eq!(
+        again.files_already_merged.values().sum::<u64>(),
+        merged,
+        "{again:?}"
+    );
     assert_eq!(files_by_hour(dir.path()), after);
     assert_eq!(all_rows(&lake).await, rows);
     // Nothing left to do.
