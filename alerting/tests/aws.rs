@@ -7,15 +7,7 @@ use std::time::Duration;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::{AlertingConfig, Dispatcher};
 use vigil_detect::Severity;
-use vigil_test_support::moto_endpoint;
-
-async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await
-}
+use vigil_test_support::{moto_endpoint, moto_sdk_config as sdk_config};
 
 fn alerting(destination: DestinationConfig, dir: &std::path::Path) -> AlertingConfig {
     AlertingConfig {

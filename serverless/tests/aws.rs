@@ -32,12 +32,10 @@ fn unique(name: &str) -> String {
     )
 }
 
+/// The SDK pointed at moto (and, through `endpoint`, lakes too).
 async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await
+    endpoint();
+    vigil_test_support::moto_sdk_config().await
 }
 
 /// A bucket in moto (and, through `endpoint`, lakes pointed at moto).

@@ -50,6 +50,16 @@ pub fn moto_endpoint() -> String {
         .unwrap_or_else(|_| panic!("{MOTO_ENDPOINT_ENV} is set by scripts/test.sh"))
 }
 
+/// An AWS SDK configuration pointed at moto (region us-east-1; credentials
+/// from the environment `scripts/test.sh` sets).
+pub async fn moto_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await
+}
+
 /// Creates a bucket in moto through its S3 REST API (`PUT /bucket`) and
 /// returns moto's address.
 pub async fn create_moto_bucket(bucket: &str) -> String {
