@@ -49,16 +49,12 @@ pub fn run(
     let (sink, streamed) = StreamingSink::new(lake.writer()?, detector.clone())?;
     let ingester = Ingester::new(ingest::options(&args.ingest), sink);
     let ingest_report = ingest::ingest(ingester, &args.ingest, lake.location())?;
-    let (mut candidates, mut report, span) = {
-        let mut s = streamed
+    let streamed = std::mem::take(
+        &mut *streamed
             .lock()
-            .map_err(|_| anyhow::anyhow!("streaming detection failed"))?;
-        (
-            std::mem::take(&mut s.candidates),
-            std::mem::take(&mut s.report),
-            s.span,
-        )
-    };
+            .map_err(|_| anyhow::anyhow!("streaming detection failed"))?,
+    );
+    let (mut candidates, mut report, span) = (streamed.candidates, streamed.report, streamed.span);
     let now = Utc::now().timestamp_millis();
     let findings = runtime.block_on(async {
         if let Some(span) = span {
