@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use crate::error::IngestError;
 use crate::family::Table;
-use crate::lake::{writer_properties_for, Lake, FILE_ROWS};
+use crate::lake::{writer_properties, Lake, FILE_ROWS};
 
 /// What to compact.
 #[derive(Debug, Clone)]
@@ -292,7 +292,7 @@ impl MergedFile {
             writer: ArrowWriter::try_new(
                 Vec::with_capacity(1 << 20),
                 schema.clone(),
-                Some(writer_properties_for(schema)?),
+                Some(writer_properties(schema)?),
             )?,
             rows: 0,
         })

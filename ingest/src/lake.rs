@@ -3,7 +3,8 @@
 //!
 //! Objects appear whole or not at all: the local store writes a temporary file
 //! and renames it; S3 takes a single PUT. Batch ids come from the input, so a
-//! retried ingestion rewrites the same objects instead of adding rows.
+//! retried ingestion rewrites the same objects instead of adding rows, or,
+//! once `vigil compact` has merged them, leaves them out.
 
 use arrow::array::{Array, RecordBatch, TimestampMillisecondArray, UInt32Array};
 use arrow::compute::take_record_batch;
@@ -263,7 +264,7 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
     let mut writer = ArrowWriter::try_new(
         &mut out,
         batch.schema(),
-        Some(writer_properties_for(&batch.schema())?),
+        Some(writer_properties(&batch.schema())?),
     )?;
     writer.write(batch)?;
     writer.close()?;
@@ -272,7 +273,7 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
 
 /// The lake's Parquet settings: zstd, row groups of up to [`ROW_GROUP_ROWS`]
 /// rows, no dictionary or statistics on the [`UNIQUE_COLUMNS`].
-pub(crate) fn writer_properties_for(
+pub(crate) fn writer_properties(
     schema: &arrow::datatypes::SchemaRef,
 ) -> Result<WriterProperties, IngestError> {
     let mut props = WriterProperties::builder()
@@ -390,7 +391,7 @@ impl FileGatherer {
                     let writer = ArrowWriter::try_new(
                         Vec::with_capacity(1 << 20),
                         part.schema(),
-                        Some(writer_properties_for(&part.schema())?),
+                        Some(writer_properties(&part.schema())?),
                     )?;
                     e.insert(OpenFile {
                         path,
