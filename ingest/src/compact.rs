@@ -262,6 +262,7 @@ async fn compact_hour(
     for file in &small {
         delete(lake, &file.meta.location).await?;
     }
+    tracing::info!(hour = %hour_path, merged = small.len(), written = stored, rows, "compacted");
     Ok(())
 }
 
