@@ -10,6 +10,13 @@ use std::path::Path;
 use vigil_ingest::compact::{compact, CompactOptions};
 use vigil_ingest::{IngestOptions, IngestReport, Ingester, Lake, Table};
 
+/// An empty lake in a temporary folder (removed when the folder is dropped).
+fn local_lake() -> (tempfile::TempDir, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    (dir, lake)
+}
+
 fn ingest_into(lake: &Lake, paths: &[std::path::PathBuf], options: IngestOptions) -> IngestReport {
     let mut ingester = Ingester::new(options, lake.writer().unwrap()).with_ingest_time(INGEST_TIME);
     for p in paths {
@@ -81,8 +88,7 @@ fn parquet_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn round_trip_through_the_lake_keeps_counts_and_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let (_dir, lake) = local_lake();
     let report = ingest_into(&lake, &[sample("")], IngestOptions::default());
     let ctx = SessionContext::new();
     register(&ctx, &lake).await;
@@ -159,8 +165,7 @@ async fn round_trip_through_the_lake_keeps_counts_and_values() {
 
 #[tokio::test]
 async fn reingesting_rewrites_the_same_objects() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let (dir, lake) = local_lake();
     // Small batches, so that one input makes several batches per hour.
     let options = IngestOptions {
         batch_rows: 100,
@@ -210,8 +215,7 @@ async fn reingesting_rewrites_the_same_objects() {
 
 #[tokio::test]
 async fn dead_letters_are_queryable_with_their_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let (dir, lake) = local_lake();
     let input = dir.path().join("mixed.log");
     std::fs::write(&input, b"not a log line\n{\"eventVersion\":\"1.0\",\"eventName\":\"X\",\"eventTime\":\"2024-01-01T00:00:00Z\"}\n\xff\xfe\n").unwrap();
     let lake_dir = dir.path().join("lake");
@@ -398,8 +402,7 @@ fn files_by_hour(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, u
 
 #[tokio::test]
 async fn compaction_merges_small_files_keeping_every_row_once_and_retries_add_none() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let (dir, lake) = local_lake();
     let first = ingest_into(&lake, &[sample("")], IngestOptions::default());
     let rows = all_rows(&lake).await;
     assert_eq!(rows.len() as u64, first.parsed_total());
@@ -436,8 +439,7 @@ async fn compaction_merges_small_files_keeping_every_row_once_and_retries_add_no
 
 #[tokio::test]
 async fn a_compaction_stopped_before_deleting_is_finished_by_the_next() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let (dir, lake) = local_lake();
     ingest_into(&lake, &[sample("apigateway")], IngestOptions::default());
     let rows = all_rows(&lake).await;
     let small: Vec<_> = parquet_files(&dir.path().join("apigateway"));
@@ -463,8 +465,7 @@ async fn a_compaction_stopped_before_deleting_is_finished_by_the_next() {
 async fn an_hour_is_merged_into_files_of_at_most_file_rows() {
     use datafusion::arrow::array::{ArrayRef, TimestampMillisecondArray};
     use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    let (dir, lake) = local_lake();
     let schema = vigil_ingest::schema::schema(Table::Lambda);
     let hour_ms = 1_795_510_800_000i64; // 2026-11-24T09:00:00Z
     let rows_each = vigil_ingest::lake::FILE_ROWS * 3 / 5;

@@ -40,6 +40,15 @@ async fn query(ctx: &SessionContext, sql: &str) -> Vec<serde_json::Map<String, V
     rows(&batches).unwrap()
 }
 
+/// A saved hunt, by name.
+fn saved_hunt(name: &str) -> hunts::Hunt {
+    hunts::load(None)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no saved hunt {name}"))
+}
+
 fn s(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -195,11 +204,7 @@ async fn every_saved_hunt_runs_on_the_sample_lake_and_finds_its_story() {
 async fn top_talkers_counts_as_a_direct_count_over_the_requests_does() {
     let (_dir, lake) = sample_lake();
     let ctx = hunting_session(&lake, None).await.unwrap();
-    let hunt = hunts::load(None)
-        .unwrap()
-        .into_iter()
-        .find(|h| h.name == "top_talkers")
-        .unwrap();
+    let hunt = saved_hunt("top_talkers");
     let talkers = query(&ctx, &hunt.render(&BTreeMap::new()).unwrap()).await;
     let direct = query(
         &ctx,
@@ -233,11 +238,7 @@ async fn assumed_role_chains_on_the_invictus_capture() {
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     ingest(&lake, &[corpus("invictus-ir-aws-dataset/CloudTrail")]);
     let ctx = hunting_session(&lake, None).await.unwrap();
-    let hunt = hunts::load(None)
-        .unwrap()
-        .into_iter()
-        .find(|h| h.name == "assumed_role_chains")
-        .unwrap();
+    let hunt = saved_hunt("assumed_role_chains");
     let rows = query(&ctx, &hunt.render(&BTreeMap::new()).unwrap()).await;
     assert!(!rows.is_empty());
     assert!(
@@ -245,11 +246,7 @@ async fn assumed_role_chains_on_the_invictus_capture() {
             .any(|r| s(&r["assumed_role"]).contains("stratus-red-team")),
         "{rows:?}"
     );
-    let denied = hunts::load(None)
-        .unwrap()
-        .into_iter()
-        .find(|h| h.name == "denied_calls_by_principal")
-        .unwrap();
+    let denied = saved_hunt("denied_calls_by_principal");
     let rows = query(
         &ctx,
         &denied
