@@ -6,16 +6,16 @@ SELECT event_time, event_name,
                 json_str(request_parameters, 'imageId')) AS resource,
        coalesce(user_identity_user_name, actor) AS who, src_ip
 FROM cloudtrail
-WHERE error_code IS NULL
-  -- The event names first: a cheap filter, so that the JSON text below is
-  -- read only for the few rows it leaves.
-  AND (event_name IN ('PutBucketPolicy', 'PutBucketAcl', 'AuthorizeSecurityGroupIngress',
+-- The event names first: a cheap filter, so that the error code and the JSON
+-- text below are read only for the few rows it leaves.
+WHERE (event_name IN ('PutBucketPolicy', 'PutBucketAcl', 'AuthorizeSecurityGroupIngress',
                       'ModifySnapshotAttribute', 'ModifyImageAttribute')
-       OR starts_with(event_name, 'AddPermission') OR starts_with(event_name, 'CreateFunctionUrlConfig'))
+       OR event_name LIKE 'AddPermission%' OR event_name LIKE 'CreateFunctionUrlConfig%')
+  AND error_code IS NULL
   AND ((event_name IN ('PutBucketPolicy', 'PutBucketAcl')
         AND (regexp_like(request_parameters, '"Principal"\s*:\s*(\{\s*"AWS"\s*:\s*)?"\*"') OR request_parameters LIKE '%AllUsers%'))
-    OR (starts_with(event_name, 'AddPermission') AND json_str(request_parameters, 'principal') = '*')
-    OR (starts_with(event_name, 'CreateFunctionUrlConfig') AND json_str(request_parameters, 'authType') = 'NONE')
+    OR (event_name LIKE 'AddPermission%' AND json_str(request_parameters, 'principal') = '*')
+    OR (event_name LIKE 'CreateFunctionUrlConfig%' AND json_str(request_parameters, 'authType') = 'NONE')
     OR (event_name = 'AuthorizeSecurityGroupIngress' AND regexp_like(request_parameters, '"cidrIp(v6)?"\s*:\s*"[^"]*/0"'))
     OR (event_name IN ('ModifySnapshotAttribute', 'ModifyImageAttribute') AND request_parameters LIKE '%"group"%"all"%'))
 ORDER BY event_time

@@ -2,6 +2,7 @@
 
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use vigil_ingest::schema::{schema, PARTITION_COLUMNS};
 use vigil_ingest::{Lake, Table};
 
+use crate::dictionary::{with_dictionary_columns, DictionaryParquetFormat};
 use crate::error::QueryError;
 
 /// Registers every lake table (`cloudtrail`, `apigateway`, `lambda`, `findings`,
@@ -69,15 +71,17 @@ pub fn register_table(
     register(ctx, lake, table, name, false)
 }
 
-/// `string_views`: text columns read as `Utf8View`, so decoding a
-/// dictionary page points at the dictionary instead of copying each value
-/// (most of a selective hunt's time over millions of rows).
+/// `hunting`: text columns read as `Utf8View`, so decoding a dictionary
+/// page points at the dictionary instead of copying each value (most of a
+/// selective hunt's time over millions of rows), and the few
+/// [`DICTIONARY_COLUMNS`](crate::dictionary::DICTIONARY_COLUMNS) as Arrow
+/// dictionaries, so that filters on them run once per distinct value.
 fn register(
     ctx: &SessionContext,
     lake: &Lake,
     table: Table,
     name: &str,
-    string_views: bool,
+    hunting: bool,
 ) -> Result<(), QueryError> {
     let url = lake.table_url(table);
     let err = |source| QueryError::Register {
@@ -89,7 +93,12 @@ fn register(
     // The session's Parquet settings (filter pushdown, no bloom filters...)
     // apply to the scan only through the format's own options.
     let format = ParquetFormat::default().with_options(ctx.state().default_table_options().parquet);
-    let options = ListingOptions::new(Arc::new(format))
+    let format: Arc<dyn FileFormat> = if hunting {
+        Arc::new(DictionaryParquetFormat::new(format))
+    } else {
+        Arc::new(format)
+    };
+    let options = ListingOptions::new(format)
         .with_file_extension(".parquet")
         .with_table_partition_cols(
             PARTITION_COLUMNS
@@ -97,8 +106,8 @@ fn register(
                 .map(|c| (c.to_string(), DataType::Utf8))
                 .collect(),
         );
-    let schema = if string_views {
-        string_views_of(&schema(table))
+    let schema = if hunting {
+        with_dictionary_columns(&string_views_of(&schema(table)))
     } else {
         schema(table)
     };

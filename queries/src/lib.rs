@@ -4,6 +4,7 @@
 //! through it.
 
 pub mod catalog;
+pub mod dictionary;
 pub mod error;
 pub mod functions;
 pub mod guard;

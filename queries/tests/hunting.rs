@@ -301,3 +301,43 @@ async fn an_s3_lake_on_moto_answers_like_the_local_lake() {
         assert_eq!(a, query(&local_ctx, sql).await, "{sql}");
     }
 }
+
+#[tokio::test]
+async fn event_names_read_as_dictionaries_answer_as_plain_strings_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    ingest(
+        &lake,
+        &[
+            sample_logs(""),
+            corpus("invictus-ir-aws-dataset/CloudTrail"),
+        ],
+    );
+    let hunting = hunting_session(&lake, None).await.unwrap();
+    let plain = SessionContext::new();
+    vigil_queries::register_table(&plain, &lake, vigil_ingest::Table::CloudTrail, "cloudtrail")
+        .unwrap();
+
+    let types = "SELECT DISTINCT arrow_typeof(event_name) AS t FROM cloudtrail";
+    assert_eq!(
+        s(&query(&hunting, types).await[0]["t"]),
+        "Dictionary(Int32, Utf8)"
+    );
+    assert_eq!(s(&query(&plain, types).await[0]["t"]), "Utf8");
+
+    // Filters, functions and grouping over the dictionary column give what
+    // they give over the strings.
+    for sql in [
+        "SELECT event_name, event_source, count(*) AS n FROM cloudtrail
+         WHERE event_name IN ('ConsoleLogin', 'PutBucketPolicy', 'StopLogging')
+            OR starts_with(event_name, 'Create') OR event_name LIKE 'Delete%'
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT lower(event_name) AS name, count(*) AS n FROM cloudtrail
+         WHERE event_source = 'iam.amazonaws.com' AND event_name <> 'GetUser'
+         GROUP BY 1 ORDER BY 1",
+    ] {
+        let dictionaries = query(&hunting, sql).await;
+        assert!(dictionaries.len() > 2, "{sql}: {dictionaries:?}");
+        assert_eq!(dictionaries, query(&plain, sql).await, "{sql}");
+    }
+}
