@@ -17,19 +17,19 @@ use crate::error::QueryError;
 /// Registers every lake table (`cloudtrail`, `apigateway`, `lambda`, `findings`,
 /// `deadletter`) under its own name, and Vigil's SQL functions. A table with no files yet reads as empty.
 pub fn register_lake(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
-    register_all(ctx, lake, false)
+    register_all(ctx, lake, Reads::Plain)
 }
 
 /// As [`register_lake`], with text columns read as `Utf8View` (see `register`).
 pub fn register_lake_views(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
-    register_all(ctx, lake, true)
+    register_all(ctx, lake, Reads::StringViews)
 }
 
-fn register_all(ctx: &SessionContext, lake: &Lake, string_views: bool) -> Result<(), QueryError> {
+fn register_all(ctx: &SessionContext, lake: &Lake, reads: Reads) -> Result<(), QueryError> {
     crate::functions::register_functions(ctx);
     register_store(ctx, lake)?;
     for table in Table::ALL {
-        register(ctx, lake, table, table.name(), string_views)?;
+        register(ctx, lake, table, table.name(), reads)?;
     }
     Ok(())
 }
@@ -68,20 +68,33 @@ pub fn register_table(
     table: Table,
     name: &str,
 ) -> Result<(), QueryError> {
-    register(ctx, lake, table, name, false)
+    register(ctx, lake, table, name, Reads::Plain)
 }
 
-/// `hunting`: text columns read as `Utf8View`, so decoding a dictionary
-/// page points at the dictionary instead of copying each value (most of a
-/// selective hunt's time over millions of rows), and the few
-/// [`DICTIONARY_COLUMNS`](crate::dictionary::DICTIONARY_COLUMNS) as Arrow
-/// dictionaries, so that filters on them run once per distinct value.
+/// How a table's text columns are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// As the lake's schema says (`Utf8`).
+    Plain,
+    /// As `Utf8View`, so decoding a dictionary page points at the dictionary
+    /// instead of copying each value (most of a selective read's time over
+    /// millions of rows).
+    StringViews,
+    /// As `Utf8View`, and the few
+    /// [`DICTIONARY_COLUMNS`](crate::dictionary::DICTIONARY_COLUMNS) as Arrow
+    /// dictionaries, so that a hunt's filters on them run once per distinct
+    /// value. Not for detection: its window reads reuse filters taken from
+    /// rule plans over `Utf8View` columns, which fail on a dictionary
+    /// column (`Utf8 LIKE Utf8View`).
+    Hunting,
+}
+
 fn register(
     ctx: &SessionContext,
     lake: &Lake,
     table: Table,
     name: &str,
-    hunting: bool,
+    reads: Reads,
 ) -> Result<(), QueryError> {
     let url = lake.table_url(table);
     let err = |source| QueryError::Register {
@@ -93,7 +106,7 @@ fn register(
     // The session's Parquet settings (filter pushdown, no bloom filters...)
     // apply to the scan only through the format's own options.
     let format = ParquetFormat::default().with_options(ctx.state().default_table_options().parquet);
-    let format: Arc<dyn FileFormat> = if hunting {
+    let format: Arc<dyn FileFormat> = if reads == Reads::Hunting {
         Arc::new(DictionaryParquetFormat::new(format))
     } else {
         Arc::new(format)
@@ -106,10 +119,10 @@ fn register(
                 .map(|c| (c.to_string(), DataType::Utf8))
                 .collect(),
         );
-    let schema = if hunting {
-        with_dictionary_columns(&string_views_of(&schema(table)))
-    } else {
-        schema(table)
+    let schema = match reads {
+        Reads::Plain => schema(table),
+        Reads::StringViews => string_views_of(&schema(table)),
+        Reads::Hunting => with_dictionary_columns(&string_views_of(&schema(table))),
     };
     let config = ListingTableConfig::new(table_url)
         .with_listing_options(options)
@@ -223,10 +236,10 @@ pub async fn hunting_session(
     let q = QueryError::Query;
     for table in Table::ALL {
         match range {
-            None => register(&ctx, lake, table, table.name(), true)?,
+            None => register(&ctx, lake, table, table.name(), Reads::Hunting)?,
             Some(r) => {
                 let raw = format!("__{}_all", table.name());
-                register(&ctx, lake, table, &raw, true)?;
+                register(&ctx, lake, table, &raw, Reads::Hunting)?;
                 let view = ctx
                     .table(raw.as_str())
                     .await
