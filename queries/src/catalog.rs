@@ -20,7 +20,7 @@ pub fn register_lake(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError
     register_all(ctx, lake, Reads::Plain)
 }
 
-/// As [`register_lake`], with text columns read as `Utf8View` (see `register`).
+/// As [`register_lake`], with text columns read as `Utf8View` (see `Reads`).
 pub fn register_lake_views(ctx: &SessionContext, lake: &Lake) -> Result<(), QueryError> {
     register_all(ctx, lake, Reads::StringViews)
 }

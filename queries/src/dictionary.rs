@@ -1,9 +1,9 @@
 //! Reads a few low-cardinality string columns as Arrow dictionaries, straight from Parquet's dictionary pages.
 //!
-//! A CloudTrail hour has millions of rows but a few hundred event names. Read
-//! as plain strings, a hunt's `event_name IN (...)` is evaluated per row; read
-//! as a dictionary, per distinct name, and decoding copies 4-byte keys instead
-//! of the strings. The lake's files are written with plain string types, so
+//! A CloudTrail lake has millions of rows but a few hundred event names. Read
+//! as strings, a hunt's `event_name IN (...)` is evaluated per row; read as a
+//! dictionary, per distinct name, and decoding yields a 4-byte key per row
+//! instead of a 16-byte string view. The lake's files are written with plain string types, so
 //! the reader is told otherwise: [`DictionaryParquetFormat`] is DataFusion's
 //! Parquet format whose file readers rewrite each file's Arrow schema hint
 //! (the `ARROW:schema` key of its footer) to ask for dictionaries in those
