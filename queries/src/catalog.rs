@@ -217,9 +217,10 @@ pub async fn hunting_session(
     // DATAFUSION_* variables tune the session (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
     let mut config = datafusion::prelude::SessionConfig::from_env().map_err(QueryError::Query)?;
     // Hunts are mostly selective: evaluate filters while decoding Parquet
-    // (late materialisation, page pruning), cheapest filters first.
+    // (late materialisation, page pruning), in the order `NullChecksLast`
+    // leaves them rather than smallest columns first.
     config.options_mut().execution.parquet.pushdown_filters = true;
-    config.options_mut().execution.parquet.reorder_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = false;
     // Statistics gathered at planning read every file's footer and page
     // index before the scan reads them again: a quarter of a short hunt's
     // time and 50 MB. Row groups are still pruned by statistics in the scan.
@@ -230,7 +231,12 @@ pub async fn hunting_session(
     // statistics already, and loading each file's index made the short
     // hunts 10-15 % slower on the benchmark lake.
     config.options_mut().execution.parquet.enable_page_index = false;
-    let ctx = SessionContext::new_with_config(config);
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(crate::filter_order::NullChecksLast))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     crate::functions::register_functions(&ctx);
     register_store(&ctx, lake)?;
     let q = QueryError::Query;

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod dictionary;
 pub mod error;
+pub mod filter_order;
 pub mod functions;
 pub mod guard;
 pub mod hunts;

@@ -341,3 +341,53 @@ async fn event_names_read_as_dictionaries_answer_as_plain_strings_do() {
         assert_eq!(dictionaries, query(&plain, sql).await, "{sql}");
     }
 }
+
+#[tokio::test]
+async fn null_checks_are_evaluated_after_the_other_filters() {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
+    use datafusion::datasource::source::DataSourceExec;
+    use datafusion::physical_expr::utils::split_conjunction;
+
+    let (_dir, lake) = sample_lake();
+    let ctx = hunting_session(&lake, None).await.unwrap();
+    let sql = "SELECT event_name FROM cloudtrail
+               WHERE error_code IS NULL AND event_name IN ('ConsoleLogin', 'StopLogging')
+                 AND src_ip IS NOT NULL";
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let mut predicates = Vec::new();
+    plan.apply(|node| {
+        let parquet = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+            .and_then(|config| config.file_source().downcast_ref::<ParquetSource>());
+        if let Some(source) = parquet {
+            assert!(!source.table_parquet_options().global.reorder_filters);
+            predicates.push(source.filter().expect("the filters are pushed into the scan"));
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })
+    .unwrap();
+    assert_eq!(predicates.len(), 1, "{plan:?}");
+    let order: Vec<String> = split_conjunction(&predicates[0])
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(order.len(), 3, "{order:?}");
+    assert!(order[2].contains("error_code") && order[2].contains("IS NULL"), "{order:?}");
+    assert!(!order[0].contains("error_code") && !order[1].contains("error_code"), "{order:?}");
+
+    // Same rows as the plain reading of the filter.
+    let rows = query(&ctx, sql).await;
+    assert!(rows.iter().any(|r| s(&r["event_name"]) == "StopLogging"), "{rows:?}");
+    let plain = SessionContext::new();
+    vigil_queries::register_table(&plain, &lake, vigil_ingest::Table::CloudTrail, "cloudtrail")
+        .unwrap();
+    assert_eq!(rows.len(), query(&plain, sql).await.len());
+}
