@@ -234,6 +234,7 @@ pub async fn hunting_session(
     let state = datafusion::execution::SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
+        .with_optimizer_rule(Arc::new(crate::like_on_dictionaries::LikeOnDictionaries))
         .with_physical_optimizer_rule(Arc::new(crate::filter_order::NullChecksLast))
         .build();
     let ctx = SessionContext::new_with_state(state);

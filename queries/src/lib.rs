@@ -10,6 +10,7 @@ pub mod filter_order;
 pub mod functions;
 pub mod guard;
 pub mod hunts;
+pub mod like_on_dictionaries;
 pub mod output;
 pub mod placeholder;
 pub mod time_range;

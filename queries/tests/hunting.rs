@@ -369,7 +369,11 @@ async fn null_checks_are_evaluated_after_the_other_filters() {
             .and_then(|config| config.file_source().downcast_ref::<ParquetSource>());
         if let Some(source) = parquet {
             assert!(!source.table_parquet_options().global.reorder_filters);
-            predicates.push(source.filter().expect("the filters are pushed into the scan"));
+            predicates.push(
+                source
+                    .filter()
+                    .expect("the filters are pushed into the scan"),
+            );
         }
         Ok(TreeNodeRecursion::Continue)
     })
@@ -380,14 +384,48 @@ async fn null_checks_are_evaluated_after_the_other_filters() {
         .map(|c| c.to_string())
         .collect();
     assert_eq!(order.len(), 3, "{order:?}");
-    assert!(order[2].contains("error_code") && order[2].contains("IS NULL"), "{order:?}");
-    assert!(!order[0].contains("error_code") && !order[1].contains("error_code"), "{order:?}");
+    assert!(
+        order[2].contains("error_code") && order[2].contains("IS NULL"),
+        "{order:?}"
+    );
+    assert!(
+        !order[0].contains("error_code") && !order[1].contains("error_code"),
+        "{order:?}"
+    );
 
     // Same rows as the plain reading of the filter.
     let rows = query(&ctx, sql).await;
-    assert!(rows.iter().any(|r| s(&r["event_name"]) == "StopLogging"), "{rows:?}");
+    assert!(
+        rows.iter().any(|r| s(&r["event_name"]) == "StopLogging"),
+        "{rows:?}"
+    );
     let plain = SessionContext::new();
     vigil_queries::register_table(&plain, &lake, vigil_ingest::Table::CloudTrail, "cloudtrail")
         .unwrap();
     assert_eq!(rows.len(), query(&plain, sql).await.len());
+}
+
+#[tokio::test]
+async fn starts_with_on_an_event_name_is_matched_per_distinct_name() {
+    let (_dir, lake) = sample_lake();
+    let ctx = hunting_session(&lake, None).await.unwrap();
+    let sql = "SELECT event_name FROM cloudtrail WHERE starts_with(event_name, 'Stop')";
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let shown = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string();
+    // The LIKE that starts_with becomes reads the dictionary column itself,
+    // not a text copy of it.
+    assert!(shown.contains("event_name@"), "{shown}");
+    assert!(shown.contains("LIKE Stop%"), "{shown}");
+    assert!(!shown.contains("CAST"), "{shown}");
+    let rows = query(&ctx, sql).await;
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| s(&r["event_name"]).starts_with("Stop")));
 }
