@@ -3,6 +3,7 @@
 //! (with moto) the same answers from an S3 lake.
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::datasource::physical_plan::ParquetSource;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -101,16 +102,14 @@ async fn a_time_range_reads_only_its_hour_partitions() {
     assert!(n[0]["n"].as_i64().unwrap() < total[0]["n"].as_i64().unwrap());
 }
 
-#[tokio::test]
-async fn the_lake_scan_uses_the_sessions_parquet_options() {
+/// The Parquet scans of `sql`'s physical plan in `ctx`.
+async fn parquet_scans(ctx: &SessionContext, sql: &str) -> Vec<ParquetSource> {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    use datafusion::datasource::physical_plan::{FileScanConfig, ParquetSource};
+    use datafusion::datasource::physical_plan::FileScanConfig;
     use datafusion::datasource::source::DataSourceExec;
 
-    let (_dir, lake) = sample_lake();
-    let ctx = hunting_session(&lake, None).await.unwrap();
     let plan = ctx
-        .sql("SELECT event_name FROM cloudtrail WHERE event_name = 'ConsoleLogin'")
+        .sql(sql)
         .await
         .unwrap()
         .create_physical_plan()
@@ -122,18 +121,26 @@ async fn the_lake_scan_uses_the_sessions_parquet_options() {
             .downcast_ref::<DataSourceExec>()
             .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
             .and_then(|config| config.file_source().downcast_ref::<ParquetSource>());
-        if let Some(source) = parquet {
-            scans.push(source.table_parquet_options().global.clone());
-        }
+        scans.extend(parquet.cloned());
         Ok(TreeNodeRecursion::Continue)
     })
     .unwrap();
-    assert_eq!(scans.len(), 1, "{plan:?}");
+    scans
+}
+
+#[tokio::test]
+async fn the_lake_scan_uses_the_sessions_parquet_options() {
+    let (_dir, lake) = sample_lake();
+    let ctx = hunting_session(&lake, None).await.unwrap();
+    let sql = "SELECT event_name FROM cloudtrail WHERE event_name = 'ConsoleLogin'";
+    let scans = parquet_scans(&ctx, sql).await;
+    assert_eq!(scans.len(), 1);
+    let options = &scans[0].table_parquet_options().global;
     // The session's settings, not DataFusion's defaults (which look for
     // bloom filters and page indexes the lake is written without).
-    assert!(!scans[0].bloom_filter_on_read);
-    assert!(!scans[0].enable_page_index);
-    assert!(scans[0].pushdown_filters);
+    assert!(!options.bloom_filter_on_read);
+    assert!(!options.enable_page_index);
+    assert!(options.pushdown_filters);
 }
 
 #[tokio::test]
@@ -344,9 +351,7 @@ async fn event_names_read_as_dictionaries_answer_as_plain_strings_do() {
 
 #[tokio::test]
 async fn null_checks_are_evaluated_after_the_other_filters() {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetSource};
-    use datafusion::datasource::source::DataSourceExec;
+    use datafusion::datasource::physical_plan::FileSource;
     use datafusion::physical_expr::utils::split_conjunction;
 
     let (_dir, lake) = sample_lake();
@@ -354,32 +359,13 @@ async fn null_checks_are_evaluated_after_the_other_filters() {
     let sql = "SELECT event_name FROM cloudtrail
                WHERE error_code IS NULL AND event_name IN ('ConsoleLogin', 'StopLogging')
                  AND src_ip IS NOT NULL";
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
-    let mut predicates = Vec::new();
-    plan.apply(|node| {
-        let parquet = node
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
-            .and_then(|config| config.file_source().downcast_ref::<ParquetSource>());
-        if let Some(source) = parquet {
-            assert!(!source.table_parquet_options().global.reorder_filters);
-            predicates.push(
-                source
-                    .filter()
-                    .expect("the filters are pushed into the scan"),
-            );
-        }
-        Ok(TreeNodeRecursion::Continue)
-    })
-    .unwrap();
-    assert_eq!(predicates.len(), 1, "{plan:?}");
-    let order: Vec<String> = split_conjunction(&predicates[0])
+    let scans = parquet_scans(&ctx, sql).await;
+    assert_eq!(scans.len(), 1);
+    assert!(!scans[0].table_parquet_options().global.reorder_filters);
+    let predicate = scans[0]
+        .filter()
+        .expect("the filters are pushed into the scan");
+    let order: Vec<String> = split_conjunction(&predicate)
         .iter()
         .map(|c| c.to_string())
         .collect();
