@@ -102,19 +102,26 @@ async fn a_time_range_reads_only_its_hour_partitions() {
     assert!(n[0]["n"].as_i64().unwrap() < total[0]["n"].as_i64().unwrap());
 }
 
+/// `sql`'s physical plan in `ctx`.
+async fn physical_plan(
+    ctx: &SessionContext,
+    sql: &str,
+) -> std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan> {
+    ctx.sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap()
+}
+
 /// The Parquet scans of `sql`'s physical plan in `ctx`.
 async fn parquet_scans(ctx: &SessionContext, sql: &str) -> Vec<ParquetSource> {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     use datafusion::datasource::physical_plan::FileScanConfig;
     use datafusion::datasource::source::DataSourceExec;
 
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(ctx, sql).await;
     let mut scans = Vec::new();
     plan.apply(|node| {
         let parquet = node
@@ -396,13 +403,7 @@ async fn starts_with_on_an_event_name_is_matched_per_distinct_name() {
     let (_dir, lake) = sample_lake();
     let ctx = hunting_session(&lake, None).await.unwrap();
     let sql = "SELECT event_name FROM cloudtrail WHERE starts_with(event_name, 'Stop')";
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(&ctx, sql).await;
     let shown = datafusion::physical_plan::displayable(plan.as_ref())
         .indent(true)
         .to_string();
