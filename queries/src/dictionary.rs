@@ -21,10 +21,7 @@ use datafusion::common::Statistics;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::physical_plan::{
-    FileScanConfig, FileScanConfigBuilder, FileSource, ParquetFileReaderFactory, ParquetSource,
-};
-use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::physical_plan::{FileScanConfig, FileSource, ParquetFileReaderFactory};
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
@@ -36,6 +33,8 @@ use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{encode_arrow_schema, parquet_to_arrow_schema, ARROW_SCHEMA_META_KEY};
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder};
+
+use crate::parquet_scan::with_changed_source;
 
 /// The columns read as dictionaries wherever a table has them: each takes a
 /// few hundred values at most, and hunts filter and group on them.
@@ -125,26 +124,17 @@ impl FileFormat for DictionaryParquetFormat {
         conf: FileScanConfig,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.create_physical_plan(state, conf).await?;
-        let unexpected = || DataFusionError::Internal("expected a Parquet file scan".into());
-        let scan = plan
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
-            .ok_or_else(unexpected)?;
-        let source = scan
-            .file_source()
-            .downcast_ref::<ParquetSource>()
-            .ok_or_else(unexpected)?;
-        let readers = source
-            .parquet_file_reader_factory()
-            .cloned()
-            .ok_or_else(unexpected)?;
-        let source = source
-            .clone()
-            .with_parquet_file_reader_factory(Arc::new(DictionaryReaders { inner: readers }));
-        let scan = FileScanConfigBuilder::from(scan.clone())
-            .with_source(Arc::new(source))
-            .build();
-        Ok(DataSourceExec::from_data_source(scan))
+        with_changed_source(&plan, |source| {
+            let readers = source.parquet_file_reader_factory()?.clone();
+            Some(
+                source
+                    .clone()
+                    .with_parquet_file_reader_factory(Arc::new(DictionaryReaders {
+                        inner: readers,
+                    })),
+            )
+        })
+        .ok_or_else(|| DataFusionError::Internal("expected a Parquet file scan".into()))
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {

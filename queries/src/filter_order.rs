@@ -15,16 +15,15 @@ use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::datasource::physical_plan::{
-    FileScanConfig, FileScanConfigBuilder, FileSource, ParquetSource,
-};
-use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::physical_plan::FileSource;
 use datafusion::error::Result;
 use datafusion::physical_expr::expressions::{Column, IsNullExpr};
 use datafusion::physical_expr::utils::{conjunction, split_conjunction};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
+
+use crate::parquet_scan::with_changed_source;
 
 /// Moves the `column IS NULL` conjuncts of every Parquet scan's predicate
 /// behind its other conjuncts.
@@ -58,25 +57,17 @@ impl PhysicalOptimizerRule for NullChecksLast {
 /// The scan `node` with its null checks last, or `None` when it is not a
 /// Parquet scan or has nothing to move.
 fn reordered_scan(node: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
-    let scan = node
-        .downcast_ref::<DataSourceExec>()?
-        .data_source()
-        .downcast_ref::<FileScanConfig>()?;
-    let source = scan.file_source().downcast_ref::<ParquetSource>()?;
-    let predicate = source.filter()?;
-    let conjuncts = split_conjunction(&predicate);
-    let (null_checks, others): (Vec<_>, Vec<_>) = conjuncts
-        .into_iter()
-        .partition(|c| is_null_check(c.as_ref()));
-    if null_checks.is_empty() || others.is_empty() {
-        return None;
-    }
-    let predicate = conjunction(others.into_iter().chain(null_checks).cloned());
-    let source = source.with_predicate(predicate);
-    let scan = FileScanConfigBuilder::from(scan.clone())
-        .with_source(Arc::new(source))
-        .build();
-    Some(DataSourceExec::from_data_source(scan))
+    with_changed_source(node, |source| {
+        let predicate = source.filter()?;
+        let (null_checks, others): (Vec<_>, Vec<_>) = split_conjunction(&predicate)
+            .into_iter()
+            .partition(|c| is_null_check(c.as_ref()));
+        if null_checks.is_empty() || others.is_empty() {
+            return None;
+        }
+        let predicate = conjunction(others.into_iter().chain(null_checks).cloned());
+        Some(source.with_predicate(predicate))
+    })
 }
 
 /// `column IS NULL`.

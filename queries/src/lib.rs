@@ -12,6 +12,7 @@ pub mod guard;
 pub mod hunts;
 pub mod like_on_dictionaries;
 pub mod output;
+mod parquet_scan;
 pub mod placeholder;
 pub mod time_range;
 
