@@ -258,13 +258,15 @@ const UNIQUE_COLUMNS: &[&str] = &[
     "samples",
 ];
 
-/// Columns of a few distinct values (enumerations, ids of the account, API
-/// or function): dictionary-encoded, their pages are short runs of small
-/// codes that zstd shrinks little (by 0-30 % on the benchmark lake, and
-/// mostly-null ones it makes larger), while every reader of a compressed
-/// column chunk builds a zstd context for it (a tenth of a grouping hunt's
-/// time). These are written uncompressed.
-const ENUM_COLUMNS: &[&str] = &[
+/// Columns of a few distinct values per file: enumerations, and the names of
+/// accounts, APIs, functions, principals and clients. Dictionary-encoded,
+/// their pages are runs of small codes that zstd shrinks little (by 0-30 %
+/// on the benchmark lake; mostly-null ones it makes larger), while a reader
+/// pays for every compressed column chunk it opens: parquet-rs builds zstd
+/// contexts for each, and zstd asks the CPU for its features (`cpuid`, a
+/// trap to the hypervisor on a VM), a tenth of a short hunt's time. These
+/// are written uncompressed (the lake grows by under 1 %).
+const LOW_CARDINALITY_COLUMNS: &[&str] = &[
     "account_id",
     "region",
     "outcome",
@@ -301,6 +303,27 @@ const ENUM_COLUMNS: &[&str] = &[
     "function_name",
     "runtime_version",
     "error_type",
+    "actor",
+    "action",
+    "src_ip",
+    "user_agent",
+    "user_identity_arn",
+    "user_identity_principal_id",
+    "user_identity_user_name",
+    "user_identity_session_issuer_arn",
+    "user_identity_session_issuer_user_name",
+    "tls_client_provided_host_header",
+    "caller",
+    "user",
+    "user_arn",
+    "principal_id",
+    "api_key_id",
+    "authorizer_error",
+    "waf_error",
+    "integration_error",
+    "function_version",
+    "level",
+    "record_type",
 ];
 
 /// Encodes one batch as a Parquet file (zstd).
@@ -318,7 +341,7 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
 
 /// The lake's Parquet settings: zstd, row groups of up to [`ROW_GROUP_ROWS`]
 /// rows, no dictionary or statistics on the [`UNIQUE_COLUMNS`], no
-/// compression on the [`ENUM_COLUMNS`].
+/// compression on the [`LOW_CARDINALITY_COLUMNS`].
 pub(crate) fn writer_properties(
     schema: &arrow::datatypes::SchemaRef,
 ) -> Result<WriterProperties, IngestError> {
@@ -331,7 +354,7 @@ pub(crate) fn writer_properties(
             props = props
                 .set_column_dictionary_enabled(column.clone(), false)
                 .set_column_statistics_enabled(column, EnabledStatistics::None);
-        } else if ENUM_COLUMNS.contains(&field.name().as_str()) {
+        } else if LOW_CARDINALITY_COLUMNS.contains(&field.name().as_str()) {
             props = props.set_column_compression(
                 ColumnPath::from(field.name().as_str()),
                 Compression::UNCOMPRESSED,
@@ -645,32 +668,32 @@ mod tests {
     }
 
     #[test]
-    fn enum_columns_are_stored_uncompressed_and_the_rest_with_zstd() {
+    fn low_cardinality_columns_are_stored_uncompressed_and_the_rest_with_zstd() {
         use parquet::file::reader::{FileReader, SerializedFileReader};
-        let mut enum_columns_seen = std::collections::BTreeSet::new();
+        let mut low_cardinality_seen = std::collections::BTreeSet::new();
         for table in Table::INGESTED {
             let bytes = encode_parquet(&table_batch(table, 10, 0)).unwrap();
             let file = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
             let row_group = file.metadata().row_group(0);
             for column in row_group.columns() {
                 let name = column.column_path().string();
-                let is_enum = ENUM_COLUMNS.contains(&name.as_str());
-                if is_enum {
-                    enum_columns_seen.insert(name.clone());
+                let low_cardinality = LOW_CARDINALITY_COLUMNS.contains(&name.as_str());
+                if low_cardinality {
+                    low_cardinality_seen.insert(name.clone());
                 }
                 let zstd = matches!(column.compression(), Compression::ZSTD(_));
                 assert_eq!(
                     zstd,
-                    !is_enum,
+                    !low_cardinality,
                     "{table:?}.{name}: {:?}",
                     column.compression()
                 );
             }
         }
         // A misspelt name would silently compress its column.
-        let unknown: Vec<_> = ENUM_COLUMNS
+        let unknown: Vec<_> = LOW_CARDINALITY_COLUMNS
             .iter()
-            .filter(|c| !enum_columns_seen.contains(**c))
+            .filter(|c| !low_cardinality_seen.contains(**c))
             .collect();
         assert!(unknown.is_empty(), "not a column of any table: {unknown:?}");
     }
