@@ -17,7 +17,7 @@ use crate::evaluate::{plan, run, Candidate};
 use crate::feed::{Feed, FeedReport};
 use crate::finding::{findings_batch, Finding, FindingStatus};
 use crate::reads::Job;
-use crate::rule::{Mode, Rule, RuleSet};
+use crate::rule::{Mode, Rule, RuleSet, Schedule};
 use crate::state::State;
 use crate::suppress::{Outcome, Suppressor, SUPPRESSION_STATE};
 use crate::tables::{Pushdown, Tables};
@@ -366,14 +366,23 @@ impl Detector {
         now_ms: i64,
         report: &mut DetectReport,
     ) -> Result<Vec<Finding>, DetectError> {
+        let scheduled: Vec<(usize, &Rule, Schedule)> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, rule)| Some((i, rule, rule.schedule()?)))
+            .collect();
+        // One round trip for all the rules' checkpoints, not one per rule
+        // (on S3, tens of milliseconds each).
+        let lasts = futures::future::try_join_all(scheduled.iter().map(|(_, rule, _)| {
+            let name = checkpoint_name(&rule.id);
+            async move { self.state.get::<Checkpoint>(&name).await }
+        }))
+        .await?;
         let mut jobs = Vec::new();
         let mut checkpoints = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            let Some(schedule) = rule.schedule() else {
-                continue;
-            };
+        for ((i, rule, schedule), last) in scheduled.into_iter().zip(lasts) {
             let name = checkpoint_name(&rule.id);
-            let last: Option<Checkpoint> = self.state.get(&name).await?;
             let (windows, skipped) = due_windows(
                 &schedule,
                 last.map(|c| c.last_window_end),
@@ -396,9 +405,12 @@ impl Detector {
         }
         let candidates = self.run_jobs(jobs, now_ms, Source::Lake, report).await?;
         let findings = self.settle(candidates, now_ms, report).await?;
-        for (name, checkpoint) in checkpoints {
-            self.state.put(&name, &checkpoint).await?;
-        }
+        futures::future::try_join_all(
+            checkpoints
+                .iter()
+                .map(|(name, checkpoint)| self.state.put(name, checkpoint)),
+        )
+        .await?;
         Ok(findings)
     }
 
