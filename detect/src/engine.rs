@@ -366,23 +366,23 @@ impl Detector {
         now_ms: i64,
         report: &mut DetectReport,
     ) -> Result<Vec<Finding>, DetectError> {
-        let scheduled: Vec<(usize, &Rule, Schedule)> = self
+        let scheduled: Vec<(usize, &Rule, Schedule, String)> = self
             .rules
             .iter()
             .enumerate()
-            .filter_map(|(i, rule)| Some((i, rule, rule.schedule()?)))
+            .filter_map(|(i, rule)| Some((i, rule, rule.schedule()?, checkpoint_name(&rule.id))))
             .collect();
         // One round trip for all the rules' checkpoints, not one per rule
         // (on S3, tens of milliseconds each).
-        let lasts = futures::future::try_join_all(scheduled.iter().map(|(_, rule, _)| {
-            let name = checkpoint_name(&rule.id);
-            async move { self.state.get::<Checkpoint>(&name).await }
-        }))
+        let lasts = futures::future::try_join_all(
+            scheduled
+                .iter()
+                .map(|(_, _, _, name)| self.state.get::<Checkpoint>(name)),
+        )
         .await?;
         let mut jobs = Vec::new();
         let mut checkpoints = Vec::new();
-        for ((i, rule, schedule), last) in scheduled.into_iter().zip(lasts) {
-            let name = checkpoint_name(&rule.id);
+        for ((i, rule, schedule, name), last) in scheduled.into_iter().zip(lasts) {
             let (windows, skipped) = due_windows(
                 &schedule,
                 last.map(|c| c.last_window_end),
