@@ -1,6 +1,7 @@
 //! `vigil tail`: pulls a log group's events with FilterLogEvents and runs them
 //! through the pipeline, for running Vigil without Lambda. The cursor lives in
-//! `<lake>/_state/tail/`, so a restart resumes where the last batch ended.
+//! `<lake>/_state/tail/`, so a restart resumes where the last batch ended;
+//! each pass looks [`TailOptions::late`] back for events that arrived late.
 
 use aws_sdk_cloudwatchlogs::Client;
 use serde::{Deserialize, Serialize};
@@ -27,14 +28,66 @@ pub struct TailOptions {
     /// Keep polling; otherwise stop once caught up.
     pub follow: bool,
     pub poll_interval: Duration,
+    /// How far before the newest event taken to look again: events reach a
+    /// log group out of time order (each stream, each Lambda instance, sends
+    /// its own), so one stamped before the newest may arrive after it.
+    pub late: Duration,
 }
 
-/// Where the last run stopped: events at `timestamp_ms` may still arrive, so
-/// the next run starts there and skips the ids already taken.
+/// Where the last run stopped: the newest event time taken, and the ids
+/// taken within [`TailOptions::late`] of it, so that the next run can look
+/// that far back for late arrivals and skip what it took already.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Cursor {
     timestamp_ms: i64,
+    /// No event before this is taken: the run's `--since`.
+    #[serde(default)]
+    since_ms: i64,
+    /// Ids taken, by event time, from `timestamp_ms - late` on.
+    #[serde(default)]
+    taken: BTreeMap<i64, BTreeSet<String>>,
+    /// A cursor saved before `taken`: the ids at `timestamp_ms`.
+    #[serde(default, skip_serializing)]
     ids_at_timestamp: BTreeSet<String>,
+}
+
+impl Cursor {
+    /// Where to start reading: `late` before the newest event taken.
+    fn read_from(&self, late: Duration) -> i64 {
+        let late = i64::try_from(late.as_millis()).unwrap_or(i64::MAX);
+        self.timestamp_ms.saturating_sub(late).max(self.since_ms)
+    }
+
+    /// Whether an event was taken already, or is older than the cursor looks.
+    fn has_taken(&self, timestamp_ms: i64, id: &str, late: Duration) -> bool {
+        timestamp_ms < self.read_from(late)
+            || self
+                .taken
+                .get(&timestamp_ms)
+                .is_some_and(|ids| ids.contains(id))
+    }
+
+    /// A cursor saved before `taken`, with its ids moved there.
+    fn upgraded(mut self) -> Cursor {
+        let old = std::mem::take(&mut self.ids_at_timestamp);
+        if !old.is_empty() {
+            self.taken.entry(self.timestamp_ms).or_default().extend(old);
+        }
+        self
+    }
+
+    /// Notes a batch as taken, and forgets ids too old to be read again.
+    fn advance(&mut self, batch: &[LogEvent], late: Duration) {
+        for e in batch {
+            let (Some(ts), Some(id)) = (e.timestamp(), e.event_id()) else {
+                continue;
+            };
+            self.timestamp_ms = self.timestamp_ms.max(ts);
+            self.taken.entry(ts).or_default().insert(id.to_string());
+        }
+        let oldest = self.read_from(late);
+        self.taken = self.taken.split_off(&oldest);
+    }
 }
 
 /// Totals over a tail run.
@@ -49,9 +102,11 @@ pub struct TailReport {
 }
 
 /// Pulls and ingests until caught up (or, with `follow`, until `stop` turns
-/// true), calling `progress` after each batch. A stop never interrupts a batch
-/// being ingested; a batch still being gathered is left to the next run (the
-/// cursor has not passed it).
+/// true), calling `progress` after each batch. Each pass reads from
+/// [`TailOptions::late`] before the newest event taken, and ingests batches
+/// of at most [`EVENTS_PER_BATCH`] as its pages come. A stop never
+/// interrupts a batch being ingested; a batch still being gathered is left
+/// to the next run (the cursor has not passed it).
 pub async fn tail(
     client: &Client,
     pipeline: &Pipeline,
@@ -61,14 +116,18 @@ pub async fn tail(
 ) -> Result<TailReport, ServerlessError> {
     let state = State::Lake(pipeline.lake().clone());
     let cursor_name = format!("tail/{}.json", cursor_file(&options.log_group));
-    let mut cursor: Cursor = match state.get(&cursor_name).await? {
-        Some(c) => c,
-        None => Cursor {
-            timestamp_ms: options
+    let mut cursor: Cursor = match state.get::<Cursor>(&cursor_name).await? {
+        Some(saved) => saved.upgraded(),
+        None => {
+            let since = options
                 .start_ms
-                .unwrap_or_else(|| chrono::Utc::now().timestamp_millis()),
-            ..Cursor::default()
-        },
+                .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+            Cursor {
+                timestamp_ms: since,
+                since_ms: since,
+                ..Cursor::default()
+            }
+        }
     };
     let mut report = TailReport::default();
     loop {
@@ -78,53 +137,55 @@ pub async fn tail(
         let mut pages = client
             .filter_log_events()
             .log_group_name(&options.log_group)
-            .start_time(cursor.timestamp_ms)
+            .start_time(cursor.read_from(options.late))
             .set_filter_pattern(options.filter_pattern.clone())
             .into_paginator()
             .send();
         let mut batch = Vec::new();
-        let mut exhausted = true;
-        while let Some(page) = pages.next().await {
+        loop {
+            let page = pages.next().await;
             if *stop.borrow() {
                 return Ok(report);
             }
-            let page = page.map_err(|e| aws_error("FilterLogEvents", e))?;
-            for event in page.events() {
-                let id = event.event_id().unwrap_or_default();
-                let ts = event.timestamp().unwrap_or_default();
-                if ts < cursor.timestamp_ms
-                    || (ts == cursor.timestamp_ms && cursor.ids_at_timestamp.contains(id))
-                {
+            let exhausted = page.is_none();
+            if let Some(page) = page {
+                let page = page.map_err(|e| aws_error("FilterLogEvents", e))?;
+                batch.extend(
+                    page.events()
+                        .iter()
+                        .filter(|e| {
+                            let ts = e.timestamp().unwrap_or_default();
+                            !cursor.has_taken(ts, e.event_id().unwrap_or_default(), options.late)
+                        })
+                        .cloned(),
+                );
+                if batch.len() < EVENTS_PER_BATCH {
                     continue;
                 }
-                batch.push(event.clone());
             }
-            if batch.len() >= EVENTS_PER_BATCH {
-                exhausted = false;
+            if !batch.is_empty() {
+                batch.sort_by_key(|e| e.timestamp().unwrap_or_default());
+                let input = subscription_input(&options.log_group, &batch);
+                let outcome = pipeline
+                    .ingest(vec![input], chrono::Utc::now().timestamp_millis())
+                    .await?;
+                if let Some((_, reason)) = outcome.failed_inputs.first() {
+                    return Err(ServerlessError::Runtime(reason.clone()));
+                }
+                cursor.advance(&batch, options.late);
+                state.put(&cursor_name, &cursor).await?;
+                report.events += batch.len() as u64;
+                report.batches += 1;
+                report.parsed += outcome.ingest.parsed_total();
+                report.dead_lettered += outcome.ingest.dead_lettered_total();
+                report.findings += outcome.findings.len() as u64;
+                report.alerts += outcome.delivery.delivered() as u64;
+                progress(&report);
+                batch.clear();
+            }
+            if exhausted {
                 break;
             }
-        }
-        if !batch.is_empty() {
-            batch.sort_by_key(|e| e.timestamp().unwrap_or_default());
-            let input = subscription_input(&options.log_group, &batch);
-            let outcome = pipeline
-                .ingest(vec![input], chrono::Utc::now().timestamp_millis())
-                .await?;
-            if let Some((_, reason)) = outcome.failed_inputs.first() {
-                return Err(ServerlessError::Runtime(reason.clone()));
-            }
-            advance(&mut cursor, &batch);
-            state.put(&cursor_name, &cursor).await?;
-            report.events += batch.len() as u64;
-            report.batches += 1;
-            report.parsed += outcome.ingest.parsed_total();
-            report.dead_lettered += outcome.ingest.dead_lettered_total();
-            report.findings += outcome.findings.len() as u64;
-            report.alerts += outcome.delivery.delivered() as u64;
-            progress(&report);
-        }
-        if !exhausted {
-            continue;
         }
         if !options.follow {
             return Ok(report);
@@ -179,22 +240,6 @@ fn subscription_input(log_group: &str, batch: &[LogEvent]) -> Input {
     }
 }
 
-fn advance(cursor: &mut Cursor, batch: &[LogEvent]) {
-    let Some(last) = batch.iter().filter_map(|e| e.timestamp()).max() else {
-        return;
-    };
-    if last != cursor.timestamp_ms {
-        cursor.timestamp_ms = last;
-        cursor.ids_at_timestamp.clear();
-    }
-    cursor.ids_at_timestamp.extend(
-        batch
-            .iter()
-            .filter(|e| e.timestamp() == Some(last))
-            .filter_map(|e| e.event_id().map(str::to_string)),
-    );
-}
-
 /// A log group name as a file name (`/aws/lambda/x` → `aws-lambda-x-<digest>`;
 /// the digest keeps `a/b` and `a-b` apart).
 fn cursor_file(log_group: &str) -> String {
@@ -209,4 +254,58 @@ fn cursor_file(log_group: &str) -> String {
         .collect();
     let digest = Sha256::digest(log_group.as_bytes());
     format!("{readable}-{}", hex::encode(&digest[..4]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(timestamp_ms: i64, id: &str) -> LogEvent {
+        LogEvent::builder()
+            .timestamp(timestamp_ms)
+            .event_id(id)
+            .build()
+    }
+
+    #[test]
+    fn the_cursor_looks_back_for_late_events_and_forgets_older_ids() {
+        let late = Duration::from_millis(100);
+        let mut cursor = Cursor {
+            timestamp_ms: 1_000,
+            since_ms: 1_000,
+            ..Cursor::default()
+        };
+        // Never before `--since`, even within the look-back.
+        assert_eq!(cursor.read_from(late), 1_000);
+        assert!(cursor.has_taken(999, "x", late));
+        cursor.advance(
+            &[event(1_050, "a"), event(1_200, "b"), event(1_120, "c")],
+            late,
+        );
+        assert_eq!(
+            (cursor.timestamp_ms, cursor.read_from(late)),
+            (1_200, 1_100)
+        );
+        // "a" is before the look-back: forgotten, and not read again anyway.
+        let kept: Vec<i64> = cursor.taken.keys().copied().collect();
+        assert_eq!(kept, vec![1_120, 1_200]);
+        assert!(cursor.has_taken(1_050, "a", late));
+        assert!(cursor.has_taken(1_120, "c", late));
+        assert!(!cursor.has_taken(1_120, "d", late));
+        assert!(!cursor.has_taken(1_150, "e", late));
+    }
+
+    #[test]
+    fn a_cursor_saved_before_the_look_back_keeps_its_ids() {
+        let saved: Cursor =
+            serde_json::from_str(r#"{"timestamp_ms": 500, "ids_at_timestamp": ["a", "b"]}"#)
+                .unwrap();
+        let cursor = saved.upgraded();
+        let late = Duration::from_secs(60);
+        assert!(cursor.has_taken(500, "a", late) && cursor.has_taken(500, "b", late));
+        assert!(!cursor.has_taken(500, "c", late));
+        assert!(!cursor.has_taken(400, "a", late));
+        let again: Cursor = serde_json::from_str(&serde_json::to_string(&cursor).unwrap()).unwrap();
+        assert!(again.ids_at_timestamp.is_empty() && again.taken[&500].len() == 2);
+    }
 }

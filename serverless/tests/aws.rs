@@ -535,6 +535,7 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
         start_ms: Some(now - 1_000),
         follow: false,
         poll_interval: Duration::from_millis(10),
+        late: Duration::from_secs(60),
     };
     let first = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
         .await
@@ -595,6 +596,62 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     .unwrap();
     assert_eq!((followed.events, followed.batches), (1, 1));
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 5);
+
+    // Another instance's stream delivers an event stamped before the newest
+    // one taken: the next run, looking a minute back, takes it, and only it.
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name("2026/11/24/[$LATEST]def")
+        .send()
+        .await
+        .unwrap();
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name("2026/11/24/[$LATEST]def")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now + 2)
+                .message(
+                    "2026-11-24T09:00:02.000Z\t33333333-3333-3333-3333-333333333333\tERROR\tlate",
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let late = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(late.events, 1);
+    assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 6);
+    let again = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.events, 0);
+
+    // With no look-back, a late event is not read (the limit `late` sets).
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name("2026/11/24/[$LATEST]def")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now + 3)
+                .message("2026-11-24T09:00:03.000Z\t44444444-4444-4444-4444-444444444444\tERROR\ttoo late")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let strict = TailOptions {
+        late: Duration::ZERO,
+        ..options.clone()
+    };
+    let none = tail(&logs, &pipeline, &strict, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(none.events, 0);
 }
 
 #[tokio::test]

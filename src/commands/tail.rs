@@ -27,6 +27,9 @@ pub struct TailArgs {
     /// Time between polls with --follow.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub poll: Duration,
+    /// Look again this far before the newest event taken, for events that reach the log group late (out of time order across streams).
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub late: Duration,
     /// An endpoint override for CloudWatch Logs (e.g. a local emulator).
     #[arg(long, env = "VIGIL_AWS_ENDPOINT")]
     pub endpoint_url: Option<String>,
@@ -51,6 +54,7 @@ pub fn run(
         start_ms: Some(time_arg(&args.since, now)?),
         follow: args.follow,
         poll_interval: args.poll,
+        late: args.late,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
