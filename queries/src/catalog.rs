@@ -206,6 +206,26 @@ pub const EVENT_COLUMNS: [&str; 11] = [
     "raw",
 ];
 
+/// What a hunting session changes from DataFusion's defaults, unless its
+/// `DATAFUSION_*` variable says otherwise.
+const HUNTING_DEFAULTS: [(&str, &str); 5] = [
+    // Hunts are mostly selective: evaluate filters while decoding Parquet
+    // (late materialisation, page pruning), in the order `NullChecksLast`
+    // leaves them rather than smallest columns first.
+    ("datafusion.execution.parquet.pushdown_filters", "true"),
+    ("datafusion.execution.parquet.reorder_filters", "false"),
+    // Statistics gathered at planning read every file's footer and page
+    // index before the scan reads them again: a quarter of a short hunt's
+    // time and 50 MB. Row groups are still pruned by statistics in the scan.
+    ("datafusion.execution.collect_statistics", "false"),
+    // The lake is written without bloom filters: do not look for them.
+    ("datafusion.execution.parquet.bloom_filter_on_read", "false"),
+    // Nor for page indexes: row groups (32k rows) are pruned by their
+    // statistics already, and loading each file's index made the short
+    // hunts 10-15 % slower on the benchmark lake.
+    ("datafusion.execution.parquet.enable_page_index", "false"),
+];
+
 /// A session over the lake for hunting: every table (restricted to `range`
 /// when one is given, so only the partitions it touches are read), the
 /// `events` view (the common columns of `cloudtrail`, `apigateway` and
@@ -214,23 +234,18 @@ pub async fn hunting_session(
     lake: &Lake,
     range: Option<crate::TimeRange>,
 ) -> Result<SessionContext, QueryError> {
-    // DATAFUSION_* variables tune the session (e.g. DATAFUSION_EXECUTION_BATCH_SIZE).
+    // DATAFUSION_* variables tune the session (e.g. DATAFUSION_EXECUTION_BATCH_SIZE),
+    // including the settings hunts change by default.
     let mut config = datafusion::prelude::SessionConfig::from_env().map_err(QueryError::Query)?;
-    // Hunts are mostly selective: evaluate filters while decoding Parquet
-    // (late materialisation, page pruning), in the order `NullChecksLast`
-    // leaves them rather than smallest columns first.
-    config.options_mut().execution.parquet.pushdown_filters = true;
-    config.options_mut().execution.parquet.reorder_filters = false;
-    // Statistics gathered at planning read every file's footer and page
-    // index before the scan reads them again: a quarter of a short hunt's
-    // time and 50 MB. Row groups are still pruned by statistics in the scan.
-    config.options_mut().execution.collect_statistics = false;
-    // The lake is written without bloom filters: do not look for them.
-    config.options_mut().execution.parquet.bloom_filter_on_read = false;
-    // Nor for page indexes: row groups (32k rows) are pruned by their
-    // statistics already, and loading each file's index made the short
-    // hunts 10-15 % slower on the benchmark lake.
-    config.options_mut().execution.parquet.enable_page_index = false;
+    for (key, value) in HUNTING_DEFAULTS {
+        let variable = key.to_uppercase().replace('.', "_");
+        if std::env::var_os(&variable).is_none() {
+            config
+                .options_mut()
+                .set(key, value)
+                .map_err(QueryError::Query)?;
+        }
+    }
     let state = datafusion::execution::SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
