@@ -656,6 +656,80 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
 
 #[tokio::test]
 #[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn tail_takes_a_backlog_in_batches_each_event_once() {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk().await);
+    let group = format!("/aws/lambda/{}", unique("backlog"));
+    let stream = "2026/11/24/[$LATEST]bulk";
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    // 25,000 application lines, ten per millisecond: three batches.
+    let start = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    for chunk in (0..25_000i64).collect::<Vec<_>>().chunks(5_000) {
+        let events = chunk
+            .iter()
+            .map(|i| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(start + i / 10)
+                    .message(format!(
+                        "2026-11-24T09:00:00.000Z\t55555555-5555-5555-5555-555555555555\tINFO\tline {i}"
+                    ))
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name(&group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::new(settings(
+        dir.path().join("lake").to_str().unwrap(),
+        &dir.path().join("alerts.jsonl"),
+    ))
+    .unwrap();
+    let options = TailOptions {
+        log_group: group,
+        filter_pattern: None,
+        start_ms: Some(start),
+        follow: false,
+        poll_interval: Duration::from_millis(10),
+        late: Duration::from_secs(120),
+    };
+    let mut batches = Vec::new();
+    let report = tail(&logs, &pipeline, &options, watch::channel(false).1, |r| {
+        batches.push(r.events)
+    })
+    .await
+    .unwrap();
+    assert_eq!((report.events, report.parsed), (25_000, 25_000));
+    assert!(batches.len() >= 3, "{batches:?}");
+    let lake = pipeline.lake();
+    let distinct = "SELECT count(DISTINCT message) FROM lambda WHERE message LIKE 'line %'";
+    assert_eq!(count(lake, distinct).await, 25_000);
+    assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 25_000);
+    // All of it is within the look-back of the newest: a second run reads it
+    // again and takes none of it.
+    let again = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.events, 0);
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
 async fn subscription_and_scheduled_handlers_on_an_s3_lake_alert_through_sns() {
     let lake_bucket = unique("vigil-cw-lake");
     create_bucket(&lake_bucket).await;
