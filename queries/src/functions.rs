@@ -37,8 +37,10 @@ pub fn register_functions(ctx: &SessionContext) {
 }
 
 /// `json_str(json, 'a', 'b', '0')`: the value at `a.b[0]` as text (strings
-/// as-is, other values as JSON: `json_get_str` would give NULL for those),
-/// NULL when the text is not JSON or the path is absent.
+/// as-is, other values as compact JSON: `json_get_str` would give NULL for
+/// those), NULL when the path is absent or the text is not JSON as far as
+/// the path goes. The text is read only up to the value (with jiter), not
+/// parsed whole; a key given twice in an object yields its first value.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct JsonStr {
     signature: Signature,
@@ -46,8 +48,11 @@ pub struct JsonStr {
 
 impl JsonStr {
     pub fn new() -> Self {
+        // Any argument types: text columns are read as they are (string
+        // views, without a cast copying every document), keys are usually
+        // literals, read once per batch.
         JsonStr {
-            signature: Signature::variadic(vec![DataType::Utf8], Volatility::Immutable),
+            signature: Signature::variadic_any(Volatility::Immutable),
         }
     }
 }
@@ -58,16 +63,64 @@ impl Default for JsonStr {
     }
 }
 
-fn lookup<'a>(mut v: &'a Value, path: &[Option<&str>]) -> Option<&'a Value> {
+/// Appends the value at `path` in `json` to `out` (see [`JsonStr`]);
+/// `None` when there is none, and nothing was appended.
+fn append_json_value(json: &str, path: &[Option<&str>], out: &mut StringBuilder) -> Option<()> {
+    use jiter::{Jiter, Peek};
+    let mut jiter = Jiter::new(json.as_bytes());
     for key in path {
         let key = (*key)?;
-        v = match v {
-            Value::Object(map) => map.get(key)?,
-            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+        match jiter.peek().ok()? {
+            Peek::Object => {
+                let mut matched = jiter.known_object().ok()?.map(|k| k == key);
+                while !matched? {
+                    jiter.next_skip().ok()?;
+                    matched = jiter.next_key().ok()?.map(|k| k == key);
+                }
+            }
+            Peek::Array => {
+                let index: usize = key.parse().ok()?;
+                let mut element = jiter.known_array().ok()?;
+                for _ in 0..index {
+                    jiter.known_skip(element?).ok()?;
+                    element = jiter.array_step().ok()?;
+                }
+                element?;
+            }
             _ => return None,
-        };
+        }
     }
-    Some(v)
+    match jiter.peek().ok()? {
+        Peek::Null => None,
+        Peek::String => {
+            out.append_value(jiter.known_str().ok()?);
+            Some(())
+        }
+        peek => {
+            let start = jiter.current_index();
+            jiter.known_skip(peek).ok()?;
+            // Written compact, whatever the spacing in the text.
+            let value: Value =
+                serde_json::from_str(json.get(start..jiter.current_index())?).ok()?;
+            out.append_value(value.to_string());
+            Some(())
+        }
+    }
+}
+
+/// A key argument's text, if it is a constant (`None` when a column).
+fn constant_key(key: &ColumnarValue) -> Option<Option<String>> {
+    use datafusion::scalar::ScalarValue;
+    let ColumnarValue::Scalar(value) = key else {
+        return None;
+    };
+    Some(match value {
+        _ if value.is_null() => None,
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Some(s.clone()),
+        other => Some(other.to_string()),
+    })
 }
 
 impl ScalarUDFImpl for JsonStr {
@@ -84,35 +137,43 @@ impl ScalarUDFImpl for JsonStr {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let arrays: Vec<ArrayRef> = arrays
-            .iter()
-            .map(|a| cast(a, &DataType::Utf8))
-            .collect::<std::result::Result<_, _>>()?;
-        let Some((json, keys)) = arrays.split_first() else {
+        let rows = args.number_rows;
+        let Some((json, keys)) = args.args.split_first() else {
             return Ok(ColumnarValue::Scalar(
                 datafusion::scalar::ScalarValue::Utf8(None),
             ));
         };
-        let json = json.as_string::<i32>();
-        let keys: Vec<_> = keys.iter().map(|k| k.as_string::<i32>()).collect();
+        let json = json.to_array(rows)?;
+        let json = match json.data_type() {
+            DataType::Utf8View => json,
+            _ => cast(&json, &DataType::Utf8View)?,
+        };
+        let json = json.as_string_view();
+        let constant: Option<Vec<Option<String>>> = keys.iter().map(constant_key).collect();
+        let key_columns: Vec<ArrayRef> = match constant {
+            Some(_) => Vec::new(),
+            None => keys
+                .iter()
+                .map(|k| cast(&k.to_array(rows)?, &DataType::Utf8))
+                .collect::<std::result::Result<_, _>>()?,
+        };
+        let key_columns: Vec<_> = key_columns.iter().map(|k| k.as_string::<i32>()).collect();
         let mut out = StringBuilder::with_capacity(json.len(), json.len() * 8);
-        let mut path = Vec::with_capacity(keys.len());
+        let mut path: Vec<Option<&str>> = Vec::with_capacity(keys.len());
+        if let Some(keys) = &constant {
+            path.extend(keys.iter().map(Option::as_deref));
+        }
         for i in 0..json.len() {
-            if json.is_null(i) {
-                out.append_null();
-                continue;
+            if constant.is_none() {
+                path.clear();
+                path.extend(
+                    key_columns
+                        .iter()
+                        .map(|k| (!k.is_null(i)).then(|| k.value(i))),
+                );
             }
-            path.clear();
-            path.extend(keys.iter().map(|k| (!k.is_null(i)).then(|| k.value(i))));
-            match serde_json::from_str::<Value>(json.value(i))
-                .ok()
-                .as_ref()
-                .and_then(|v| lookup(v, &path))
-            {
-                None | Some(Value::Null) => out.append_null(),
-                Some(Value::String(s)) => out.append_value(s),
-                Some(other) => out.append_value(other.to_string()),
+            if json.is_null(i) || append_json_value(json.value(i), &path, &mut out).is_none() {
+                out.append_null();
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
@@ -329,6 +390,160 @@ mod tests {
         assert_eq!(col("o").as_deref(), Some(r#"{"c":1}"#));
         assert_eq!(col("m"), None);
         assert_eq!(col("bad"), None);
+    }
+
+    /// `json_str` on one literal document per case, through SQL.
+    async fn json_str_of(cases: &[&str]) -> Vec<Option<String>> {
+        let ctx = SessionContext::new();
+        register_functions(&ctx);
+        let columns: Vec<String> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} AS c{i}"))
+            .collect();
+        let batches = ctx
+            .sql(&format!("SELECT {}", columns.join(", ")))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        (0..cases.len())
+            .map(|i| {
+                let c = cast(batches[0].column(i), &DataType::Utf8).unwrap();
+                let s = c.as_string::<i32>();
+                (!s.is_null(0)).then(|| s.value(0).to_string())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn json_str_edge_cases() {
+        let got = json_str_of(&[
+            // Spacing in the text; other values written compact.
+            r#"json_str('{ "a" : { "b" : [ 1 , 2.50 ] } }', 'a')"#,
+            // An escaped string comes out unescaped.
+            r#"json_str('{"a":"x\"y\u00e9"}', 'a')"#,
+            // An array index given as a number.
+            r#"json_str('{"a":["x","y"]}', 'a', 1)"#,
+            r#"json_str('{"a":["x","y"]}', 'a', 2)"#,
+            // A key given twice: its first value.
+            r#"json_str('{"a":"first","a":"second"}', 'a')"#,
+            // null, a NULL key, a path through a string, broken text.
+            r#"json_str('{"a":null}', 'a')"#,
+            r#"json_str('{"a":"x"}', NULL)"#,
+            r#"json_str('{"a":"x"}', 'a', 'b')"#,
+            r#"json_str('{"a":', 'a')"#,
+            r#"json_str('{"a":"x"}')"#,
+            r#"json_str(arrow_cast('{"a":true}', 'Utf8View'), arrow_cast('a', 'Utf8View'))"#,
+        ])
+        .await;
+        let want = [
+            Some(r#"{"b":[1,2.5]}"#),
+            Some("x\"y\u{e9}"),
+            Some("y"),
+            None,
+            Some("first"),
+            None,
+            None,
+            None,
+            None,
+            Some(r#"{"a":"x"}"#),
+            Some("true"),
+        ];
+        let want: Vec<Option<String>> = want.iter().map(|w| w.map(str::to_string)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn json_str_with_keys_from_a_column_reads_each_row_s_path() {
+        let ctx = SessionContext::new();
+        register_functions(&ctx);
+        let batches = ctx
+            .sql(
+                r#"SELECT json_str(doc, key) AS v FROM (VALUES
+                     ('{"a":"1","b":"2"}', 'a'), ('{"a":"1","b":"2"}', 'b'),
+                     ('{"a":"1"}', NULL)) AS t(doc, key)"#,
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let c = cast(batches[0].column(0), &DataType::Utf8).unwrap();
+        let s = c.as_string::<i32>();
+        let got: Vec<Option<&str>> = (0..s.len())
+            .map(|i| (!s.is_null(i)).then(|| s.value(i)))
+            .collect();
+        assert_eq!(got, vec![Some("1"), Some("2"), None]);
+    }
+
+    /// The value at `path` as a whole-document parse finds it.
+    fn whole_document_lookup(json: &str, path: &[&str]) -> Option<String> {
+        let doc: Value = serde_json::from_str(json).ok()?;
+        let mut v = &doc;
+        for key in path {
+            v = match v {
+                Value::Object(map) => map.get(*key)?,
+                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    #[test]
+    fn json_str_agrees_with_a_whole_document_parse_on_real_cloudtrail() {
+        let dir = vigil_test_support::corpus("invictus-ir-aws-dataset/CloudTrail");
+        let mut records = Vec::new();
+        for file in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            records.extend(doc["Records"].as_array().unwrap().iter().cloned());
+        }
+        assert!(records.len() > 1000);
+        let paths: [&[&str]; 8] = [
+            &["requestParameters", "bucketName"],
+            &["requestParameters", "policyDocument"],
+            &["requestParameters", "roleName"],
+            &[
+                "requestParameters",
+                "instancesSet",
+                "items",
+                "0",
+                "instanceId",
+            ],
+            &[
+                "userIdentity",
+                "sessionContext",
+                "sessionIssuer",
+                "userName",
+            ],
+            &["userIdentity", "sessionContext", "attributes"],
+            &["responseElements", "credentials", "accessKeyId"],
+            &["additionalEventData", "MFAUsed"],
+        ];
+        let (mut compared, mut found) = (0, 0);
+        for record in &records {
+            let text = record.to_string();
+            for path in paths {
+                let keys: Vec<Option<&str>> = path.iter().map(|k| Some(*k)).collect();
+                let mut out = StringBuilder::new();
+                let got = append_json_value(&text, &keys, &mut out).map(|()| {
+                    let a = out.finish();
+                    a.value(0).to_string()
+                });
+                let want = whole_document_lookup(&text, path);
+                assert_eq!(got, want, "{path:?} in {text}");
+                compared += 1;
+                found += usize::from(got.is_some());
+            }
+        }
+        assert!(found > 1000, "{found} of {compared} found");
     }
 
     #[test]
