@@ -2,7 +2,7 @@
 //! plus the `json_get*` family of datafusion-functions-json), CIDR matching
 //! (`cidr_contains`) and ARN parts (`arn_part`).
 
-use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::array::{Array, AsArray, StringBuilder, StringViewArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion::common::Result;
@@ -108,19 +108,41 @@ fn append_json_value(json: &str, path: &[Option<&str>], out: &mut StringBuilder)
     }
 }
 
-/// A key argument's text, if it is a constant (`None` when a column).
-fn constant_key(key: &ColumnarValue) -> Option<Option<String>> {
-    use datafusion::scalar::ScalarValue;
-    let ColumnarValue::Scalar(value) = key else {
-        return None;
-    };
-    Some(match value {
-        _ if value.is_null() => None,
-        ScalarValue::Utf8(Some(s))
-        | ScalarValue::Utf8View(Some(s))
-        | ScalarValue::LargeUtf8(Some(s)) => Some(s.clone()),
-        other => Some(other.to_string()),
-    })
+/// A text argument of a function: a constant, read once per batch, or a
+/// column, read as string views (other string types are viewed, not copied).
+enum TextArg {
+    Constant(Option<String>),
+    Column(StringViewArray),
+}
+
+impl TextArg {
+    fn new(value: &ColumnarValue) -> Result<TextArg> {
+        use datafusion::scalar::ScalarValue;
+        Ok(match value {
+            ColumnarValue::Scalar(v) if v.is_null() => TextArg::Constant(None),
+            ColumnarValue::Scalar(
+                ScalarValue::Utf8(Some(s))
+                | ScalarValue::Utf8View(Some(s))
+                | ScalarValue::LargeUtf8(Some(s)),
+            ) => TextArg::Constant(Some(s.clone())),
+            ColumnarValue::Scalar(other) => TextArg::Constant(Some(other.to_string())),
+            ColumnarValue::Array(a) => {
+                let a = match a.data_type() {
+                    DataType::Utf8View => a.clone(),
+                    _ => cast(a, &DataType::Utf8View)?,
+                };
+                TextArg::Column(a.as_string_view().clone())
+            }
+        })
+    }
+
+    /// The text at `row`; `None` for NULL.
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            TextArg::Constant(text) => text.as_deref(),
+            TextArg::Column(a) => (!a.is_null(row)).then(|| a.value(row)),
+        }
+    }
 }
 
 impl ScalarUDFImpl for JsonStr {
@@ -138,41 +160,21 @@ impl ScalarUDFImpl for JsonStr {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let Some((json, keys)) = args.args.split_first() else {
+        let args: Vec<TextArg> = args.args.iter().map(TextArg::new).collect::<Result<_>>()?;
+        let Some((json, keys)) = args.split_first() else {
             return Ok(ColumnarValue::Scalar(
                 datafusion::scalar::ScalarValue::Utf8(None),
             ));
         };
-        let json = json.to_array(rows)?;
-        let json = match json.data_type() {
-            DataType::Utf8View => json,
-            _ => cast(&json, &DataType::Utf8View)?,
-        };
-        let json = json.as_string_view();
-        let constant: Option<Vec<Option<String>>> = keys.iter().map(constant_key).collect();
-        let key_columns: Vec<ArrayRef> = match constant {
-            Some(_) => Vec::new(),
-            None => keys
-                .iter()
-                .map(|k| cast(&k.to_array(rows)?, &DataType::Utf8))
-                .collect::<std::result::Result<_, _>>()?,
-        };
-        let key_columns: Vec<_> = key_columns.iter().map(|k| k.as_string::<i32>()).collect();
-        let mut out = StringBuilder::with_capacity(json.len(), json.len() * 8);
+        let mut out = StringBuilder::with_capacity(rows, rows * 8);
         let mut path: Vec<Option<&str>> = Vec::with_capacity(keys.len());
-        if let Some(keys) = &constant {
-            path.extend(keys.iter().map(Option::as_deref));
-        }
-        for i in 0..json.len() {
-            if constant.is_none() {
-                path.clear();
-                path.extend(
-                    key_columns
-                        .iter()
-                        .map(|k| (!k.is_null(i)).then(|| k.value(i))),
-                );
-            }
-            if json.is_null(i) || append_json_value(json.value(i), &path, &mut out).is_none() {
+        for i in 0..rows {
+            path.clear();
+            path.extend(keys.iter().map(|k| k.get(i)));
+            let found = json
+                .get(i)
+                .and_then(|doc| append_json_value(doc, &path, &mut out));
+            if found.is_none() {
                 out.append_null();
             }
         }
@@ -190,10 +192,7 @@ pub struct CidrContains {
 impl CidrContains {
     pub fn new() -> Self {
         CidrContains {
-            signature: Signature::exact(
-                vec![DataType::Utf8, DataType::Utf8],
-                Volatility::Immutable,
-            ),
+            signature: Signature::any(2, Volatility::Immutable),
         }
     }
 }
@@ -206,8 +205,13 @@ impl Default for CidrContains {
 
 /// Whether `ip` is in `cidr`; `None` when either does not parse.
 pub fn cidr_contains(cidr: &str, ip: &str) -> Option<bool> {
+    block_contains(parse_cidr(cidr)?, ip)
+}
+
+/// An address block (`10.0.0.0/8`, or one address): its address and prefix length.
+fn parse_cidr(cidr: &str) -> Option<(std::net::IpAddr, u32)> {
     use std::net::IpAddr;
-    let (net, bits) = match cidr.split_once('/') {
+    Some(match cidr.split_once('/') {
         Some((n, b)) => (
             n.trim().parse::<IpAddr>().ok()?,
             b.trim().parse::<u32>().ok()?,
@@ -216,7 +220,12 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> Option<bool> {
             let n = cidr.trim().parse::<IpAddr>().ok()?;
             (n, if n.is_ipv4() { 32 } else { 128 })
         }
-    };
+    })
+}
+
+/// Whether `ip` is in the block; `None` when it is not an address.
+fn block_contains((net, bits): (std::net::IpAddr, u32), ip: &str) -> Option<bool> {
+    use std::net::IpAddr;
     let ip = ip.trim().parse::<IpAddr>().ok()?;
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(a)) if bits <= 32 => {
@@ -254,14 +263,20 @@ impl ScalarUDFImpl for CidrContains {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [cidr, ip] = string_args::<2>(&args)?;
-        let out: arrow::array::BooleanArray = (0..cidr.len().max(ip.len()))
+        let rows = args.number_rows;
+        let [cidr, ip] = text_args::<2>(&args)?;
+        // A constant block (the usual case) is parsed once.
+        let constant = match &cidr {
+            TextArg::Constant(text) => Some(text.as_deref().and_then(parse_cidr)),
+            TextArg::Column(_) => None,
+        };
+        let out: arrow::array::BooleanArray = (0..rows)
             .map(|i| {
-                if cidr.is_null(i) || ip.is_null(i) {
-                    None
-                } else {
-                    cidr_contains(cidr.value(i), ip.value(i))
-                }
+                let block = match constant {
+                    Some(block) => block,
+                    None => cidr.get(i).and_then(parse_cidr),
+                };
+                block_contains(block?, ip.get(i)?)
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out)))
@@ -277,10 +292,7 @@ pub struct ArnPart {
 impl ArnPart {
     pub fn new() -> Self {
         ArnPart {
-            signature: Signature::exact(
-                vec![DataType::Utf8, DataType::Utf8],
-                Volatility::Immutable,
-            ),
+            signature: Signature::any(2, Volatility::Immutable),
         }
     }
 }
@@ -333,29 +345,29 @@ impl ScalarUDFImpl for ArnPart {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [arn, part] = string_args::<2>(&args)?;
-        let mut out = StringBuilder::new();
-        for i in 0..arn.len().max(part.len()) {
-            if arn.is_null(i) || part.is_null(i) {
-                out.append_null();
-            } else {
-                out.append_option(arn_part(arn.value(i), part.value(i)));
-            }
+        let rows = args.number_rows;
+        let [arn, part] = text_args::<2>(&args)?;
+        let mut out = StringBuilder::with_capacity(rows, rows * 16);
+        for i in 0..rows {
+            out.append_option(
+                arn.get(i)
+                    .zip(part.get(i))
+                    .and_then(|(a, p)| arn_part(a, p)),
+            );
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
 }
 
-/// The arguments as Utf8 arrays of the batch's length.
-fn string_args<const N: usize>(
-    args: &ScalarFunctionArgs,
-) -> Result<[arrow::array::StringArray; N]> {
-    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-    let mut out = Vec::with_capacity(N);
-    for a in arrays.iter().take(N) {
-        out.push(cast(a, &DataType::Utf8)?.as_string::<i32>().clone());
-    }
-    out.try_into().map_err(|_| {
+/// The first `N` arguments as [`TextArg`]s.
+fn text_args<const N: usize>(args: &ScalarFunctionArgs) -> Result<[TextArg; N]> {
+    let args: Vec<TextArg> = args
+        .args
+        .iter()
+        .take(N)
+        .map(TextArg::new)
+        .collect::<Result<_>>()?;
+    args.try_into().map_err(|_| {
         datafusion::error::DataFusionError::Execution(format!("expected {N} arguments"))
     })
 }
@@ -544,6 +556,48 @@ mod tests {
             }
         }
         assert!(found > 1000, "{found} of {compared} found");
+    }
+
+    #[tokio::test]
+    async fn cidr_contains_and_arn_part_over_columns() {
+        let ctx = SessionContext::new();
+        register_functions(&ctx);
+        let batches = ctx
+            .sql(
+                r#"SELECT cidr_contains('10.0.0.0/8', ip) AS constant_block,
+                          cidr_contains(block, ip) AS row_block,
+                          cidr_contains(NULL, ip) AS no_block,
+                          arn_part(arrow_cast(arn, 'Utf8View'), 'account') AS account
+                   FROM (VALUES ('10.1.2.3', '10.0.0.0/8', 'arn:aws:iam::111:user/a'),
+                                ('192.0.2.1', '192.0.2.0/24', NULL),
+                                (NULL, 'not a block', 'arn:aws:s3:::bucket'),
+                                ('AWS Internal', '10.0.0.0/8', 'arn:aws:sts::222:assumed-role/r/s'))
+                        AS t(ip, block, arn)"#,
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let batch = &batches[0];
+        let bools = |name: &str| -> Vec<Option<bool>> {
+            let c = batch.column_by_name(name).unwrap().as_boolean();
+            (0..c.len())
+                .map(|i| (!c.is_null(i)).then(|| c.value(i)))
+                .collect()
+        };
+        assert_eq!(
+            bools("constant_block"),
+            vec![Some(true), Some(false), None, None]
+        );
+        assert_eq!(bools("row_block"), vec![Some(true), Some(true), None, None]);
+        assert_eq!(bools("no_block"), vec![None, None, None, None]);
+        let accounts = cast(batch.column_by_name("account").unwrap(), &DataType::Utf8).unwrap();
+        let accounts = accounts.as_string::<i32>();
+        let accounts: Vec<Option<&str>> = (0..accounts.len())
+            .map(|i| (!accounts.is_null(i)).then(|| accounts.value(i)))
+            .collect();
+        assert_eq!(accounts, vec![Some("111"), None, None, Some("222")]);
     }
 
     #[test]
