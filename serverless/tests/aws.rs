@@ -478,6 +478,42 @@ async fn subscribe_is_idempotent_paginates_and_skips_what_it_must() {
     );
 }
 
+/// Creates a log stream in `group` (the group already made).
+async fn create_log_stream(logs: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &str) {
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Puts `(timestamp, message)` events into a log stream.
+async fn put_log_events<M: Into<String>>(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+    events: impl IntoIterator<Item = (i64, M)>,
+) {
+    let events = events
+        .into_iter()
+        .map(|(t, m)| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(t)
+                .message(m)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
 async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
@@ -488,37 +524,10 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
         .send()
         .await
         .unwrap();
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name("2026/11/24/[$LATEST]abc")
-        .send()
-        .await
-        .unwrap();
+    let stream = "2026/11/24/[$LATEST]abc";
+    create_log_stream(&logs, &group, stream).await;
     let now = chrono::Utc::now().timestamp_millis() - 60_000;
-    let put = |events: Vec<(i64, &'static str)>| {
-        let logs = logs.clone();
-        let group = group.clone();
-        async move {
-            logs.put_log_events()
-                .log_group_name(group)
-                .log_stream_name("2026/11/24/[$LATEST]abc")
-                .set_log_events(Some(
-                    events
-                        .into_iter()
-                        .map(|(t, m)| {
-                            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                                .timestamp(t)
-                                .message(m)
-                                .build()
-                                .unwrap()
-                        })
-                        .collect(),
-                ))
-                .send()
-                .await
-                .unwrap();
-        }
-    };
+    let put = |events: Vec<(i64, &'static str)>| put_log_events(&logs, &group, stream, events);
     put(vec![
         (now, "START RequestId: 11111111-1111-1111-1111-111111111111 Version: $LATEST"),
         (now + 5, "END RequestId: 11111111-1111-1111-1111-111111111111"),
@@ -599,27 +608,10 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
 
     // Another instance's stream delivers an event stamped before the newest
     // one taken: the next run, looking a minute back, takes it, and only it.
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name("2026/11/24/[$LATEST]def")
-        .send()
-        .await
-        .unwrap();
-    logs.put_log_events()
-        .log_group_name(&group)
-        .log_stream_name("2026/11/24/[$LATEST]def")
-        .log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now + 2)
-                .message(
-                    "2026-11-24T09:00:02.000Z\t33333333-3333-3333-3333-333333333333\tERROR\tlate",
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let other = "2026/11/24/[$LATEST]def";
+    create_log_stream(&logs, &group, other).await;
+    let late_line = "2026-11-24T09:00:02.000Z\t33333333-3333-3333-3333-333333333333\tERROR\tlate";
+    put_log_events(&logs, &group, other, [(now + 2, late_line)]).await;
     let late = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
         .await
         .unwrap();
@@ -631,19 +623,9 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     assert_eq!(again.events, 0);
 
     // With no look-back, a late event is not read (the limit `late` sets).
-    logs.put_log_events()
-        .log_group_name(&group)
-        .log_stream_name("2026/11/24/[$LATEST]def")
-        .log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now + 3)
-                .message("2026-11-24T09:00:03.000Z\t44444444-4444-4444-4444-444444444444\tERROR\ttoo late")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let too_late =
+        "2026-11-24T09:00:03.000Z\t44444444-4444-4444-4444-444444444444\tERROR\ttoo late";
+    put_log_events(&logs, &group, other, [(now + 3, too_late)]).await;
     let strict = TailOptions {
         late: Duration::ZERO,
         ..options.clone()
@@ -665,34 +647,15 @@ async fn tail_takes_a_backlog_in_batches_each_event_once() {
         .send()
         .await
         .unwrap();
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
+    create_log_stream(&logs, &group, stream).await;
     // 25,000 application lines, ten per millisecond: three batches.
     let start = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let line = "2026-11-24T09:00:00.000Z\t55555555-5555-5555-5555-555555555555\tINFO\tline";
     for chunk in (0..25_000i64).collect::<Vec<_>>().chunks(5_000) {
         let events = chunk
             .iter()
-            .map(|i| {
-                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                    .timestamp(start + i / 10)
-                    .message(format!(
-                        "2026-11-24T09:00:00.000Z\t55555555-5555-5555-5555-555555555555\tINFO\tline {i}"
-                    ))
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        logs.put_log_events()
-            .log_group_name(&group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .unwrap();
+            .map(|i| (start + i / 10, format!("{line} {i}")));
+        put_log_events(&logs, &group, stream, events).await;
     }
     let dir = tempfile::tempdir().unwrap();
     let pipeline = Pipeline::new(settings(
