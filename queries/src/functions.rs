@@ -375,57 +375,51 @@ fn text_args<const N: usize>(args: &ScalarFunctionArgs) -> Result<[TextArg; N]> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::RecordBatch;
+
+    /// `sql` in a session with these functions: its one result batch.
+    async fn run_sql(sql: &str) -> RecordBatch {
+        let ctx = SessionContext::new();
+        register_functions(&ctx);
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        assert_eq!(batches.len(), 1, "{sql}");
+        batches.into_iter().next().unwrap()
+    }
+
+    /// A result column as text, row by row (`None` for NULL).
+    fn texts(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+        let column = cast(batch.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();
+        let column = column.as_string::<i32>();
+        (0..column.len())
+            .map(|i| (!column.is_null(i)).then(|| column.value(i).to_string()))
+            .collect()
+    }
 
     #[tokio::test]
     async fn json_str_reads_nested_values() {
-        let ctx = SessionContext::new();
-        register_functions(&ctx);
-        let batches = ctx
-            .sql(
-                r#"SELECT json_str('{"a":{"b":["x",{"c":1}]}}', 'a', 'b', '0') AS s,
-                          json_str('{"a":{"b":["x",{"c":1}]}}', 'a', 'b', '1') AS o,
-                          json_str('{"a":1}', 'missing') AS m,
-                          json_str('not json', 'a') AS bad"#,
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let col = |name: &str| {
-            let c = batches[0].column_by_name(name).unwrap();
-            let c = cast(c, &DataType::Utf8).unwrap();
-            let s = c.as_string::<i32>();
-            (!s.is_null(0)).then(|| s.value(0).to_string())
-        };
-        assert_eq!(col("s").as_deref(), Some("x"));
-        assert_eq!(col("o").as_deref(), Some(r#"{"c":1}"#));
-        assert_eq!(col("m"), None);
-        assert_eq!(col("bad"), None);
+        let batch = run_sql(
+            r#"SELECT json_str('{"a":{"b":["x",{"c":1}]}}', 'a', 'b', '0') AS s,
+                      json_str('{"a":{"b":["x",{"c":1}]}}', 'a', 'b', '1') AS o,
+                      json_str('{"a":1}', 'missing') AS m,
+                      json_str('not json', 'a') AS bad"#,
+        )
+        .await;
+        assert_eq!(texts(&batch, "s"), [Some("x".to_string())]);
+        assert_eq!(texts(&batch, "o"), [Some(r#"{"c":1}"#.to_string())]);
+        assert_eq!(texts(&batch, "m"), [None]);
+        assert_eq!(texts(&batch, "bad"), [None]);
     }
 
     /// `json_str` on one literal document per case, through SQL.
     async fn json_str_of(cases: &[&str]) -> Vec<Option<String>> {
-        let ctx = SessionContext::new();
-        register_functions(&ctx);
         let columns: Vec<String> = cases
             .iter()
             .enumerate()
             .map(|(i, c)| format!("{c} AS c{i}"))
             .collect();
-        let batches = ctx
-            .sql(&format!("SELECT {}", columns.join(", ")))
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let batch = run_sql(&format!("SELECT {}", columns.join(", "))).await;
         (0..cases.len())
-            .map(|i| {
-                let c = cast(batches[0].column(i), &DataType::Utf8).unwrap();
-                let s = c.as_string::<i32>();
-                (!s.is_null(0)).then(|| s.value(0).to_string())
-            })
+            .flat_map(|i| texts(&batch, &format!("c{i}")))
             .collect()
     }
 
@@ -469,25 +463,16 @@ mod tests {
 
     #[tokio::test]
     async fn json_str_with_keys_from_a_column_reads_each_row_s_path() {
-        let ctx = SessionContext::new();
-        register_functions(&ctx);
-        let batches = ctx
-            .sql(
-                r#"SELECT json_str(doc, key) AS v FROM (VALUES
-                     ('{"a":"1","b":"2"}', 'a'), ('{"a":"1","b":"2"}', 'b'),
-                     ('{"a":"1"}', NULL)) AS t(doc, key)"#,
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let c = cast(batches[0].column(0), &DataType::Utf8).unwrap();
-        let s = c.as_string::<i32>();
-        let got: Vec<Option<&str>> = (0..s.len())
-            .map(|i| (!s.is_null(i)).then(|| s.value(i)))
-            .collect();
-        assert_eq!(got, vec![Some("1"), Some("2"), None]);
+        let batch = run_sql(
+            r#"SELECT json_str(doc, key) AS v FROM (VALUES
+                 ('{"a":"1","b":"2"}', 'a'), ('{"a":"1","b":"2"}', 'b'),
+                 ('{"a":"1"}', NULL)) AS t(doc, key)"#,
+        )
+        .await;
+        assert_eq!(
+            texts(&batch, "v"),
+            [Some("1".to_string()), Some("2".to_string()), None]
+        );
     }
 
     /// The value at `path` as a whole-document parse finds it.
@@ -560,26 +545,18 @@ mod tests {
 
     #[tokio::test]
     async fn cidr_contains_and_arn_part_over_columns() {
-        let ctx = SessionContext::new();
-        register_functions(&ctx);
-        let batches = ctx
-            .sql(
-                r#"SELECT cidr_contains('10.0.0.0/8', ip) AS constant_block,
-                          cidr_contains(block, ip) AS row_block,
-                          cidr_contains(NULL, ip) AS no_block,
-                          arn_part(arrow_cast(arn, 'Utf8View'), 'account') AS account
-                   FROM (VALUES ('10.1.2.3', '10.0.0.0/8', 'arn:aws:iam::111:user/a'),
-                                ('192.0.2.1', '192.0.2.0/24', NULL),
-                                (NULL, 'not a block', 'arn:aws:s3:::bucket'),
-                                ('AWS Internal', '10.0.0.0/8', 'arn:aws:sts::222:assumed-role/r/s'))
-                        AS t(ip, block, arn)"#,
-            )
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let batch = &batches[0];
+        let batch = run_sql(
+            r#"SELECT cidr_contains('10.0.0.0/8', ip) AS constant_block,
+                      cidr_contains(block, ip) AS row_block,
+                      cidr_contains(NULL, ip) AS no_block,
+                      arn_part(arrow_cast(arn, 'Utf8View'), 'account') AS account
+               FROM (VALUES ('10.1.2.3', '10.0.0.0/8', 'arn:aws:iam::111:user/a'),
+                            ('192.0.2.1', '192.0.2.0/24', NULL),
+                            (NULL, 'not a block', 'arn:aws:s3:::bucket'),
+                            ('AWS Internal', '10.0.0.0/8', 'arn:aws:sts::222:assumed-role/r/s'))
+                    AS t(ip, block, arn)"#,
+        )
+        .await;
         let bools = |name: &str| -> Vec<Option<bool>> {
             let c = batch.column_by_name(name).unwrap().as_boolean();
             (0..c.len())
@@ -592,12 +569,10 @@ mod tests {
         );
         assert_eq!(bools("row_block"), vec![Some(true), Some(true), None, None]);
         assert_eq!(bools("no_block"), vec![None, None, None, None]);
-        let accounts = cast(batch.column_by_name("account").unwrap(), &DataType::Utf8).unwrap();
-        let accounts = accounts.as_string::<i32>();
-        let accounts: Vec<Option<&str>> = (0..accounts.len())
-            .map(|i| (!accounts.is_null(i)).then(|| accounts.value(i)))
-            .collect();
-        assert_eq!(accounts, vec![Some("111"), None, None, Some("222")]);
+        assert_eq!(
+            texts(&batch, "account"),
+            [Some("111".to_string()), None, None, Some("222".to_string())]
+        );
     }
 
     #[test]
@@ -628,16 +603,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_functions_work_in_sql() {
-        let ctx = SessionContext::new();
-        register_functions(&ctx);
-        let batches = ctx
-            .sql(r#"SELECT json_get_str('{"a":{"b":[1,"x"]}}', 'a', 'b', 1) AS j, cidr_contains('10.0.0.0/8', '10.1.2.3') AS c, arn_part('arn:aws:iam::1:user/bob', 'resource_name') AS n"#)
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = arrow::util::pretty::pretty_format_batches(&batches)
+        let batch = run_sql(r#"SELECT json_get_str('{"a":{"b":[1,"x"]}}', 'a', 'b', 1) AS j, cidr_contains('10.0.0.0/8', '10.1.2.3') AS c, arn_part('arn:aws:iam::1:user/bob', 'resource_name') AS n"#).await;
+        let text = arrow::util::pretty::pretty_format_batches(&[batch])
             .unwrap()
             .to_string();
         assert!(
