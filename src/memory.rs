@@ -78,10 +78,11 @@ mod tests {
             .env(EXPECT, "4321")
             .output()
             .unwrap();
+        let output = String::from_utf8_lossy(&child.stdout);
+        assert!(child.status.success(), "the child test failed: {output}");
         assert!(
-            child.status.success(),
-            "the child test failed: {}",
-            String::from_utf8_lossy(&child.stdout)
+            output.contains("1 passed"),
+            "the child ran no test: {output}"
         );
     }
 
