@@ -13,7 +13,7 @@ use vigil_alerting::AlertingConfig;
 use vigil_queries::TimeRange;
 use vigil_serverless::backfill::{backfill, BackfillOptions};
 use vigil_serverless::subscribe::{subscribe, Action, SubscribeOptions};
-use vigil_serverless::tail::{tail, TailOptions};
+use vigil_serverless::tail::{tail, TailOptions, TailReport};
 use vigil_serverless::{Handler, Pipeline, Settings};
 
 fn endpoint() -> String {
@@ -488,6 +488,17 @@ async fn create_log_stream(logs: &aws_sdk_cloudwatchlogs::Client, group: &str, s
         .unwrap();
 }
 
+/// One `vigil tail` run to its end: no stop signal, no progress callback.
+async fn tail_once(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    pipeline: &Pipeline,
+    options: &TailOptions,
+) -> TailReport {
+    tail(logs, pipeline, options, watch::channel(false).1, |_| {})
+        .await
+        .unwrap()
+}
+
 /// Puts `(timestamp, message)` events into a log stream.
 async fn put_log_events<M: Into<String>>(
     logs: &aws_sdk_cloudwatchlogs::Client,
@@ -546,9 +557,7 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
         poll_interval: Duration::from_millis(10),
         late: Duration::from_secs(60),
     };
-    let first = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let first = tail_once(&logs, &pipeline, &options).await;
     assert_eq!((first.events, first.parsed, first.dead_lettered), (3, 3, 0));
     let lake = pipeline.lake();
     let rows = query(
@@ -566,18 +575,14 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
 
     // Nothing new: nothing ingested. Then one more event (at the cursor's
     // own millisecond, too): only it is taken.
-    let idle = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let idle = tail_once(&logs, &pipeline, &options).await;
     assert_eq!(idle.events, 0);
     put(vec![(
         now + 5,
         "2026-11-24T09:00:00.000Z\t22222222-2222-2222-2222-222222222222\tERROR\tboom",
     )])
     .await;
-    let next = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let next = tail_once(&logs, &pipeline, &options).await;
     assert_eq!(next.events, 1);
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 4);
 
@@ -612,14 +617,10 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     create_log_stream(&logs, &group, other).await;
     let late_line = "2026-11-24T09:00:02.000Z\t33333333-3333-3333-3333-333333333333\tERROR\tlate";
     put_log_events(&logs, &group, other, [(now + 2, late_line)]).await;
-    let late = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let late = tail_once(&logs, &pipeline, &options).await;
     assert_eq!(late.events, 1);
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 6);
-    let again = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let again = tail_once(&logs, &pipeline, &options).await;
     assert_eq!(again.events, 0);
 
     // With no look-back, a late event is not read (the limit `late` sets).
@@ -630,9 +631,7 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
         late: Duration::ZERO,
         ..options.clone()
     };
-    let none = tail(&logs, &pipeline, &strict, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let none = tail_once(&logs, &pipeline, &strict).await;
     assert_eq!(none.events, 0);
 }
 
@@ -685,9 +684,7 @@ async fn tail_takes_a_backlog_in_batches_each_event_once() {
     assert_eq!(count(lake, "SELECT count(*) FROM lambda").await, 25_000);
     // All of it is within the look-back of the newest: a second run reads it
     // again and takes none of it.
-    let again = tail(&logs, &pipeline, &options, watch::channel(false).1, |_| {})
-        .await
-        .unwrap();
+    let again = tail_once(&logs, &pipeline, &options).await;
     assert_eq!(again.events, 0);
 }
 
