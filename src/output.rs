@@ -170,6 +170,10 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
                 "; {} late window(s) skipped (catch-up bound)",
                 report.windows_skipped
             )),
+            (report.windows_without_history > 0).then(|| format!(
+                "; {} window(s) of baseline rules left quiet (less history than the rule's min_history)",
+                report.windows_without_history
+            )),
         ]
         .into_iter()
         .flatten()

@@ -39,6 +39,9 @@ pub struct DetectReport {
     pub evaluations: usize,
     /// Windows given up because catch-up was bounded.
     pub windows_skipped: usize,
+    /// Windows of baseline rules not run because the rule's tables held
+    /// less history than its `min_history` before the window.
+    pub windows_without_history: usize,
     /// Rows read from the lake or the batches (each event once).
     pub rows_read: usize,
     /// Repeated deliveries of an event (its `event_id` read before) set
@@ -62,6 +65,7 @@ impl DetectReport {
     fn merge(&mut self, other: DetectReport) {
         self.evaluations += other.evaluations;
         self.windows_skipped += other.windows_skipped;
+        self.windows_without_history += other.windows_without_history;
         self.rows_read += other.rows_read;
         self.repeated_deliveries += other.repeated_deliveries;
         self.candidates += other.candidates;
@@ -430,6 +434,8 @@ impl Detector {
                 .map(|s| s.lookback.as_millis().min(i64::MAX as u128) as i64)
                 .unwrap_or(0)
         };
+        self.drop_windows_without_history(&mut jobs, source, report)
+            .await?;
         jobs.sort_by_key(|(i, w)| (w.to_ms, *i));
         let mut out = Vec::new();
         let mut start = 0;
@@ -513,6 +519,60 @@ impl Detector {
             out.extend(found_in_chunk);
         }
         Ok(out)
+    }
+
+    /// Leaves out the windows of rules with a `min_history` that start less
+    /// than that long after the first event of the rule's tables: a baseline
+    /// of an hour that holds no data yet reads as zero, and every entity
+    /// would stand out against it.
+    async fn drop_windows_without_history(
+        &self,
+        jobs: &mut Vec<(usize, TimeRange)>,
+        source: Source<'_>,
+        report: &mut DetectReport,
+    ) -> Result<(), DetectError> {
+        let min_history = |i: usize| -> i64 {
+            self.rules[i]
+                .schedule()
+                .map(|s| s.min_history.as_millis().min(i64::MAX as u128) as i64)
+                .unwrap_or(0)
+        };
+        let mut tables: Vec<Table> = jobs
+            .iter()
+            .filter(|&&(i, _)| min_history(i) > 0)
+            .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
+            .collect();
+        if tables.is_empty() {
+            return Ok(());
+        }
+        tables.sort();
+        tables.dedup();
+        let mut first_event: BTreeMap<Table, i64> = BTreeMap::new();
+        for table in tables {
+            let first = match source {
+                Source::Memory(t) => t.only(&[table]).span().map(|s| s.from_ms),
+                Source::Lake => first_event_in_lake(self.lake()?, table).await?,
+            };
+            if let Some(first) = first {
+                first_event.insert(table, first);
+            }
+        }
+        let before = jobs.len();
+        jobs.retain(|&(i, window)| {
+            let needed = min_history(i);
+            if needed == 0 {
+                return true;
+            }
+            // The earliest data of any table the rule reads starts its history.
+            self.rules[i]
+                .tables
+                .iter()
+                .filter_map(|t| first_event.get(t))
+                .min()
+                .is_some_and(|&first| window.from_ms.saturating_sub(first) >= needed)
+        });
+        report.windows_without_history += before - jobs.len();
+        Ok(())
     }
 
     /// Folds candidates into open findings (suppression state), writes the
@@ -628,6 +688,43 @@ impl Detector {
     pub fn merge_report(into: &mut DetectReport, other: DetectReport) {
         into.merge(other);
     }
+}
+
+/// The time of the first event of `table` in the lake: the earliest event of
+/// its first partition hour (two folder listings and one hour's files read).
+async fn first_event_in_lake(lake: &Lake, table: Table) -> Result<Option<i64>, DetectError> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
+    use datafusion::functions_aggregate::expr_fn::min;
+    use datafusion::prelude::col;
+    const HOUR_MS: i64 = 3_600_000;
+    let Some(hour) = vigil_queries::first_partition_hour(lake, table).await? else {
+        return Ok(None);
+    };
+    let ctx = crate::tables::lake_session(Pushdown::Filters);
+    vigil_queries::register_lake(&ctx, lake)?;
+    let lake_err = DetectError::Lake;
+    let batches = ctx
+        .table(table.name())
+        .await
+        .map_err(lake_err)?
+        .filter(TimeRange::new(hour, hour + HOUR_MS).filter())
+        .and_then(|df| df.aggregate(vec![], vec![min(col("event_time")).alias("first")]))
+        .map_err(lake_err)?
+        .collect()
+        .await
+        .map_err(lake_err)?;
+    for batch in batches {
+        let first = arrow::compute::cast(
+            batch.column(0),
+            &DataType::Timestamp(TimeUnit::Millisecond, None),
+        )?;
+        let first = first.as_primitive::<TimestampMillisecondType>();
+        if first.len() > 0 && first.is_valid(0) {
+            return Ok(Some(first.value(0)));
+        }
+    }
+    Ok(None)
 }
 
 fn checkpoint_name(rule_id: &str) -> String {

@@ -31,6 +31,10 @@ pub struct Schedule {
     pub lag: Duration,
     /// History before the window the SQL may read (baselines), 0 for none.
     pub lookback: Duration,
+    /// How much data the rule's tables must hold before a window starts for
+    /// the rule to run on it: a baseline learnt from less is no baseline, so
+    /// the first windows of a new lake stay quiet. 0 for none.
+    pub min_history: Duration,
 }
 
 /// One test case of a rule: raw records in, expected findings out.
@@ -67,6 +71,7 @@ struct RuleFile {
     every: Option<String>,
     lag: Option<String>,
     lookback: Option<String>,
+    min_history: Option<String>,
     #[serde(default)]
     dedup: DedupFile,
     #[serde(default)]
@@ -172,7 +177,7 @@ impl Rule {
                             at(line_of_key(key), format!("bad duration {key} = {v:?}: {e}"))
                         })
                         .and_then(|d| {
-                            if d.is_zero() && key != "lag" && key != "lookback" {
+                            if d.is_zero() && !["lag", "lookback", "min_history"].contains(&key) {
                                 Err(at(line_of_key(key), format!("{key} must be more than 0")))
                             } else {
                                 Ok(d)
@@ -183,12 +188,13 @@ impl Rule {
         };
         let mode = match file.mode.as_str() {
             "streaming" => {
-                for key in ["window", "every", "lag", "lookback"] {
+                for key in ["window", "every", "lag", "lookback", "min_history"] {
                     let set = match key {
                         "window" => &file.window,
                         "every" => &file.every,
                         "lag" => &file.lag,
-                        _ => &file.lookback,
+                        "lookback" => &file.lookback,
+                        _ => &file.min_history,
                     };
                     if set.is_some() {
                         return Err(at(
@@ -215,11 +221,21 @@ impl Rule {
                         "every must not exceed window, or events between windows would never be read".into(),
                     ));
                 }
+                let lookback = duration("lookback", &file.lookback)?.unwrap_or_default();
+                let min_history = duration("min_history", &file.min_history)?.unwrap_or_default();
+                if min_history > lookback {
+                    return Err(at(
+                        line_of_key("min_history"),
+                        "min_history must not exceed lookback: the rule sees no further back"
+                            .into(),
+                    ));
+                }
                 Mode::Scheduled(Schedule {
                     window,
                     every,
                     lag: duration("lag", &file.lag)?.unwrap_or_default(),
-                    lookback: duration("lookback", &file.lookback)?.unwrap_or_default(),
+                    lookback,
+                    min_history,
                 })
             }
             other => {

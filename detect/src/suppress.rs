@@ -117,11 +117,22 @@ impl Suppressor {
             FindingStatus::New
         };
         let e = &self.entries[&key];
+        let mut fields = c.fields;
+        // The finding's count is the open finding's, over every window it
+        // spans: the field must say what the title says.
+        if fields.contains_key("event_count") {
+            fields.insert("event_count".into(), e.event_count.into());
+        }
+        let severity = fields
+            .get("severity")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(rule.severity);
         let title = render_title(&rule.title, |col| {
             if col == "event_count" {
                 return Some(e.event_count.to_string());
             }
-            c.fields.get(col).and_then(|v| match v {
+            fields.get(col).and_then(|v| match v {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) => Some(s.clone()),
                 other => Some(other.to_string()),
@@ -131,7 +142,7 @@ impl Suppressor {
             finding_id: e.finding_id.clone(),
             rule_id: rule.id.clone(),
             title,
-            severity: rule.severity,
+            severity,
             status,
             first_seen: e.first_seen,
             last_seen: e.last_seen,
@@ -141,7 +152,7 @@ impl Suppressor {
             tags: rule.tags.clone(),
             window_start: c.window.from_ms,
             window_end: c.window.to_ms,
-            fields: c.fields,
+            fields,
             samples: c.samples,
             detected_at,
         }))

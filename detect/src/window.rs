@@ -68,6 +68,7 @@ mod tests {
             every: Duration::from_secs(every * 60),
             lag: Duration::from_secs(lag * 60),
             lookback: Duration::ZERO,
+            min_history: Duration::ZERO,
         }
     }
 

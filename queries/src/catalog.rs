@@ -132,6 +132,56 @@ fn register(
     Ok(())
 }
 
+/// The start (Unix ms) of the first hour for which `table` has a partition,
+/// found by listing two folders; `None` when the table has none.
+pub async fn first_partition_hour(lake: &Lake, table: Table) -> Result<Option<i64>, QueryError> {
+    use object_store::ObjectStore;
+    let store = lake.store();
+    let list_err = |e: object_store::Error| QueryError::LakeUrl {
+        url: lake.table_url(table),
+        reason: e.to_string(),
+    };
+    let days = match store
+        .list_with_delimiter(Some(&lake.table_path(table)))
+        .await
+    {
+        Ok(d) => d.common_prefixes,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(list_err(e)),
+    };
+    let mut dates: Vec<(String, object_store::path::Path)> = days
+        .into_iter()
+        .filter_map(|day| {
+            let date = day.filename()?.strip_prefix("date=")?.to_string();
+            Some((date, day))
+        })
+        .collect();
+    dates.sort();
+    for (date, day) in dates {
+        let hours = store
+            .list_with_delimiter(Some(&day))
+            .await
+            .map_err(list_err)?
+            .common_prefixes;
+        let first = hours
+            .iter()
+            .filter_map(|hour| {
+                let h = hour.filename()?.strip_prefix("hour=")?;
+                chrono::NaiveDateTime::parse_from_str(
+                    &format!("{date} {h}:00:00"),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .ok()
+            })
+            .map(|start| start.and_utc().timestamp_millis())
+            .min();
+        if first.is_some() {
+            return Ok(first);
+        }
+    }
+    Ok(None)
+}
+
 /// The hours (Unix ms of each hour's start) in `range` for which `table` has a
 /// partition, found by listing folders, without reading any file.
 pub async fn partition_hours(
