@@ -124,6 +124,51 @@ const COVERED: &[(&str, &[&str])] = &[
         "aws.privilege-escalation.iam-update-user-login-profile",
         &["login_profile_changed"],
     ),
+    (
+        "aws.credential-access.ec2-steal-instance-credentials",
+        &["ssm_shell_command_sent"],
+    ),
+    (
+        "aws.execution.ec2-launch-unusual-instances",
+        &["ec2_unusual_instance_type"],
+    ),
+    ("aws.execution.ec2-user-data", &["ec2_user_data_modified"]),
+    (
+        "aws.execution.ssm-send-command",
+        &["ssm_shell_command_sent"],
+    ),
+    (
+        "aws.execution.ssm-start-session",
+        &["ssm_sessions_to_many_instances"],
+    ),
+    (
+        "aws.impact.bedrock-invoke-model",
+        &["bedrock_model_access_enabled"],
+    ),
+    (
+        "aws.lateral-movement.ec2-instance-connect",
+        &["ec2_instance_connect_many_instances"],
+    ),
+    (
+        "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
+        &["ec2_serial_console_access"],
+    ),
+    (
+        "aws.persistence.lambda-layer-extension",
+        &["lambda_layer_added"],
+    ),
+    (
+        "aws.persistence.lambda-overwrite-code",
+        &["lambda_code_updated_outside_deployment"],
+    ),
+    (
+        "aws.persistence.rolesanywhere-create-trust-anchor",
+        &["rolesanywhere_trust_changed"],
+    ),
+    (
+        "aws.persistence.sts-federation-token",
+        &["sts_federation_token_issued"],
+    ),
 ];
 
 #[tokio::test]
@@ -164,6 +209,73 @@ async fn every_covered_stratus_technique_fires_its_rules() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// An ordinary AWS CLI user agent, in place of Stratus Red Team's own
+/// (`stratus-red-team_<uuid>`): an attacker does not announce its tool.
+const COMMON_USER_AGENT: &str =
+    "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.167.amzn2023.x86_64 exe/x86_64.amzn.2023 prompt/off";
+
+/// The detonations no built-in rule should report, and why.
+/// Each entry names a technique and why no rule should report it; today
+/// every one of the 35 detonations is reported.
+const QUIET_BY_DESIGN: &[(&str, &str)] = &[];
+
+#[tokio::test]
+async fn stratus_detonations_fire_with_a_common_user_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = corpus("stratus-red-team-detonation-logs/docs/detonation-logs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 35, "the corpus holds 35 detonation logs");
+    let mut fired = Vec::new();
+    let mut silent = Vec::new();
+    for file in &files {
+        let technique = file.file_stem().unwrap().to_string_lossy().to_string();
+        let mut records: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let ids: BTreeSet<String> = records
+            .iter()
+            .filter_map(|r| r["eventID"].as_str().map(String::from))
+            .collect();
+        for r in &mut records {
+            if r.get("userAgent").is_some() {
+                r["userAgent"] = serde_json::Value::from(COMMON_USER_AGENT);
+            }
+        }
+        let disguised = dir.path().join(format!("{technique}.json"));
+        std::fs::write(&disguised, serde_json::to_string(&records).unwrap()).unwrap();
+        let found = findings(&[disguised]).await;
+        assert!(
+            found
+                .iter()
+                .all(|f| f.rule_id != "cloudtrail_suspicious_user_agent"),
+            "{technique}: the user agent was replaced"
+        );
+        // A finding about the technique's own events: one of its samples is
+        // one of the detonation's records.
+        let about_it = found
+            .iter()
+            .filter(|f| {
+                f.samples
+                    .iter()
+                    .any(|s| ids.iter().any(|id| s.contains(id.as_str())))
+            })
+            .map(|f| f.rule_id.clone())
+            .collect::<BTreeSet<_>>();
+        if about_it.is_empty() {
+            silent.push(technique);
+        } else {
+            fired.push((technique, about_it));
+        }
+    }
+    let expected_silent: Vec<String> = QUIET_BY_DESIGN.iter().map(|(t, _)| t.to_string()).collect();
+    assert_eq!(silent, expected_silent, "fired: {fired:#?}");
+    assert!(fired.len() >= 33, "{} of 35 fired: {fired:#?}", fired.len());
 }
 
 #[tokio::test]
@@ -225,17 +337,28 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
         // The detonations themselves (the same techniques as the Stratus logs above).
         ("access_denied_burst", 3), // get-password-data, download-user-data, leave-org probing
         ("access_key_created_for_other_user", 2), // iam-backdoor-user, iam-create-admin-user
-        ("cloudtrail_logging_tampered", 2), // cloudtrail-delete/-stop trails
+        // cloudtrail-delete/-stop/-event-selectors trails, and two failed
+        // attempts on trails already gone (TrailNotFoundException).
+        ("cloudtrail_logging_tampered", 4),
         ("console_login_without_mfa", 1), // console-login-without-mfa
         ("iam_admin_policy_attached", 2), // create-admin-user, create-backdoor-role
-        ("iam_user_created", 4),    // the four users the techniques create
-        ("lambda_public_permission", 1), // lambda-backdoor-function
-        ("login_profile_changed", 2), // create-user-login-profile (two users)
+        ("iam_user_created", 4),          // the four users the techniques create
+        ("lambda_public_permission", 1),  // lambda-backdoor-function
+        ("login_profile_changed", 2),     // create-user-login-profile (two users)
         ("organization_leave_attempt", 1), // organizations-leave (denied)
         ("resource_shared_externally", 3), // share-ami, share-ebs-snapshot, rds-share-snapshot
-        ("secrets_mass_retrieval", 1), // secretsmanager-retrieve-secrets
+        ("secrets_mass_retrieval", 1),    // secretsmanager-retrieve-secrets
         ("security_group_opened_to_world", 1), // open-port-22-ingress
         ("security_tooling_disabled", 1), // vpc-remove-flow-logs
+        ("ec2_unusual_instance_type", 2), // ec2-launch-unusual-instances (denied p2.xlarge)
+        ("lambda_code_updated_outside_deployment", 1), // lambda-overwrite-code
+        ("log_group_deleted_or_retention_cut", 1), // vpc-remove-flow-logs' log group
+        ("rolesanywhere_trust_changed", 2), // rolesanywhere-create-trust-anchor
+        ("seq_iam_user_backdoor", 1),     // iam-create-admin-user, as one sequence
+        ("ssm_shell_command_sent", 1),    // ssm-send-command
+        // The detonations' refusals (get-password-data, download-user-data)
+        // followed by the next technique's CreateUser, by the same user.
+        ("seq_denied_burst_then_privileged_success", 1),
         // Terraform creating and removing the techniques' roles, policies and
         // buckets: IAM and bucket policy changes are what these rules report.
         ("iam_policy_changed", 24),
