@@ -720,7 +720,7 @@ async fn first_event_in_lake(lake: &Lake, table: Table) -> Result<Option<i64>, D
             &DataType::Timestamp(TimeUnit::Millisecond, None),
         )?;
         let first = first.as_primitive::<TimestampMillisecondType>();
-        if first.len() > 0 && first.is_valid(0) {
+        if !first.is_empty() && first.is_valid(0) {
             return Ok(Some(first.value(0)));
         }
     }
