@@ -495,8 +495,12 @@ async fn a_scheduled_pass_reads_only_the_rows_its_rules_filter_on() {
 
     // A traffic-spike rule counts every request (its baseline too): with it
     // in the pass, the successful requests are read as well.
+    // The API's first request two hours earlier gives the spike rule the
+    // history it needs (min_history) to run at all.
     let (_dir2, lake2) = self::lake();
-    write(&lake2, Family::ApiGateway, "mixed", &records);
+    let mut with_history = records.clone();
+    with_history.push(ok_request("198.51.100.8", T0 - 120 * MIN, "early"));
+    write(&lake2, Family::ApiGateway, "mixed", &with_history);
     let set = rules(&["apigw_auth_failure_burst", "apigw_route_traffic_spike"]);
     let mut report = DetectReport::default();
     let found = Detector::for_lake(set.clone(), lake2)
