@@ -11,6 +11,7 @@
 //! `region` and `resource` are picked up by name.
 
 pub mod builtin;
+pub mod coverage;
 pub mod dedup;
 pub mod engine;
 pub mod error;

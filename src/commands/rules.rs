@@ -16,6 +16,13 @@ pub enum RulesCommand {
     Validate { paths: Vec<PathBuf> },
     /// Run rules' inline tests; exits non-zero if any fails. Without PATH: the rules in force.
     Test { paths: Vec<PathBuf> },
+    /// Print the coverage report (ATT&CK and Stratus Red Team techniques against
+    /// rules) as Markdown; `docs/COVERAGE.md` is its output for the built-in rules.
+    Coverage {
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// The built-in rules plus every rule file under `user_dirs`.
@@ -67,6 +74,15 @@ pub fn run(command: &RulesCommand, user_dirs: &[PathBuf]) -> Result<()> {
             let failed = outcomes.iter().filter(|o| !o.passed).count();
             if failed > 0 {
                 bail!("{failed} of {} rule test(s) failed", outcomes.len());
+            }
+            Ok(())
+        }
+        RulesCommand::Coverage { output } => {
+            let report = vigil_detect::coverage::markdown(&load_rules(user_dirs)?);
+            match output {
+                Some(path) => std::fs::write(path, report)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{report}"),
             }
             Ok(())
         }
