@@ -100,7 +100,9 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport, GenerateErr
         Some(h) => h as i64 * 60,
         None => options.days as i64 * 1440,
     };
-    let scenario_room = 3 * 60 + ScenarioKind::ALL.len() as i64 * 15;
+    // An hour of baseline first, then a slot of at least 12 minutes per
+    // scenario (each lasts at most 6), and room at the end for late windows.
+    let scenario_room = 3 * 60 + ScenarioKind::ALL.len() as i64 * 12;
     if options.scenarios && minutes < scenario_room {
         return Err(GenerateError::Options(format!(
             "the timeline must be at least {} hours to hold the scenarios",

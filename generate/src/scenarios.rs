@@ -48,10 +48,18 @@ pub enum ScenarioKind {
     PublicLambdaPermission,
     SqlInjectionProbes,
     LambdaTimeouts,
+    /// Refused logins from one client, then one that works.
+    BruteForceThatWorked,
+    /// A user created, given an administrator policy and a key by one actor.
+    BackdoorUser,
+    /// A layer from another account attached to a function.
+    LambdaLayerBackdoor,
+    /// A method's authorization set to NONE.
+    ApiAuthorizationRemoved,
 }
 
 impl ScenarioKind {
-    pub const ALL: [ScenarioKind; 10] = [
+    pub const ALL: [ScenarioKind; 14] = [
         ScenarioKind::FailedAuthBurst,
         ScenarioKind::PasswordSpray,
         ScenarioKind::TrafficSpike,
@@ -62,6 +70,10 @@ impl ScenarioKind {
         ScenarioKind::PublicLambdaPermission,
         ScenarioKind::SqlInjectionProbes,
         ScenarioKind::LambdaTimeouts,
+        ScenarioKind::BruteForceThatWorked,
+        ScenarioKind::BackdoorUser,
+        ScenarioKind::LambdaLayerBackdoor,
+        ScenarioKind::ApiAuthorizationRemoved,
     ];
 
     /// The built-in rules that must report this scenario.
@@ -77,6 +89,10 @@ impl ScenarioKind {
             ScenarioKind::PublicLambdaPermission => &["lambda_public_permission"],
             ScenarioKind::SqlInjectionProbes => &["apigw_web_attack_payload"],
             ScenarioKind::LambdaTimeouts => &["lambda_error_spike"],
+            ScenarioKind::BruteForceThatWorked => &["seq_apigw_brute_force_success"],
+            ScenarioKind::BackdoorUser => &["seq_iam_user_backdoor"],
+            ScenarioKind::LambdaLayerBackdoor => &["lambda_layer_added"],
+            ScenarioKind::ApiAuthorizationRemoved => &["apigw_authorization_removed"],
         }
     }
 
@@ -297,6 +313,80 @@ pub fn plant(
                     at(i as i64, probes.len() as i64),
                 ));
             }
+            entities.push(attacker.clone());
+        }
+        ScenarioKind::BruteForceThatWorked => {
+            let login = route("POST", "/login");
+            for i in 0..16 {
+                // Fifteen refusals, then the guess that works.
+                let status = if i < 15 { 401 } else { 200 };
+                events.push(api_request(
+                    rng,
+                    login,
+                    &attacker,
+                    status,
+                    "/login".into(),
+                    "python-requests/2.32.3",
+                    at(i, 16),
+                ));
+            }
+            entities.push(attacker.clone());
+        }
+        ScenarioKind::BackdoorUser
+        | ScenarioKind::LambdaLayerBackdoor
+        | ScenarioKind::ApiAuthorizationRemoved => {
+            let steps: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = match kind {
+                ScenarioKind::BackdoorUser => vec![
+                    (
+                        "iam.amazonaws.com",
+                        "CreateUser",
+                        json!({"userName": "svc-sync"}),
+                        json!(null),
+                    ),
+                    (
+                        "iam.amazonaws.com",
+                        "AttachUserPolicy",
+                        json!({"userName": "svc-sync", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+                        json!(null),
+                    ),
+                    (
+                        "iam.amazonaws.com",
+                        "CreateAccessKey",
+                        json!({"userName": "svc-sync"}),
+                        json!({"accessKey": {"userName": "svc-sync", "accessKeyId": "AKIAYFAKESVCSYNC0001", "status": "Active", "createDate": iso(start)}}),
+                    ),
+                ],
+                ScenarioKind::LambdaLayerBackdoor => vec![(
+                    "lambda.amazonaws.com",
+                    "UpdateFunctionConfiguration20150331v2",
+                    json!({"functionName": FUNCTIONS[0].name, "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:telemetry:4"]}),
+                    json!(null),
+                )],
+                _ => vec![(
+                    "apigateway.amazonaws.com",
+                    "UpdateMethod",
+                    json!({"restApiId": ROUTES[0].api, "resourceId": "r0login", "httpMethod": "POST",
+                           "patchBatch": {"patchOperations": [{"op": "replace", "path": "/authorizationType", "value": "NONE"}]}}),
+                    json!(null),
+                )],
+            };
+            let count = steps.len() as i64;
+            for (i, (source, name, params, response)) in steps.into_iter().enumerate() {
+                let ms = at(i as i64, count);
+                let record = json!({
+                    "eventVersion": "1.09", "userIdentity": user_identity_of(intruder),
+                    "eventTime": iso(ms), "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                    "sourceIPAddress": attacker, "userAgent": USER_AGENTS[0],
+                    "requestParameters": params, "responseElements": response,
+                    "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
+                    "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+                });
+                events.push(Event::CloudTrail {
+                    ms,
+                    record: record.to_string(),
+                });
+            }
+            entities.push(intruder_arn);
             entities.push(attacker.clone());
         }
         ScenarioKind::LambdaTimeouts => {
