@@ -495,6 +495,21 @@ async fn check_plan(
                 .into(),
         ));
     }
+    // A finding without the events behind it gives the analyst nothing to
+    // open: event rows carry theirs (`raw`), finding rows must name them.
+    if aggregate && !event_rows && !has("sample_ids") && !has("samples") {
+        return Err(rule.error(
+            "a rule that returns findings must return the events behind them: a `sample_ids` \
+             list of event ids (e.g. array_agg(event_id ORDER BY event_time, event_id)) or `samples`"
+                .into(),
+        ));
+    }
+    if event_rows && !aggregate && !has("raw") {
+        return Err(rule.error(
+            "a rule that returns event rows must return `raw`, the record each finding keeps as a sample"
+                .into(),
+        ));
+    }
     for c in &rule.dedup_columns {
         if !has(c) {
             return Err(rule.error(format!(
