@@ -363,6 +363,7 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
         // buckets: IAM and bucket policy changes are what these rules report.
         ("iam_policy_changed", 24),
         ("s3_bucket_policy_changed", 4),
+        ("s3_bucket_deleted", 5), // the tear-down deleting the techniques' buckets
         // Stratus's own user agent, which the rule lists as an attack tool.
         ("cloudtrail_suspicious_user_agent", 7),
     ]
