@@ -364,6 +364,8 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
         ("iam_policy_changed", 24),
         ("s3_bucket_policy_changed", 4),
         ("s3_bucket_deleted", 5), // the tear-down deleting the techniques' buckets
+        ("vpc_route_added", 6),   // Terraform building the techniques' VPCs
+        ("ec2_user_data_downloaded", 1), // ec2-download-user-data (refused reads count too)
         // Stratus's own user agent, which the rule lists as an attack tool.
         ("cloudtrail_suspicious_user_agent", 7),
     ]
