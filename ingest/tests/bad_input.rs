@@ -120,6 +120,39 @@ fn a_10_mb_record_is_dead_lettered_not_held() {
 }
 
 #[test]
+fn an_oversized_first_record_is_dead_lettered_like_any_other() {
+    // The first value of an input is read under the larger document limit
+    // (it may be an envelope); as a record it must still meet the record limit.
+    let big = |id: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","eventName":"PutObject","eventID":"{id}","requestParameters":{{"blob":"{}"}}}}"#,
+            "A".repeat(2 << 20)
+        )
+    };
+    for input in [
+        format!("{}\n{RECORD}\n", big("b1")),
+        format!("{}\n{}\n", big("b1"), big("b2")),
+        big("b1"),
+    ] {
+        let (report, batches) = ingest_bytes(input.as_bytes());
+        assert!(report.reconciles());
+        let too_large = reasons(&batches)
+            .iter()
+            .filter(|r| *r == "record_too_large")
+            .count();
+        let records = input.lines().count();
+        let oversized = input.lines().filter(|l| l.len() > 1 << 20).count();
+        assert_eq!(too_large, oversized, "{report:#?}");
+        assert_eq!(
+            report.parsed.get(&Table::CloudTrail).copied().unwrap_or(0),
+            (records - oversized) as u64
+        );
+        let kept = non_null(&batches, Table::DeadLetter, "raw")[0].len();
+        assert_eq!(kept, Limits::default().max_record_bytes);
+    }
+}
+
+#[test]
 fn a_gzip_bomb_is_refused_with_a_clear_error() {
     let bomb = gzip(&vec![b'{'; 64 << 20]);
     assert!(bomb.len() < 1 << 20);

@@ -399,15 +399,26 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
                     }
                 })();
                 if !matches!(streamed, Ok(true)) {
-                    self.emit(raw, env);
+                    self.emit_record(raw, env);
                 }
             }
             Some("kinesis") => self.kinesis(raw, env, depth),
             Some("awsAccountId") if memchr::memmem::find(raw, b"\"digestStartTime\"").is_some() => {
                 self.skip("cloudtrail_digest", env)
             }
-            _ => self.emit(raw, env),
+            _ => self.emit_record(raw, env),
         }
+    }
+
+    /// A top-level value that is a record, not an envelope. It was read under
+    /// the document limit (it might have been an envelope, which may be far
+    /// larger than a record), so the record limit is applied here.
+    fn emit_record(&mut self, raw: &[u8], env: &Envelope<'_>) {
+        let max = self.limits.max_record_bytes;
+        if raw.len() > max {
+            return self.oversized(&raw[..max], raw.len() as u64, env);
+        }
+        self.emit(raw, env)
     }
 
     /// `{"awslogs":{"data":"<base64 gzip>"}}`
