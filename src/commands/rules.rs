@@ -1,4 +1,4 @@
-//! `vigil rules list | validate | test`, and loading the rules every command uses.
+//! `vigil rules list | validate | test | coverage`, and loading the rules every command uses.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
