@@ -9,6 +9,8 @@ use vigil_detect::{Finding, RuleSet, Tables};
 use vigil_ingest::{IngestOptions, Ingester, MemorySink};
 use vigil_test_support::corpus;
 
+mod common;
+
 fn ingest(paths: &[PathBuf]) -> Tables {
     let sink = MemorySink::default();
     let mut ingester =
@@ -173,19 +175,7 @@ const COVERED: &[(&str, &[&str])] = &[
 
 #[tokio::test]
 async fn every_covered_stratus_technique_fires_its_rules() {
-    let labels = std::fs::read_to_string(corpus(
-        "stratus-red-team-detonation-logs/labels_from_technique_docs.ndjson",
-    ))
-    .unwrap();
-    let labelled: BTreeSet<String> = labels
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["technique_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let labelled = common::stratus_techniques();
     let mut missing = Vec::new();
     for (technique, rules) in COVERED {
         assert!(

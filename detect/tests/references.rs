@@ -2,9 +2,12 @@
 //! exact ids, in the forms docs/RULES.md gives; the Sigma and Stratus Red
 //! Team ones are checked against the public corpus.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use vigil_detect::RuleSet;
 use vigil_test_support::corpus;
+
+mod common;
+use common::stratus_techniques;
 
 /// SigmaHQ web rules the API Gateway rules are modelled on. The corpus holds
 /// SigmaHQ's AWS rules only; these were read in SigmaHQ/sigma (rules/web/).
@@ -50,21 +53,6 @@ fn sigma_corpus() -> BTreeMap<String, String> {
         }
     }
     rules
-}
-
-fn stratus_techniques() -> BTreeSet<String> {
-    std::fs::read_to_string(corpus(
-        "stratus-red-team-detonation-logs/labels_from_technique_docs.ndjson",
-    ))
-    .unwrap()
-    .lines()
-    .map(|l| {
-        serde_json::from_str::<serde_json::Value>(l).unwrap()["technique_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    })
-    .collect()
 }
 
 /// `Title (id)` split into its parts.

@@ -242,9 +242,13 @@ pub fn plant(
         ScenarioKind::IamPolicyChange
         | ScenarioKind::StopLogging
         | ScenarioKind::AccessKeyForOtherUser
-        | ScenarioKind::PublicLambdaPermission => {
-            let (source, name, params, response) = match kind {
-                ScenarioKind::IamPolicyChange => (
+        | ScenarioKind::PublicLambdaPermission
+        | ScenarioKind::BackdoorUser
+        | ScenarioKind::LambdaLayerBackdoor
+        | ScenarioKind::ApiAuthorizationRemoved => {
+            // The intruder's CloudTrail calls, in order.
+            let steps: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = match kind {
+                ScenarioKind::IamPolicyChange => vec![(
                     "iam.amazonaws.com",
                     "PutUserPolicy",
                     json!({
@@ -252,45 +256,83 @@ pub fn plant(
                         "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}"
                     }),
                     json!(null),
-                ),
-                ScenarioKind::StopLogging => (
+                )],
+                ScenarioKind::StopLogging => vec![(
                     "cloudtrail.amazonaws.com",
                     "StopLogging",
                     json!({
                         "name": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-events")
                     }),
                     json!(null),
-                ),
-                ScenarioKind::AccessKeyForOtherUser => (
+                )],
+                ScenarioKind::AccessKeyForOtherUser => vec![(
                     "iam.amazonaws.com",
                     "CreateAccessKey",
                     json!({"userName": "bob"}),
                     json!({
                         "accessKey": {"userName": "bob", "accessKeyId": "AKIAYFAKEBOBKEY00001", "status": "Active", "createDate": iso(start)}
                     }),
-                ),
-                _ => (
+                )],
+                ScenarioKind::PublicLambdaPermission => vec![(
                     "lambda.amazonaws.com",
                     "AddPermission20150331v2",
                     json!({
                         "functionName": "orders-api", "statementId": "open", "action": "lambda:InvokeFunction", "principal": "*"
                     }),
                     json!({"statement": "{\"Sid\":\"open\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunction\"}"}),
-                ),
+                )],
+                ScenarioKind::BackdoorUser => vec![
+                    (
+                        "iam.amazonaws.com",
+                        "CreateUser",
+                        json!({"userName": "svc-sync"}),
+                        json!(null),
+                    ),
+                    (
+                        "iam.amazonaws.com",
+                        "AttachUserPolicy",
+                        json!({"userName": "svc-sync", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+                        json!(null),
+                    ),
+                    (
+                        "iam.amazonaws.com",
+                        "CreateAccessKey",
+                        json!({"userName": "svc-sync"}),
+                        json!({"accessKey": {"userName": "svc-sync", "accessKeyId": "AKIAYFAKESVCSYNC0001", "status": "Active", "createDate": iso(start)}}),
+                    ),
+                ],
+                ScenarioKind::LambdaLayerBackdoor => vec![(
+                    "lambda.amazonaws.com",
+                    "UpdateFunctionConfiguration20150331v2",
+                    json!({"functionName": FUNCTIONS[0].name, "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:telemetry:4"]}),
+                    json!(null),
+                )],
+                // ApiAuthorizationRemoved
+                _ => vec![(
+                    "apigateway.amazonaws.com",
+                    "UpdateMethod",
+                    json!({"restApiId": ROUTES[0].api, "resourceId": "r0login", "httpMethod": "POST",
+                           "patchBatch": {"patchOperations": [{"op": "replace", "path": "/authorizationType", "value": "NONE"}]}}),
+                    json!(null),
+                )],
             };
-            let ms = at(1, 3);
-            let record = json!({
-                "eventVersion": "1.09", "userIdentity": user_identity_of(intruder),
-                "eventTime": iso(ms), "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-                "sourceIPAddress": attacker, "userAgent": USER_AGENTS[0],
-                "requestParameters": params, "responseElements": response,
-                "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
-                "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
-            });
-            events.push(Event::CloudTrail {
-                ms,
-                record: record.to_string(),
-            });
+            let count = steps.len() as i64;
+            for (i, (source, name, params, response)) in steps.into_iter().enumerate() {
+                // Inside the scenario's span, one step after another.
+                let ms = at(i as i64 + 1, count + 2);
+                let record = json!({
+                    "eventVersion": "1.09", "userIdentity": user_identity_of(intruder),
+                    "eventTime": iso(ms), "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                    "sourceIPAddress": attacker, "userAgent": USER_AGENTS[0],
+                    "requestParameters": params, "responseElements": response,
+                    "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
+                    "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+                });
+                events.push(Event::CloudTrail {
+                    ms,
+                    record: record.to_string(),
+                });
+            }
             entities.push(intruder_arn);
             entities.push(attacker.clone());
         }
@@ -330,63 +372,6 @@ pub fn plant(
                     at(i, 16),
                 ));
             }
-            entities.push(attacker.clone());
-        }
-        ScenarioKind::BackdoorUser
-        | ScenarioKind::LambdaLayerBackdoor
-        | ScenarioKind::ApiAuthorizationRemoved => {
-            let steps: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = match kind {
-                ScenarioKind::BackdoorUser => vec![
-                    (
-                        "iam.amazonaws.com",
-                        "CreateUser",
-                        json!({"userName": "svc-sync"}),
-                        json!(null),
-                    ),
-                    (
-                        "iam.amazonaws.com",
-                        "AttachUserPolicy",
-                        json!({"userName": "svc-sync", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-                        json!(null),
-                    ),
-                    (
-                        "iam.amazonaws.com",
-                        "CreateAccessKey",
-                        json!({"userName": "svc-sync"}),
-                        json!({"accessKey": {"userName": "svc-sync", "accessKeyId": "AKIAYFAKESVCSYNC0001", "status": "Active", "createDate": iso(start)}}),
-                    ),
-                ],
-                ScenarioKind::LambdaLayerBackdoor => vec![(
-                    "lambda.amazonaws.com",
-                    "UpdateFunctionConfiguration20150331v2",
-                    json!({"functionName": FUNCTIONS[0].name, "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:telemetry:4"]}),
-                    json!(null),
-                )],
-                _ => vec![(
-                    "apigateway.amazonaws.com",
-                    "UpdateMethod",
-                    json!({"restApiId": ROUTES[0].api, "resourceId": "r0login", "httpMethod": "POST",
-                           "patchBatch": {"patchOperations": [{"op": "replace", "path": "/authorizationType", "value": "NONE"}]}}),
-                    json!(null),
-                )],
-            };
-            let count = steps.len() as i64;
-            for (i, (source, name, params, response)) in steps.into_iter().enumerate() {
-                let ms = at(i as i64, count);
-                let record = json!({
-                    "eventVersion": "1.09", "userIdentity": user_identity_of(intruder),
-                    "eventTime": iso(ms), "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-                    "sourceIPAddress": attacker, "userAgent": USER_AGENTS[0],
-                    "requestParameters": params, "responseElements": response,
-                    "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
-                    "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
-                });
-                events.push(Event::CloudTrail {
-                    ms,
-                    record: record.to_string(),
-                });
-            }
-            entities.push(intruder_arn);
             entities.push(attacker.clone());
         }
         ScenarioKind::LambdaTimeouts => {
