@@ -41,7 +41,9 @@ for path in sorted(glob.glob(f"{rules_dir}/*/*.toml")):
     start, read_from = end - window, end - window - ms(rule.get("lookback", "0s"))
     sql = rule["sql"]
     for k, v in rule.get("params", {}).items():
-        sql = sql.replace("${" + k + "}", str(v))
+        # As the engine renders parameters: text as a quoted SQL literal.
+        lit = "'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v)
+        sql = sql.replace("${" + k + "}", lit)
     sql = translate(sql.replace("${window_start}", ts(start)).replace("${window_end}", ts(end)))
     (d0, h0), (d1, h1) = part(read_from), part(end - 1)
     for table in ("cloudtrail", "apigateway", "lambda"):

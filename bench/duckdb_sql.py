@@ -28,6 +28,7 @@ def translate(sql):
     # `lambda` is a keyword in DuckDB.
     sql = re.sub(r"\bFROM lambda\b", 'FROM "lambda"', sql)
     sql = sql.replace("approx_percentile_cont(", "approx_quantile(")
+    sql = sql.replace("first_value(", "first(")
     return sql.replace("regexp_like(", "regexp_matches(").replace("date_bin(", "time_bucket(")
 
 def render(text):
