@@ -325,7 +325,10 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
     // and tear-down by one user. Every finding below is a real match:
     let expected: BTreeMap<&str, usize> = [
         // The detonations themselves (the same techniques as the Stratus logs above).
-        ("access_denied_burst", 3), // get-password-data, download-user-data, leave-org probing
+        // get-password-data and download-user-data, from roles whose calls were
+        // mostly refused; bert-jan's own refusals are a small share of the
+        // Terraform run around them, and the leave attempt has its own rule.
+        ("access_denied_burst", 2),
         ("access_key_created_for_other_user", 2), // iam-backdoor-user, iam-create-admin-user
         // cloudtrail-delete/-stop/-event-selectors trails, and two failed
         // attempts on trails already gone (TrailNotFoundException).
