@@ -174,6 +174,13 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
                 "; {} window(s) of baseline rules left quiet (less history than the rule's min_history)",
                 report.windows_without_history
             )),
+            (report.streaming.batches > 0).then(|| format!(
+                "; streaming rules over {} batch(es) of {} rows on average, {:.1} ms per batch (slowest {:.1} ms)",
+                report.streaming.batches,
+                report.streaming.rows / report.streaming.batches,
+                report.streaming.per_batch().as_secs_f64() * 1e3,
+                report.streaming.slowest.as_secs_f64() * 1e3
+            )),
         ]
         .into_iter()
         .flatten()

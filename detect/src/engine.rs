@@ -59,6 +59,41 @@ pub struct DetectReport {
     pub rule_time: BTreeMap<String, Duration>,
     /// Time spent running rules, all together.
     pub evaluation_time: Duration,
+    /// What the streaming rules cost on the way to the lake.
+    pub streaming: StreamingCost,
+}
+
+/// The streaming rules' cost: ingested batches they ran over, and the wall
+/// time from a batch's arrival to its candidates (samples included).
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct StreamingCost {
+    pub batches: usize,
+    pub rows: usize,
+    pub time: Duration,
+    /// The slowest batch.
+    pub slowest: Duration,
+}
+
+impl StreamingCost {
+    /// Counts one batch of `rows` that took `took`.
+    pub fn add_batch(&mut self, rows: usize, took: Duration) {
+        self.batches += 1;
+        self.rows += rows;
+        self.time += took;
+        self.slowest = self.slowest.max(took);
+    }
+
+    fn merge(&mut self, other: &StreamingCost) {
+        self.batches += other.batches;
+        self.rows += other.rows;
+        self.time += other.time;
+        self.slowest = self.slowest.max(other.slowest);
+    }
+
+    /// Mean time per batch.
+    pub fn per_batch(&self) -> Duration {
+        self.time / self.batches.max(1) as u32
+    }
 }
 
 impl DetectReport {
@@ -74,6 +109,7 @@ impl DetectReport {
         self.unchanged += other.unchanged;
         self.read_time += other.read_time;
         self.evaluation_time += other.evaluation_time;
+        self.streaming.merge(&other.streaming);
         for (k, v) in other.rule_time {
             *self.rule_time.entry(k).or_default() += v;
         }
@@ -218,6 +254,7 @@ impl Detector {
         if rules.is_empty() {
             return Ok(Vec::new());
         }
+        let started = std::time::Instant::now();
         report.rows_read += tables.rows();
         report.repeated_deliveries += tables.repeated();
         let ctx = tables.context(None)?;
@@ -229,6 +266,7 @@ impl Detector {
         let mut out = evaluate_side_by_side(jobs, nothing_to_read, report).await?;
         crate::samples::fill(&ctx, &self.rules, &mut out, None).await?;
         report.candidates += out.len();
+        report.streaming.add_batch(tables.rows(), started.elapsed());
         Ok(out)
     }
 

@@ -32,7 +32,7 @@ pub mod testing;
 pub mod unique_count;
 pub mod window;
 
-pub use engine::{DetectReport, Detector};
+pub use engine::{DetectReport, Detector, StreamingCost};
 pub use error::{DetectError, RuleError};
 pub use finding::{Finding, FindingStatus, Severity};
 pub use rule::{Mode, Rule, RuleSet};
