@@ -120,11 +120,20 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport, GenerateErr
     let start = options.start_ms - options.start_ms.rem_euclid(DAY);
     let total_weight: f64 = (0..minutes).map(|m| daily_curve(start + m * MINUTE)).sum();
 
+    let n = options.events as f64;
+    let per_weight = [
+        n * CLOUDTRAIL_SHARE / total_weight,
+        n * API_SHARE / total_weight,
+        n * (1.0 - CLOUDTRAIL_SHARE - API_SHARE) / LAMBDA_LINES_PER_INVOCATION / total_weight,
+    ];
+
     let mut planted: Vec<Event> = Vec::new();
     let mut labels: Vec<Label> = Vec::new();
     if options.scenarios {
         for (n, (kind, at)) in schedule(&mut rng, start, minutes).into_iter().enumerate() {
-            let (events, label) = plant(&mut rng, n, kind, at);
+            // Floods and outages are sized against the traffic they land in.
+            let api_requests_per_minute = per_weight[1] * daily_curve(at);
+            let (events, label) = plant(&mut rng, n, kind, at, api_requests_per_minute);
             planted.extend(events);
             labels.push(label);
         }
@@ -132,13 +141,6 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport, GenerateErr
     planted.sort_by_key(Event::ms);
     labels.sort_by_key(|l| l.start_ms);
     let mut planted = planted.into_iter().peekable();
-
-    let n = options.events as f64;
-    let per_weight = [
-        n * CLOUDTRAIL_SHARE / total_weight,
-        n * API_SHARE / total_weight,
-        n * (1.0 - CLOUDTRAIL_SHARE - API_SHARE) / LAMBDA_LINES_PER_INVOCATION / total_weight,
-    ];
     let mut carry = [0.0f64; 3];
     let mut out = Output::new(&options.out, options.format);
     let mut report = GenerateReport::default();

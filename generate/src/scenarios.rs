@@ -56,10 +56,14 @@ pub enum ScenarioKind {
     LambdaLayerBackdoor,
     /// A method's authorization set to NONE.
     ApiAuthorizationRemoved,
+    /// The API's own clients, all at once, six times their usual rate on one
+    /// route (a sale, a link on a front page): one route spike, and no
+    /// finding about any one client.
+    FlashCrowd,
 }
 
 impl ScenarioKind {
-    pub const ALL: [ScenarioKind; 14] = [
+    pub const ALL: [ScenarioKind; 15] = [
         ScenarioKind::FailedAuthBurst,
         ScenarioKind::PasswordSpray,
         ScenarioKind::TrafficSpike,
@@ -74,6 +78,7 @@ impl ScenarioKind {
         ScenarioKind::BackdoorUser,
         ScenarioKind::LambdaLayerBackdoor,
         ScenarioKind::ApiAuthorizationRemoved,
+        ScenarioKind::FlashCrowd,
     ];
 
     /// The built-in rules that must report this scenario.
@@ -93,6 +98,7 @@ impl ScenarioKind {
             ScenarioKind::BackdoorUser => &["seq_iam_user_backdoor"],
             ScenarioKind::LambdaLayerBackdoor => &["lambda_layer_added"],
             ScenarioKind::ApiAuthorizationRemoved => &["apigw_authorization_removed"],
+            ScenarioKind::FlashCrowd => &["apigw_route_traffic_spike"],
         }
     }
 
@@ -102,6 +108,7 @@ impl ScenarioKind {
             ScenarioKind::FailedAuthBurst => 4 * 60_000,
             ScenarioKind::PasswordSpray => 6 * 60_000,
             ScenarioKind::TrafficSpike
+            | ScenarioKind::FlashCrowd
             | ScenarioKind::ErrorSpike5xx
             | ScenarioKind::LambdaTimeouts => 5 * 60_000,
             ScenarioKind::SqlInjectionProbes => 2 * 60_000,
@@ -126,12 +133,15 @@ pub struct Label {
 }
 
 /// Plants `kind` at `start` (aligned to five minutes, as the rules' windows
-/// are): its events, and its label.
+/// are): its events, and its label. `api_requests_per_minute` is the
+/// background's API Gateway rate at `start`: a flood or an outage is sized
+/// against it, as a real one stands out of the traffic it lands in.
 pub fn plant(
     rng: &mut fastrand::Rng,
     n: usize,
     kind: ScenarioKind,
     start: i64,
+    api_requests_per_minute: f64,
 ) -> (Vec<Event>, Label) {
     let span = kind.span_ms();
     let attacker = attacker_ip(rng.u32(0..250));
@@ -207,7 +217,11 @@ pub fn plant(
         }
         ScenarioKind::TrafficSpike => {
             let search = route("GET", "/search");
-            for i in 0..400 {
+            // Three times the route's usual rate in all: a flood, whatever the hour.
+            let usual =
+                expected_requests(api_requests_per_minute, span, |r| std::ptr::eq(r, search));
+            let count = (2.0 * usual).max(400.0) as i64;
+            for i in 0..count {
                 let ip = attacker_ip(rng.u32(0..250));
                 let path = format!("/search?q=item{}", rng.u32(0..1000));
                 events.push(api_request(
@@ -217,27 +231,54 @@ pub fn plant(
                     200,
                     path,
                     "okhttp/4.12.0",
-                    at(i, 400),
+                    at(i, count),
                 ));
             }
             entities.push("GET /search".into());
         }
+        ScenarioKind::FlashCrowd => {
+            let orders = route("GET", "/orders");
+            let usual =
+                expected_requests(api_requests_per_minute, span, |r| std::ptr::eq(r, orders));
+            let count = (5.0 * usual).max(60.0) as i64;
+            for i in 0..count {
+                // The background's own clients, in the background's proportions.
+                let mut crowd = crate::background::request(rng);
+                crowd.route = orders;
+                crowd.status = 200;
+                crowd.path = "/orders".into();
+                events.push(Event::ApiGateway {
+                    ms: at(i, count),
+                    line: access_log(rng, at(i, count), &crowd),
+                });
+            }
+            entities.push("GET /orders".into());
+        }
         ScenarioKind::ErrorSpike5xx => {
-            let pay = route("POST", "/payments");
-            for i in 0..45 {
+            // The payments backend fails: a quarter again as many requests as
+            // the API usually serves answer 502, on every route of the API
+            // in proportion to its traffic (no route floods).
+            let api = route("POST", "/payments").api;
+            let routes: Vec<&'static Route> = ROUTES.iter().filter(|r| r.api == api).collect();
+            let usual = expected_requests(api_requests_per_minute, span, |r| r.api == api);
+            let count = (usual / 4.0).max(45.0) as i64;
+            for i in 0..count {
+                let failing = routes[weighted(rng, &routes, |r| r.weight)];
                 let ip = client_ip(rng.u32(0..900));
+                let path = failing
+                    .resource
+                    .replace("{id}", &rng.u32(1000..99999).to_string());
                 events.push(api_request(
                     rng,
-                    pay,
+                    failing,
                     &ip,
                     502,
-                    "/payments".into(),
+                    path,
                     CLIENT_AGENTS[1],
-                    at(i, 45),
+                    at(i, count),
                 ));
             }
-            entities.push(pay.api.into());
-            entities.push("POST /payments".into());
+            entities.push(api.into());
         }
         ScenarioKind::IamPolicyChange
         | ScenarioKind::StopLogging
@@ -420,4 +461,16 @@ pub fn plant(
             .collect(),
     };
     (events, label)
+}
+
+/// How many background requests the routes `on` usually receive in `span_ms`
+/// at an API rate of `api_requests_per_minute`.
+fn expected_requests(
+    api_requests_per_minute: f64,
+    span_ms: i64,
+    on: impl Fn(&Route) -> bool,
+) -> f64 {
+    let total: u32 = ROUTES.iter().map(|r| r.weight).sum();
+    let chosen: u32 = ROUTES.iter().filter(|r| on(r)).map(|r| r.weight).sum();
+    api_requests_per_minute * (span_ms as f64 / 60_000.0) * chosen as f64 / total as f64
 }
