@@ -3,7 +3,9 @@
 #   - a Python venv with moto's server (installed on first use),
 #   - moto_server started on 127.0.0.1 on a free port, its endpoint exported
 #     as VIGIL_TEST_MOTO_ENDPOINT, and stopped by its PID on exit,
-#   - every cargo test, the #[ignore]d ones that need moto included,
+#   - pySigma and its SQLite backend in the same venv, the reference the
+#     Sigma compiler is tested against (VIGIL_TEST_PYTHON),
+#   - every cargo test, the #[ignore]d ones that need moto or pySigma included,
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
 set -euo pipefail
@@ -12,6 +14,9 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vigil-target}"
 VENV="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
 MOTO_VERSION="5.2.5"
+# The Sigma reference (differential tests of vigil-sigma).
+PYSIGMA_VERSION="2.0.1"
+PYSIGMA_SQLITE_VERSION="2.1.1"
 INFRA_VENV="${VIGIL_INFRA_VENV:-$HOME/.cache/vigil-infra-venv}"
 CFN_LINT_VERSION="1.58.0"
 CHECKOV_VERSION="3.3.30"
@@ -21,6 +26,12 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
+if ! "$VENV/bin/python" -c "import sigma.backends.sqlite" 2>/dev/null; then
+  echo "==> installing pySigma $PYSIGMA_VERSION and its SQLite backend into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "pysigma==$PYSIGMA_VERSION" "pysigma-backend-sqlite==$PYSIGMA_SQLITE_VERSION"
+fi
+export VIGIL_TEST_PYTHON="$VENV/bin/python"
 
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 MOTO_LOG=$(mktemp -t vigil-moto.XXXXXX.log)

@@ -32,6 +32,7 @@ pub fn register_functions(ctx: &SessionContext) {
         ctx.register_udf(udf.as_ref().clone());
     }
     ctx.register_udf(ScalarUDF::from(JsonStr::new()));
+    ctx.register_udf(ScalarUDF::from(JsonMatch::new()));
     ctx.register_udf(ScalarUDF::from(CidrContains::new()));
     ctx.register_udf(ScalarUDF::from(ArnPart::new()));
 }
@@ -106,6 +107,169 @@ fn append_json_value(json: &str, path: &[Option<&str>], out: &mut StringBuilder)
             Some(())
         }
     }
+}
+
+/// `json_match(json, regex, 'a', 'b')`: does any value at `a.b` match the
+/// regular expression (a search, not anchored)? Arrays on the way and at the
+/// end are looked into: `resources.ARN` is the ARN of every resource.
+/// Strings are matched as their text, numbers and booleans as written,
+/// objects as compact JSON. NULL when the path holds no value (absent or
+/// null), so that Sigma's "absent field" reads as SQL NULL. (Sigma rules
+/// compile their field matches to this.)
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JsonMatch {
+    signature: Signature,
+}
+
+impl JsonMatch {
+    pub fn new() -> Self {
+        JsonMatch {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for JsonMatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for JsonMatch {
+    fn name(&self) -> &str {
+        "json_match"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::array::BooleanBuilder;
+        use datafusion::common::exec_err;
+        let rows = args.number_rows;
+        let args: Vec<TextArg> = args.args.iter().map(TextArg::new).collect::<Result<_>>()?;
+        let [json, pattern, keys @ ..] = args.as_slice() else {
+            return exec_err!("json_match takes a JSON text, a regular expression and keys");
+        };
+        let mut compiled: Option<(String, regex::Regex)> = None;
+        let mut out = BooleanBuilder::with_capacity(rows);
+        let mut path: Vec<&str> = Vec::with_capacity(keys.len());
+        for i in 0..rows {
+            let (Some(doc), Some(re)) = (json.get(i), pattern.get(i)) else {
+                out.append_null();
+                continue;
+            };
+            if compiled.as_ref().is_none_or(|(text, _)| text != re) {
+                let regex = match regex::Regex::new(re) {
+                    Ok(r) => r,
+                    Err(e) => return exec_err!("json_match: bad regular expression {re:?}: {e}"),
+                };
+                compiled = Some((re.to_string(), regex));
+            }
+            let regex = &compiled.as_ref().expect("compiled above").1;
+            path.clear();
+            let mut complete = true;
+            for k in keys {
+                match k.get(i) {
+                    Some(k) => path.push(k),
+                    None => complete = false,
+                }
+            }
+            if !complete {
+                out.append_null();
+                continue;
+            }
+            let mut seen = false;
+            let mut matched = false;
+            let mut jiter = jiter::Jiter::new(doc.as_bytes());
+            // A document that is not JSON as far as the path goes holds no value.
+            let _ = visit_json(&mut jiter, doc, &path, &mut |text: &str| {
+                seen = true;
+                matched = matched || regex.is_match(text);
+            });
+            if seen {
+                out.append_value(matched);
+            } else {
+                out.append_null();
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+/// Calls `leaf` with the text of every value at `path` from the jiter's
+/// position, looking into arrays (see [`JsonMatch`]).
+fn visit_json(
+    jiter: &mut jiter::Jiter,
+    doc: &str,
+    path: &[&str],
+    leaf: &mut dyn FnMut(&str),
+) -> std::result::Result<(), jiter::JiterError> {
+    use jiter::Peek;
+    let peek = jiter.peek()?;
+    match (path.split_first(), peek) {
+        (None, Peek::Array) => {
+            let mut element = jiter.known_array()?;
+            while let Some(p) = element {
+                visit_leaf(jiter, doc, p, leaf)?;
+                element = jiter.array_step()?;
+            }
+        }
+        (None, p) => visit_leaf(jiter, doc, p, leaf)?,
+        (Some((key, rest)), Peek::Object) => {
+            let mut next = jiter.known_object()?.map(|k| k == *key);
+            while let Some(is_key) = next {
+                if is_key {
+                    visit_json(jiter, doc, rest, leaf)?;
+                } else {
+                    jiter.next_skip()?;
+                }
+                next = jiter.next_key()?.map(|k| k == *key);
+            }
+        }
+        (Some(_), Peek::Array) => {
+            let mut element = jiter.known_array()?;
+            while element.is_some() {
+                visit_json(jiter, doc, path, leaf)?;
+                element = jiter.array_step()?;
+            }
+        }
+        (Some(_), p) => jiter.known_skip(p)?,
+    }
+    Ok(())
+}
+
+fn visit_leaf(
+    jiter: &mut jiter::Jiter,
+    doc: &str,
+    peek: jiter::Peek,
+    leaf: &mut dyn FnMut(&str),
+) -> std::result::Result<(), jiter::JiterError> {
+    use jiter::Peek;
+    match peek {
+        Peek::Null => jiter.known_skip(peek)?,
+        Peek::String => leaf(jiter.known_str()?),
+        Peek::Object | Peek::Array => {
+            let start = jiter.current_index();
+            jiter.known_skip(peek)?;
+            let text = doc.get(start..jiter.current_index()).unwrap_or("");
+            match serde_json::from_str::<Value>(text) {
+                Ok(v) => leaf(&v.to_string()),
+                Err(_) => leaf(text),
+            }
+        }
+        _ => {
+            let start = jiter.current_index();
+            jiter.known_skip(peek)?;
+            leaf(doc.get(start..jiter.current_index()).unwrap_or(""));
+        }
+    }
+    Ok(())
 }
 
 /// A text argument of a function: a constant, read once per batch, or a
