@@ -23,6 +23,7 @@ pub mod reads;
 pub mod redact;
 pub mod rule;
 pub mod samples;
+pub mod sigma;
 pub mod state;
 pub mod streaming;
 pub mod suppress;

@@ -108,6 +108,14 @@ fn default_period() -> String {
     "1h".into()
 }
 
+/// Whether a rule file must carry tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TestsRequired {
+    Yes,
+    /// None is fine; if there are some, a positive and a negative one.
+    WhenAny,
+}
+
 /// A loaded, validated rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -139,6 +147,21 @@ impl Rule {
     /// Parses and checks a rule file's text (everything but the query plan,
     /// which [`RuleSet::check_plans`] verifies against the lake schemas).
     pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
+        Rule::parse_checked(path, text, TestsRequired::Yes)
+    }
+
+    /// Parses a rule translated from another format (a Sigma rule): its
+    /// tests, from a sidecar file, are optional, since the translation itself
+    /// is tested against the format's reference implementation.
+    pub fn parse_translated(path: &Path, text: &str) -> Result<Rule, RuleError> {
+        Rule::parse_checked(path, text, TestsRequired::WhenAny)
+    }
+
+    fn parse_checked(
+        path: &Path,
+        text: &str,
+        tests_required: TestsRequired,
+    ) -> Result<Rule, RuleError> {
         let at = |line: usize, message: String| RuleError {
             path: path.to_path_buf(),
             line,
@@ -257,14 +280,15 @@ impl Rule {
         );
         let tables =
             guard::check(&probe).map_err(|e| at(sql_line + e.line.saturating_sub(1), e.message))?;
-        if file.tests.is_empty() {
+        if file.tests.is_empty() && tests_required == TestsRequired::Yes {
             return Err(at(
                 1,
                 "a rule needs [[tests]]: at least one that fires and one that stays quiet".into(),
             ));
         }
-        if !file.tests.iter().any(|t| t.expect_count > 0)
-            || !file.tests.iter().any(|t| t.expect_count == 0)
+        if !file.tests.is_empty()
+            && (!file.tests.iter().any(|t| t.expect_count > 0)
+                || !file.tests.iter().any(|t| t.expect_count == 0))
         {
             return Err(at(
                 line_of_key("[[tests]]"),
@@ -372,7 +396,8 @@ impl RuleSet {
         RuleSet::from_results(rules, errors)
     }
 
-    /// Every `*.toml` under `dir`, recursively.
+    /// Every rule file under `dir`, recursively: Vigil rules (`*.toml`) and
+    /// Sigma rules (`*.yml`, `*.yaml`, tests in a `*.tests.toml` sidecar).
     pub fn load_dir(dir: &Path) -> Result<RuleSet, DetectError> {
         let mut files = Vec::new();
         collect_toml(dir, &mut files)?;
@@ -384,8 +409,8 @@ impl RuleSet {
                 path: path.clone(),
                 source,
             })?;
-            match Rule::parse(&path, &text) {
-                Ok(r) => rules.push(r),
+            match parse_file(&path, &text, |p| std::fs::read_to_string(p).ok()) {
+                Ok(r) => rules.extend(r),
                 Err(e) => errors.push(e),
             }
         }
@@ -534,6 +559,36 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
+/// A Vigil rule (`*.toml`, not a Sigma rule's `*.tests.toml` sidecar) or a
+/// Sigma rule (`*.yml`, `*.yaml`).
+fn is_rule_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    (name.ends_with(".toml") && !name.ends_with(".tests.toml")) || is_sigma_file(path)
+}
+
+fn is_sigma_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yml" || e == "yaml")
+}
+
+/// Reads one rule file: a Vigil rule, or the Sigma rules of a YAML file
+/// (with the tests of its sidecar, `name.tests.toml`, when there is one).
+fn parse_file(
+    path: &Path,
+    text: &str,
+    read_sidecar: impl Fn(&Path) -> Option<String>,
+) -> Result<Vec<Rule>, RuleError> {
+    if is_sigma_file(path) {
+        let sidecar = path.with_extension("tests.toml");
+        let tests = read_sidecar(&sidecar);
+        crate::sigma::parse_sigma_file(path, text, tests.as_deref(), &Default::default())
+    } else {
+        Rule::parse(path, text).map(|r| vec![r])
+    }
+}
+
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {
     let read = |path: &Path| DetectError::Read {
         path: path.to_path_buf(),
@@ -559,7 +614,7 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {
             .path();
         if path.is_dir() {
             collect_toml(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
+        } else if is_rule_file(&path) {
             out.push(path);
         }
     }

@@ -1,0 +1,120 @@
+//! Sigma rules as Vigil rules: a compiled Sigma rule written as a Vigil rule
+//! file (TOML), so that it is loaded, checked, run and tested as one.
+
+use std::path::Path;
+
+use vigil_sigma::{Compiled, Placeholders};
+
+use crate::error::RuleError;
+use crate::rule::Rule;
+
+/// The Vigil rule id for a Sigma rule in a file named `stem`.
+pub fn rule_id(stem: &str) -> String {
+    let id: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("sigma_{id}")
+}
+
+/// The Vigil severity of a Sigma `level`.
+fn severity(level: Option<&str>) -> &'static str {
+    match level {
+        Some("informational") => "info",
+        Some("low") => "low",
+        Some("high") => "high",
+        Some("critical") => "critical",
+        _ => "medium",
+    }
+}
+
+/// A Vigil rule file (TOML) for `compiled`: a streaming rule returning the
+/// matching records. `tests` (TOML `[[tests]]` tables) are appended.
+pub fn rule_toml(compiled: &Compiled, id: &str, tests: Option<&str>) -> String {
+    let rule = &compiled.rule;
+    let mut doc = toml::Table::new();
+    let text = |s: &str| toml::Value::String(s.to_string());
+    let list = |v: &[String]| toml::Value::Array(v.iter().map(|s| text(s)).collect());
+    doc.insert("id".into(), text(id));
+    doc.insert("title".into(), text(&rule.title));
+    let mut description = rule
+        .description
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if let Some(author) = &rule.author {
+        description.push_str(&format!(" (Sigma rule by {author}"));
+        if let Some(license) = &rule.license {
+            description.push_str(&format!(", {license}"));
+        }
+        description.push(')');
+    }
+    doc.insert("description".into(), text(description.trim()));
+    doc.insert("severity".into(), text(severity(rule.level.as_deref())));
+    doc.insert("mode".into(), text("streaming"));
+    doc.insert("tags".into(), list(&rule.tags));
+    let mut references = Vec::new();
+    if let Some(sigma_id) = &rule.id {
+        references.push(format!("Sigma: {} ({sigma_id})", rule.title));
+    }
+    references.extend(rule.references.iter().cloned());
+    doc.insert("references".into(), list(&references));
+    let mut runbook = String::from("Known false positives (from the Sigma rule):\n");
+    if rule.falsepositives.is_empty() {
+        runbook.push_str("- none listed\n");
+    }
+    for f in &rule.falsepositives {
+        runbook.push_str(&format!("- {f}\n"));
+    }
+    doc.insert("runbook".into(), text(&runbook));
+    doc.insert("sql".into(), text(&compiled.sql));
+    let mut out = toml::to_string(&doc).unwrap_or_default();
+    if let Some(tests) = tests {
+        out.push('\n');
+        out.push_str(tests);
+    }
+    out
+}
+
+/// Reads the Sigma rules of one file, with the `[[tests]]` of its sidecar
+/// (`name.tests.toml` next to `name.yml`) when there is one.
+pub fn parse_sigma_file(
+    path: &Path,
+    text: &str,
+    tests: Option<&str>,
+    placeholders: &Placeholders,
+) -> Result<Vec<Rule>, RuleError> {
+    let error = |message: String| RuleError {
+        path: path.to_path_buf(),
+        line: 1,
+        message,
+    };
+    let compiled = vigil_sigma::compile(text, &path.display().to_string(), placeholders)
+        .map_err(|e| error(e.to_string()))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let many = compiled.len() > 1;
+    compiled
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = if many {
+                rule_id(&format!("{stem}_{}", i + 1))
+            } else {
+                rule_id(&stem)
+            };
+            let toml_text = rule_toml(c, &id, if i == 0 { tests } else { None });
+            Rule::parse_translated(path, &toml_text)
+                .map_err(|e| error(format!("as a Vigil rule: {}", e.message)))
+        })
+        .collect()
+}
