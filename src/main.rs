@@ -68,6 +68,9 @@ enum Command {
     /// List, validate and test detection rules.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Sigma rules: convert one to the SQL Vigil runs, or to a Vigil rule file.
+    #[command(subcommand)]
+    Sigma(commands::sigma::SigmaCommand),
     /// Merge each hour's small lake files into bigger ones (fewer files to open per query).
     Compact(commands::compact::CompactArgs),
     /// Print the lake's table schemas as Markdown.
@@ -177,6 +180,7 @@ fn main() -> ExitCode {
         }
         Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
         Command::Compact(args) => commands::compact::run(&cli.lake, &args),
+        Command::Sigma(command) => commands::sigma::run(&command),
         Command::Detect(args) => {
             commands::detect::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
         }

@@ -9,5 +9,6 @@ pub mod ingest;
 pub mod query;
 pub mod rules;
 pub mod run;
+pub mod sigma;
 pub mod subscribe;
 pub mod tail;
