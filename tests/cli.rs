@@ -705,3 +705,77 @@ fn findings_settled_but_not_alerted_are_alerted_by_the_next_run() {
     detect(&lake);
     assert_eq!(alerted(), settled);
 }
+
+#[test]
+fn a_sigma_rule_converts_to_a_query_vigil_query_runs_and_to_a_rule_vigil_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    succeed(vigil(&lake).arg("ingest").arg("sample-logs/cloudtrail"));
+    let rule = dir.path().join("console_without_mfa.yml");
+    std::fs::write(
+        &rule,
+        "title: Console login without MFA\nid: 0d5e4b8a-5a55-4c5f-8e11-6c1d2b0f7a01\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n    eventName: ConsoleLogin\n    additionalEventData.MFAUsed: 'no'\n  condition: selection\nlevel: medium\n",
+    )
+    .unwrap();
+    // Standard output is the query and nothing else.
+    let sql = succeed(vigil(&lake).args(["sigma", "convert"]).arg(&rule));
+    assert!(
+        sql.trim().starts_with("SELECT ") && sql.trim().lines().count() == 1,
+        "{sql}"
+    );
+    let sql_file = dir.path().join("r.sql");
+    std::fs::write(&sql_file, &sql).unwrap();
+    let rows = succeed(
+        vigil(&lake)
+            .args(["query", "--format", "ndjson", "-f"])
+            .arg(&sql_file),
+    );
+    let ids: std::collections::BTreeSet<String> = rows
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // The same records as a plain query over the typed columns selects.
+    let plain = succeed(vigil(&lake).args([
+        "query",
+        "--format",
+        "ndjson",
+        "SELECT DISTINCT event_id FROM cloudtrail WHERE event_name = 'ConsoleLogin' AND lower(json_str(additional_event_data, 'MFAUsed')) = 'no'",
+    ]));
+    let want: std::collections::BTreeSet<String> = plain
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        !want.is_empty(),
+        "the sample logs hold a console login without MFA"
+    );
+    assert_eq!(ids, want);
+
+    // As a rule in a --rules folder it loads and fires.
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::copy(&rule, rules.join("console_without_mfa.yml")).unwrap();
+    let out = succeed(vigil(&lake).arg("--rules").arg(&rules).args([
+        "detect",
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--to",
+        "2100-01-01T00:00:00Z",
+        "--no-alerts",
+        "--rule",
+        "sigma_console_without_mfa",
+    ]));
+    assert!(out.contains("sigma_console_without_mfa"), "{out}");
+}
