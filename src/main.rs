@@ -35,6 +35,16 @@ struct Cli {
     )]
     rules: Vec<std::path::PathBuf>,
 
+    /// A built-in rule pack to turn on, e.g. `sigma` (repeatable; also
+    /// `[rules] packs` in vigil.toml).
+    #[arg(
+        long = "pack",
+        global = true,
+        env = "VIGIL_RULE_PACKS",
+        value_delimiter = ','
+    )]
+    packs: Vec<String>,
+
     /// A folder of your own saved hunts (`*.sql`), next to the built-in ones.
     #[arg(long, global = true, env = "VIGIL_HUNTS")]
     hunts: Option<std::path::PathBuf>,
@@ -174,41 +184,39 @@ fn main() -> ExitCode {
     if cli.command.writes_the_lake() {
         memory::disable_transparent_huge_pages();
     }
-    let result = match cli.command {
-        Command::Run(args) => {
-            commands::run::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
-        }
-        Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
-        Command::Compact(args) => commands::compact::run(&cli.lake, &args),
-        Command::Sigma(command) => commands::sigma::run(&command),
-        Command::Detect(args) => {
-            commands::detect::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
-        }
-        Command::Alerts(command) => {
-            commands::alerts::run(&command, cli.config.as_deref(), &cli.lake)
-        }
-        Command::Query(args) => commands::query::run_query(&cli.lake, &args),
-        Command::Hunt(command) => {
-            commands::query::run_hunt(&cli.lake, cli.hunts.as_deref(), &command)
-        }
-        Command::Rules(command) => commands::rules::run(&command, &cli.rules),
-        Command::Subscribe(args) => commands::subscribe::run(&args),
-        Command::Tail(args) => {
-            commands::tail::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
-        }
-        Command::Backfill(args) => {
-            commands::backfill::run(&cli.lake, &cli.rules, cli.config.as_deref(), &args)
-        }
-        Command::Generate(args) => commands::generate::run_generate(&args),
-        Command::Score(args) => commands::generate::run_score(&cli.lake, &args),
-        Command::Schema => {
-            print!(
-                "{}",
-                vigil_ingest::schema::schema_markdown(&Default::default())
-            );
-            Ok(())
-        }
-    };
+    let sources = || commands::rules::sources(&cli.rules, &cli.packs, cli.config.as_deref());
+    let result =
+        match cli.command {
+            Command::Run(args) => sources()
+                .and_then(|s| commands::run::run(&cli.lake, &s, cli.config.as_deref(), &args)),
+            Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
+            Command::Compact(args) => commands::compact::run(&cli.lake, &args),
+            Command::Sigma(command) => commands::sigma::run(&command),
+            Command::Detect(args) => sources()
+                .and_then(|s| commands::detect::run(&cli.lake, &s, cli.config.as_deref(), &args)),
+            Command::Alerts(command) => {
+                commands::alerts::run(&command, cli.config.as_deref(), &cli.lake)
+            }
+            Command::Query(args) => commands::query::run_query(&cli.lake, &args),
+            Command::Hunt(command) => {
+                commands::query::run_hunt(&cli.lake, cli.hunts.as_deref(), &command)
+            }
+            Command::Rules(command) => sources().and_then(|s| commands::rules::run(&command, &s)),
+            Command::Subscribe(args) => commands::subscribe::run(&args),
+            Command::Tail(args) => sources()
+                .and_then(|s| commands::tail::run(&cli.lake, &s, cli.config.as_deref(), &args)),
+            Command::Backfill(args) => sources()
+                .and_then(|s| commands::backfill::run(&cli.lake, &s, cli.config.as_deref(), &args)),
+            Command::Generate(args) => commands::generate::run_generate(&args),
+            Command::Score(args) => commands::generate::run_score(&cli.lake, &args),
+            Command::Schema => {
+                print!(
+                    "{}",
+                    vigil_ingest::schema::schema_markdown(&Default::default())
+                );
+                Ok(())
+            }
+        };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -191,8 +191,9 @@ pub fn print_findings(findings: &[Finding], report: &DetectReport, format: Forma
 /// Prints the rules in force.
 pub fn print_rules(rules: &RuleSet) {
     let mut grid = Grid::new();
-    grid.load_preset(UTF8_FULL_CONDENSED)
-        .set_header(vec!["rule", "severity", "mode", "tables", "tags", "file"]);
+    grid.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+        "rule", "severity", "mode", "tables", "tags", "pack", "file",
+    ]);
     for r in &rules.rules {
         let mode = match r.schedule() {
             Some(s) => format!(
@@ -214,6 +215,7 @@ pub fn print_rules(rules: &RuleSet) {
                     .join(","),
             ),
             Cell::new(r.tags.join(" ")),
+            Cell::new(vigil_detect::rule::pack_of(r).unwrap_or_else(|| "-".into())),
             Cell::new(r.path.display()),
         ]);
     }

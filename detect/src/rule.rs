@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vigil_ingest::{Family, Table};
+use vigil_sigma::Placeholders;
 
 use crate::error::{DetectError, RuleError};
 use crate::finding::Severity;
@@ -376,6 +377,37 @@ fn sql_start_line(text: &str, value_start: usize) -> usize {
     line_of(text, value_start) + skip
 }
 
+/// Where the rules in force come from: the built-in rules, the packs turned
+/// on, and the user's folders.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSources {
+    pub dirs: Vec<PathBuf>,
+    /// Built-in packs turned on (e.g. `sigma`).
+    pub packs: Vec<String>,
+    /// Values for Sigma's `expand` placeholders.
+    pub placeholders: Placeholders,
+}
+
+impl RuleSources {
+    pub fn load(&self) -> Result<RuleSet, DetectError> {
+        let mut rules = RuleSet::builtin()?;
+        for pack in &self.packs {
+            rules.extend(RuleSet::pack(pack, &self.placeholders)?)?;
+        }
+        for dir in &self.dirs {
+            rules.extend(RuleSet::load_dir_with(dir, &self.placeholders)?)?;
+        }
+        Ok(rules)
+    }
+}
+
+/// The pack a rule came from (`None` for Vigil's own and the user's rules).
+pub fn pack_of(rule: &Rule) -> Option<String> {
+    let path = rule.path.to_string_lossy();
+    let rest = path.strip_prefix("builtin:packs/")?;
+    rest.split('/').next().map(str::to_string)
+}
+
 /// The rules in force: the built-in ones plus any user folders.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
@@ -396,9 +428,42 @@ impl RuleSet {
         RuleSet::from_results(rules, errors)
     }
 
+    /// The rules of a built-in pack (`detect/packs/<name>/`).
+    pub fn pack(name: &str, placeholders: &Placeholders) -> Result<RuleSet, DetectError> {
+        let files: Vec<_> = crate::builtin::PACK_FILES
+            .iter()
+            .filter(|(pack, _, _)| *pack == name)
+            .collect();
+        if files.is_empty() {
+            return Err(DetectError::Rule(RuleError {
+                path: PathBuf::from(format!("pack:{name}")),
+                line: 1,
+                message: format!(
+                    "no rule pack named {name:?} (built in: {})",
+                    crate::builtin::pack_names().join(", ")
+                ),
+            }));
+        }
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        for (pack, file, text) in files {
+            let path = PathBuf::from(format!("builtin:packs/{pack}/{file}"));
+            match parse_file(&path, text, placeholders, |_| None) {
+                Ok(r) => rules.extend(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        RuleSet::from_results(rules, errors)
+    }
+
     /// Every rule file under `dir`, recursively: Vigil rules (`*.toml`) and
     /// Sigma rules (`*.yml`, `*.yaml`, tests in a `*.tests.toml` sidecar).
     pub fn load_dir(dir: &Path) -> Result<RuleSet, DetectError> {
+        RuleSet::load_dir_with(dir, &Placeholders::new())
+    }
+
+    /// [`RuleSet::load_dir`], with values for Sigma's `expand` placeholders.
+    pub fn load_dir_with(dir: &Path, placeholders: &Placeholders) -> Result<RuleSet, DetectError> {
         let mut files = Vec::new();
         collect_toml(dir, &mut files)?;
         files.sort();
@@ -409,7 +474,9 @@ impl RuleSet {
                 path: path.clone(),
                 source,
             })?;
-            match parse_file(&path, &text, |p| std::fs::read_to_string(p).ok()) {
+            match parse_file(&path, &text, placeholders, |p| {
+                std::fs::read_to_string(p).ok()
+            }) {
                 Ok(r) => rules.extend(r),
                 Err(e) => errors.push(e),
             }
@@ -578,12 +645,13 @@ fn is_sigma_file(path: &Path) -> bool {
 fn parse_file(
     path: &Path,
     text: &str,
+    placeholders: &Placeholders,
     read_sidecar: impl Fn(&Path) -> Option<String>,
 ) -> Result<Vec<Rule>, RuleError> {
     if is_sigma_file(path) {
         let sidecar = path.with_extension("tests.toml");
         let tests = read_sidecar(&sidecar);
-        crate::sigma::parse_sigma_file(path, text, tests.as_deref(), &Default::default())
+        crate::sigma::parse_sigma_file(path, text, tests.as_deref(), placeholders)
     } else {
         Rule::parse(path, text).map(|r| vec![r])
     }

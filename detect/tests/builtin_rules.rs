@@ -27,3 +27,42 @@ async fn every_builtin_rule_passes_its_tests() {
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn the_sigma_pack_is_off_by_default_and_loads_whole_when_asked_for() {
+    use vigil_detect::rule::pack_of;
+    use vigil_detect::RuleSources;
+    let default = RuleSources::default().load().unwrap();
+    assert!(default.rules.iter().all(|r| pack_of(r).is_none()));
+    let with_pack = RuleSources {
+        packs: vec!["sigma".into()],
+        ..RuleSources::default()
+    }
+    .load()
+    .unwrap();
+    with_pack
+        .check_plans()
+        .await
+        .expect("every pack rule plans");
+    let pack: Vec<_> = with_pack
+        .rules
+        .iter()
+        .filter(|r| pack_of(r).as_deref() == Some("sigma"))
+        .collect();
+    assert_eq!(pack.len(), 56);
+    assert_eq!(with_pack.rules.len(), default.rules.len() + 56);
+    for r in pack {
+        assert!(r.id.starts_with("sigma_aws_"), "{}", r.id);
+        assert!(r.references[0].starts_with("Sigma: "), "{:?}", r.references);
+    }
+    let unknown = RuleSources {
+        packs: vec!["nope".into()],
+        ..RuleSources::default()
+    }
+    .load()
+    .unwrap_err();
+    assert!(
+        unknown.to_string().contains("no rule pack named \"nope\""),
+        "{unknown}"
+    );
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use vigil_alerting::{DeliveryReport, Dispatcher};
 use vigil_detect::engine::{DetectReport, ModeFilter, Source};
-use vigil_detect::{Detector, Finding, RuleSet, StreamingSink};
+use vigil_detect::{Detector, Finding, RuleSources, StreamingSink};
 use vigil_ingest::{IngestOptions, IngestReport, Ingester, Lake, SourceId};
 
 use crate::error::ServerlessError;
@@ -57,10 +57,12 @@ impl Pipeline {
     /// Opens the lake (no request is made) and loads the rules.
     pub fn new(settings: Settings) -> Result<Pipeline, ServerlessError> {
         let lake = Lake::open(&settings.lake)?;
-        let mut rules = RuleSet::builtin()?;
-        for dir in &settings.rule_dirs {
-            rules.extend(RuleSet::load_dir(dir)?)?;
+        let rules = RuleSources {
+            dirs: settings.rule_dirs.clone(),
+            packs: settings.rule_packs.clone(),
+            placeholders: settings.rule_placeholders.clone(),
         }
+        .load()?;
         Ok(Pipeline {
             detector: Detector::for_lake(rules, lake.clone()).with_outbox(settings.send_alerts),
             lake,

@@ -10,6 +10,8 @@ use crate::error::ServerlessError;
 pub const LAKE_ENV: &str = "VIGIL_LAKE";
 /// Extra rule folders, comma-separated (a Lambda layer, say).
 pub const RULES_ENV: &str = "VIGIL_RULES";
+/// Built-in rule packs to turn on, comma-separated (e.g. `sigma`).
+pub const RULE_PACKS_ENV: &str = "VIGIL_RULE_PACKS";
 /// A `vigil.toml` whose `[alerting]` section is used.
 pub const CONFIG_ENV: &str = "VIGIL_CONFIG";
 /// The SNS topic findings are published to.
@@ -28,6 +30,10 @@ pub const AWS_ENDPOINT_ENV: &str = "VIGIL_AWS_ENDPOINT";
 pub struct Settings {
     pub lake: String,
     pub rule_dirs: Vec<PathBuf>,
+    /// Built-in rule packs turned on (`VIGIL_RULE_PACKS`, e.g. `sigma`).
+    pub rule_packs: Vec<String>,
+    /// Values for Sigma's `expand` placeholders.
+    pub rule_placeholders: vigil_detect::Placeholders,
     pub alerting: AlertingConfig,
     /// False: findings are recorded in the lake, never sent (backfills).
     pub send_alerts: bool,
@@ -78,7 +84,16 @@ impl Settings {
             alerting.dead_letter_queue_url = Some(queue);
             alerting.dead_letter_endpoint_url = endpoint;
         }
-        Ok(Settings::new(lake, rule_dirs, alerting))
+        let mut settings = Settings::new(lake, rule_dirs, alerting);
+        settings.rule_packs = var(RULE_PACKS_ENV)
+            .map(|v| {
+                v.split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(settings)
     }
 
     /// Settings for `lake`, filling what `alerting` leaves open: findings go to
@@ -96,6 +111,8 @@ impl Settings {
         Settings {
             lake,
             rule_dirs,
+            rule_packs: Vec::new(),
+            rule_placeholders: Default::default(),
             alerting,
             send_alerts: true,
         }

@@ -20,9 +20,16 @@ pub struct Compiler<'a> {
     pub placeholders: &'a Placeholders,
 }
 
-/// A SQL text literal.
+/// A SQL text literal. A `${` in it is split across two literals joined
+/// by `||`, so that Vigil's rule templating (`${param}`) never reads a
+/// value's text as a parameter.
 pub fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    let literal = format!("'{}'", text.replace('\'', "''"));
+    if literal.contains("${") {
+        format!("({})", literal.replace("${", "$' || '{"))
+    } else {
+        literal
+    }
 }
 
 impl Compiler<'_> {
@@ -363,5 +370,19 @@ fn regex_match(field: &FieldRef, re: &str) -> String {
             format!("json_match({column}, {}, {})", quote(re), json_keys(path))
         }
         column => format!("regexp_like({}, {})", text_of(column), quote(re)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quotes_are_doubled_and_template_markers_split() {
+        assert_eq!(quote("it's"), "'it''s'");
+        assert_eq!(
+            quote("ua/${project.version}"),
+            "('ua/$' || '{project.version}')"
+        );
     }
 }

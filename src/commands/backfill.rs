@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use vigil_detect::RuleSources;
 use vigil_queries::TimeRange;
 use vigil_serverless::backfill::{self, BackfillOptions};
 use vigil_serverless::{Pipeline, Settings};
@@ -31,7 +32,7 @@ pub struct BackfillArgs {
 
 pub fn run(
     lake: &str,
-    user_rules: &[PathBuf],
+    rule_sources: &RuleSources,
     config_path: Option<&Path>,
     args: &BackfillArgs,
 ) -> Result<()> {
@@ -47,7 +48,9 @@ pub fn run(
     if args.no_alerts {
         alerting.destinations.clear();
     }
-    let mut settings = Settings::new(lake.to_string(), user_rules.to_vec(), alerting);
+    let mut settings = Settings::new(lake.to_string(), rule_sources.dirs.clone(), alerting);
+    settings.rule_packs = rule_sources.packs.clone();
+    settings.rule_placeholders = rule_sources.placeholders.clone();
     settings.send_alerts = !args.no_alerts;
     let pipeline = Pipeline::new(settings)?;
     let bar = std::io::stderr().is_terminal().then(|| {

@@ -3,8 +3,8 @@
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
 use vigil_detect::engine::{ModeFilter, Source};
+use vigil_detect::RuleSources;
 use vigil_detect::{DetectReport, Detector, Finding};
 use vigil_ingest::Lake;
 use vigil_queries::TimeRange;
@@ -88,14 +88,14 @@ fn range(args: &DetectArgs, now_ms: i64) -> Result<TimeRange> {
 
 pub fn run(
     lake_location: &str,
-    user_rules: &[PathBuf],
+    rule_sources: &RuleSources,
     config_path: Option<&std::path::Path>,
     args: &DetectArgs,
 ) -> Result<()> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
     let alerting = crate::commands::alerts::alerting(config_path, lake_location)?;
-    let mut rules = load_rules(user_rules)?;
+    let mut rules = load_rules(rule_sources)?;
     rules.select(&args.rules)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;

@@ -2,8 +2,11 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::path::PathBuf;
-use vigil_detect::{run_rule_tests, RuleSet};
+use vigil_detect::{run_rule_tests, RuleSet, RuleSources};
 
 use crate::output;
 
@@ -25,46 +28,89 @@ pub enum RulesCommand {
     },
 }
 
-/// The built-in rules plus every rule file under `user_dirs`.
-pub fn load_rules(user_dirs: &[PathBuf]) -> Result<RuleSet> {
-    let mut rules = RuleSet::builtin().context("loading the built-in rules")?;
-    for dir in user_dirs {
-        let more = RuleSet::load_dir(dir)
-            .with_context(|| format!("loading rules from {}", dir.display()))?;
-        rules.extend(more)?;
-    }
-    Ok(rules)
+/// `[rules]` of vigil.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesConfig {
+    /// Built-in packs to turn on.
+    #[serde(default)]
+    packs: Vec<String>,
+    /// Values of Sigma's `expand` placeholders (`%name%`).
+    #[serde(default)]
+    placeholders: BTreeMap<String, Vec<String>>,
 }
 
-fn rules_at(paths: &[PathBuf], user_dirs: &[PathBuf]) -> Result<RuleSet> {
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    rules: RulesConfig,
+}
+
+/// Where the rules in force come from: the `--rules` folders, the packs of
+/// `--pack` and of `[rules] packs`, and `[rules.placeholders]`, from the
+/// configuration file given, else `./vigil.toml` if present.
+pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Result<RuleSources> {
+    let path = config.map(Path::to_path_buf).or_else(|| {
+        Path::new("vigil.toml")
+            .exists()
+            .then(|| PathBuf::from("vigil.toml"))
+    });
+    let file: ConfigFile = match &path {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("reading [rules] of {}", p.display()))?
+        }
+        None => ConfigFile::default(),
+    };
+    let mut all_packs = file.rules.packs;
+    for p in packs {
+        if !all_packs.contains(p) {
+            all_packs.push(p.clone());
+        }
+    }
+    Ok(RuleSources {
+        dirs: dirs.to_vec(),
+        packs: all_packs,
+        placeholders: file.rules.placeholders,
+    })
+}
+
+/// The rules in force.
+pub fn load_rules(sources: &RuleSources) -> Result<RuleSet> {
+    sources.load().context("loading the rules")
+}
+
+fn rules_at(paths: &[PathBuf], sources: &RuleSources) -> Result<RuleSet> {
     if paths.is_empty() {
-        return load_rules(user_dirs);
+        return load_rules(sources);
     }
     let mut rules = RuleSet::default();
     for p in paths {
         rules.extend(
-            RuleSet::load_dir(p).with_context(|| format!("loading rules from {}", p.display()))?,
+            RuleSet::load_dir_with(p, &sources.placeholders)
+                .with_context(|| format!("loading rules from {}", p.display()))?,
         )?;
     }
     Ok(rules)
 }
 
-pub fn run(command: &RulesCommand, user_dirs: &[PathBuf]) -> Result<()> {
+pub fn run(command: &RulesCommand, sources: &RuleSources) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match command {
         RulesCommand::List => {
-            let rules = load_rules(user_dirs)?;
+            let rules = load_rules(sources)?;
             output::print_rules(&rules);
             Ok(())
         }
         RulesCommand::Validate { paths } => {
-            let rules = rules_at(paths, user_dirs)?;
+            let rules = rules_at(paths, sources)?;
             runtime.block_on(rules.check_plans())?;
             println!("{} rule(s) valid", rules.rules.len());
             Ok(())
         }
         RulesCommand::Test { paths } => {
-            let rules = rules_at(paths, user_dirs)?;
+            let rules = rules_at(paths, sources)?;
             runtime.block_on(rules.check_plans())?;
             let mut outcomes = Vec::new();
             for rule in &rules.rules {
@@ -78,7 +124,7 @@ pub fn run(command: &RulesCommand, user_dirs: &[PathBuf]) -> Result<()> {
             Ok(())
         }
         RulesCommand::Coverage { output } => {
-            let report = vigil_detect::coverage::markdown(&load_rules(user_dirs)?);
+            let report = vigil_detect::coverage::markdown(&load_rules(sources)?);
             match output {
                 Some(path) => std::fs::write(path, report)
                     .with_context(|| format!("writing {}", path.display()))?,

@@ -4,8 +4,8 @@
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Args;
-use std::path::PathBuf;
 use vigil_detect::engine::{ModeFilter, Source};
+use vigil_detect::RuleSources;
 use vigil_detect::{DetectReport, Detector, StreamingSink};
 use vigil_ingest::{Ingester, Lake};
 
@@ -29,14 +29,14 @@ pub struct RunArgs {
 
 pub fn run(
     lake_location: &str,
-    user_rules: &[PathBuf],
+    rule_sources: &RuleSources,
     config_path: Option<&std::path::Path>,
     args: &RunArgs,
 ) -> Result<()> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
     let alerting = crate::commands::alerts::alerting(config_path, lake_location)?;
-    let rules = load_rules(user_rules)?;
+    let rules = load_rules(rule_sources)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(rules.check_plans())?;
     let detector = Detector::for_lake(rules, lake.clone()).with_outbox(!args.no_alerts);

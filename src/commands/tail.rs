@@ -2,9 +2,10 @@
 
 use anyhow::Result;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio::sync::watch;
+use vigil_detect::RuleSources;
 use vigil_serverless::tail::{self, TailOptions};
 use vigil_serverless::{Pipeline, Settings};
 
@@ -37,16 +38,18 @@ pub struct TailArgs {
 
 pub fn run(
     lake: &str,
-    user_rules: &[PathBuf],
+    rule_sources: &RuleSources,
     config_path: Option<&Path>,
     args: &TailArgs,
 ) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
-    let settings = Settings::new(
+    let mut settings = Settings::new(
         lake.to_string(),
-        user_rules.to_vec(),
+        rule_sources.dirs.clone(),
         alerts::alerting(config_path, lake)?,
     );
+    settings.rule_packs = rule_sources.packs.clone();
+    settings.rule_placeholders = rule_sources.placeholders.clone();
     let pipeline = Pipeline::new(settings)?;
     let options = TailOptions {
         log_group: args.log_group.clone(),
