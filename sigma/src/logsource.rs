@@ -29,6 +29,31 @@ impl Source {
         }
     }
 
+    fn lake_table(self) -> vigil_ingest::Table {
+        match self {
+            Source::CloudTrail => vigil_ingest::Table::CloudTrail,
+            Source::ApiGateway => vigil_ingest::Table::ApiGateway,
+            Source::Lambda => vigil_ingest::Table::Lambda,
+        }
+    }
+
+    /// A column of the table's schema, by its Vigil name.
+    fn schema_column(self, name: &str) -> Option<FieldRef> {
+        use arrow::datatypes::DataType;
+        let schema = vigil_ingest::schema::schema(self.lake_table());
+        let field = schema.field_with_name(name).ok()?;
+        let kind = match field.data_type() {
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => Kind::Text,
+            DataType::Boolean => Kind::Boolean,
+            t if t.is_numeric() => Kind::Number,
+            _ => Kind::Other,
+        };
+        Some(FieldRef::Column {
+            column: field.name().clone(),
+            kind,
+        })
+    }
+
     pub fn table(self) -> &'static str {
         match self {
             Source::CloudTrail => "cloudtrail",
@@ -64,7 +89,7 @@ impl Source {
         };
         if let Some((_, column, kind)) = typed.iter().find(|(f, _, _)| *f == field) {
             return Ok(FieldRef::Column {
-                column,
+                column: column.to_string(),
                 kind: *kind,
             });
         }
@@ -75,9 +100,12 @@ impl Source {
             .find(|(_, c, _)| *c == field)
         {
             return Ok(FieldRef::Column {
-                column,
+                column: column.to_string(),
                 kind: *kind,
             });
+        }
+        if let Some(found) = self.schema_column(field) {
+            return Ok(found);
         }
         if self == Source::CloudTrail {
             let path: Vec<String> = field.split('.').map(str::to_string).collect();
@@ -87,7 +115,7 @@ impl Source {
             {
                 if path.len() == 1 {
                     return Ok(FieldRef::Column {
-                        column,
+                        column: column.to_string(),
                         kind: Kind::Text,
                     });
                 }
@@ -115,13 +143,15 @@ pub enum Kind {
     Text,
     Boolean,
     Number,
+    /// Anything else (a timestamp): matched as its text.
+    Other,
 }
 
 /// Where a field is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldRef {
     Column {
-        column: &'static str,
+        column: String,
         kind: Kind,
     },
     /// A path into a JSON text column; arrays on the way are looked into.
