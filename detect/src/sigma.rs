@@ -58,7 +58,32 @@ pub fn rule_toml(compiled: &Compiled, id: &str, tests: Option<&str>) -> String {
     }
     doc.insert("description".into(), text(description.trim()));
     doc.insert("severity".into(), text(severity(rule.level.as_deref())));
-    doc.insert("mode".into(), text("streaming"));
+    match &compiled.correlation {
+        None => {
+            doc.insert("mode".into(), text("streaming"));
+            doc.insert("sql".into(), text(&compiled.sql));
+        }
+        Some(c) => {
+            // Windows of at most five minutes, each reading the timespan
+            // before it too, so that every event anchors one window.
+            let window = c.timespan_seconds.min(300);
+            doc.insert("mode".into(), text("scheduled"));
+            doc.insert("window".into(), text(&format!("{window}s")));
+            doc.insert("every".into(), text(&format!("{window}s")));
+            doc.insert(
+                "lookback".into(),
+                text(&format!("{}s", window + c.timespan_seconds)),
+            );
+            let mut dedup = toml::Table::new();
+            dedup.insert("columns".into(), list(&c.group_by));
+            dedup.insert(
+                "period".into(),
+                text(&format!("{}s", c.timespan_seconds.max(60))),
+            );
+            doc.insert("dedup".into(), toml::Value::Table(dedup));
+            doc.insert("sql".into(), text(&c.scheduled_sql));
+        }
+    }
     doc.insert("tags".into(), list(&rule.tags));
     let mut references = Vec::new();
     if let Some(sigma_id) = &rule.id {
@@ -74,7 +99,6 @@ pub fn rule_toml(compiled: &Compiled, id: &str, tests: Option<&str>) -> String {
         runbook.push_str(&format!("- {f}\n"));
     }
     doc.insert("runbook".into(), text(&runbook));
-    doc.insert("sql".into(), text(&compiled.sql));
     let mut out = toml::to_string(&doc).unwrap_or_default();
     if let Some(tests) = tests {
         out.push('\n');
@@ -106,6 +130,7 @@ pub fn parse_sigma_file(
     compiled
         .iter()
         .enumerate()
+        .filter(|(_, c)| c.reports)
         .map(|(i, c)| {
             let id = if many {
                 rule_id(&format!("{stem}_{}", i + 1))

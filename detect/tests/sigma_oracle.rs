@@ -99,7 +99,7 @@ async fn sigma_rules_select_the_same_records_as_pysigma() {
         &format!(
             // Records are told apart by their eventID (the few without one
             // are left out of the comparison on both sides).
-            "SELECT event_id, raw, {} FROM cloudtrail WHERE event_id IS NOT NULL",
+            "SELECT event_id, raw, CAST(CAST(event_time AS BIGINT) AS VARCHAR) AS ms, {} FROM cloudtrail WHERE event_id IS NOT NULL",
             columns.join(", ")
         ),
     )
@@ -111,7 +111,7 @@ async fn sigma_rules_select_the_same_records_as_pysigma() {
     for r in &records {
         let mut fields: serde_json::Map<String, serde_json::Value> = typed
             .iter()
-            .zip(&r[2..])
+            .zip(&r[3..])
             .map(|((field, _), v)| {
                 let v = v
                     .clone()
@@ -119,13 +119,23 @@ async fn sigma_rules_select_the_same_records_as_pysigma() {
                 (field.to_string(), v)
             })
             .collect();
-        for ((field, _), v) in objects.iter().zip(&r[2 + typed.len()..]) {
+        for ((field, _), v) in objects.iter().zip(&r[3 + typed.len()..]) {
             let v = v.as_deref().map_or(serde_json::Value::Null, |t| {
                 serde_json::from_str(t).unwrap()
             });
             fields.insert(field.to_string(), v);
         }
-        writeln!(f, "{}", serde_json::json!({"id": r[0].clone().unwrap(), "raw": r[1].clone().unwrap(), "fields": fields})).unwrap();
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({
+                "id": r[0].clone().unwrap(),
+                "raw": r[1].clone().unwrap(),
+                "ms": r[2].as_deref().unwrap_or("0").parse::<i64>().unwrap(),
+                "fields": fields
+            })
+        )
+        .unwrap();
     }
     drop(f);
 
@@ -166,7 +176,38 @@ async fn sigma_rules_select_the_same_records_as_pysigma() {
             }
         };
         let mut got = BTreeSet::new();
-        for c in &compiled {
+        if compiled.iter().any(|c| c.correlation.is_some()) {
+            // The windows that fire: group keys and window end, as pySigma
+            // reports them.
+            for c in compiled.iter().filter(|c| c.correlation.is_some()) {
+                let groups = &c.correlation.as_ref().unwrap().group_by;
+                let sql = format!(
+                    "SELECT {}CAST(CAST(window_end AS BIGINT) AS VARCHAR) FROM ({})",
+                    groups
+                        .iter()
+                        .map(|g| format!("\"{g}\", "))
+                        .collect::<String>(),
+                    c.sql
+                );
+                for row in texts(&ctx, &sql).await {
+                    let keys: BTreeMap<&str, &str> = groups
+                        .iter()
+                        .map(String::as_str)
+                        .zip(row.iter().map(|v| v.as_deref().unwrap_or("")))
+                        .collect();
+                    let end_ms: i64 = row.last().unwrap().as_deref().unwrap().parse().unwrap();
+                    got.insert(format!(
+                        "{}|{}",
+                        serde_json::to_string(&keys).unwrap(),
+                        (end_ms as f64 / 1000.0).round() as i64
+                    ));
+                }
+            }
+        }
+        for c in compiled
+            .iter()
+            .filter(|c| c.correlation.is_none() && c.reports)
+        {
             let sql = format!(
                 "SELECT DISTINCT event_id FROM {} WHERE {}",
                 c.rule.source.table(),

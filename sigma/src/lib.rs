@@ -7,6 +7,7 @@
 //! never matches and `not` of it does, numbers match their text.
 
 pub mod condition;
+pub mod correlation;
 pub mod detection;
 pub mod error;
 pub mod logsource;
@@ -43,11 +44,25 @@ pub struct SigmaRule {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub rule: SigmaRule,
-    /// The rows are the matching records (`event_time`, `event_id`, the
-    /// entity columns and `raw`).
+    /// A detection rule: the matching records (`event_time`, `event_id`,
+    /// the entity columns and `raw`). A correlation: the groups and windows
+    /// that fire, sliding over all the data read.
     pub sql: String,
-    /// The boolean expression alone (the `WHERE` clause).
+    /// A detection rule's boolean expression alone (the `WHERE` clause).
     pub predicate: String,
+    /// Whether the rule reports on its own: false for a detection rule a
+    /// correlation reads without `generate: true`.
+    pub reports: bool,
+    pub correlation: Option<CompiledCorrelation>,
+}
+
+/// What a scheduled run of a correlation needs.
+#[derive(Debug, Clone)]
+pub struct CompiledCorrelation {
+    pub group_by: Vec<String>,
+    pub timespan_seconds: u64,
+    /// [`Compiled::sql`] with windows ending from `${window_start}` only.
+    pub scheduled_sql: String,
 }
 
 /// Compiles every rule in `text` (a YAML stream; `file` names it in errors).
@@ -60,7 +75,9 @@ pub fn compile(
         file: file.to_string(),
         message: e.to_string(),
     })?;
-    let mut out = Vec::new();
+    let mut out: Vec<Compiled> = Vec::new();
+    let mut names: Vec<Option<String>> = Vec::new();
+    let mut correlations = Vec::new();
     for doc in docs.iter().filter(|d| !d.is_null()) {
         let name = doc["title"]
             .as_str()
@@ -73,7 +90,8 @@ pub fn compile(
             message,
         };
         if !doc["correlation"].is_badvalue() {
-            return Err(invalid("correlation rules are not supported yet".into()));
+            correlations.push(doc);
+            continue;
         }
         let rule = read_rule(doc).map_err(invalid)?;
         let predicate = predicate(&rule, placeholders).map_err(invalid)?;
@@ -81,10 +99,70 @@ pub fn compile(
             "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
             rule.source.table()
         );
+        names.push(doc["name"].as_str().map(str::to_string));
         out.push(Compiled {
             rule,
             sql,
             predicate,
+            reports: true,
+            correlation: None,
+        });
+    }
+    for doc in correlations {
+        let name = doc["title"]
+            .as_str()
+            .or(doc["id"].as_str())
+            .unwrap_or("")
+            .to_string();
+        let invalid = |message: String| SigmaError::Invalid {
+            file: file.to_string(),
+            rule: name.clone(),
+            message,
+        };
+        let c = correlation::parse(doc).map_err(invalid)?;
+        let mut referenced = Vec::new();
+        let mut indexes = Vec::new();
+        for r in &c.rules {
+            let i = (0..out.len())
+                .find(|&i| names[i].as_deref() == Some(r.as_str()) || out[i].rule.id.as_deref() == Some(r.as_str()))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "the correlation reads rule {r:?}, which is not a detection rule of this file (by name or id)"
+                    ))
+                })?;
+            indexes.push(i);
+        }
+        for &i in &indexes {
+            referenced.push(correlation::Referenced {
+                name: names[i]
+                    .as_deref()
+                    .or(out[i].rule.id.as_deref())
+                    .unwrap_or(""),
+                source: out[i].rule.source,
+                predicate: &out[i].predicate,
+            });
+        }
+        let sql = c.sql(&referenced, None).map_err(invalid)?;
+        let scheduled_sql = c
+            .sql(&referenced, Some("${window_start}"))
+            .map_err(invalid)?;
+        let source = out[indexes[0]].rule.source;
+        if !c.generate {
+            for &i in &indexes {
+                out[i].reports = false;
+            }
+        }
+        let meta = read_metadata(doc, source).map_err(invalid)?;
+        out.push(Compiled {
+            rule: meta,
+            sql,
+            predicate: String::new(),
+            reports: true,
+            correlation: Some(CompiledCorrelation {
+                group_by: c.group_by.clone(),
+                timespan_seconds: c.timespan_seconds,
+                scheduled_sql,
+            }),
         });
     }
     if out.is_empty() {
@@ -144,6 +222,28 @@ fn texts(doc: &Yaml, key: &str) -> Result<Vec<String>, String> {
             .collect(),
         other => Err(format!("`{key}` must be a list, not {other:?}")),
     }
+}
+
+/// A correlation's metadata (its table is that of the rules it reads).
+fn read_metadata(doc: &Yaml, source: Source) -> Result<SigmaRule, String> {
+    Ok(SigmaRule {
+        id: text(doc, "id")?,
+        title: text(doc, "title")?.ok_or("the rule has no `title`")?,
+        status: text(doc, "status")?,
+        description: text(doc, "description")?,
+        references: texts(doc, "references")?,
+        author: text(doc, "author")?,
+        license: text(doc, "license")?,
+        tags: texts(doc, "tags")?,
+        falsepositives: texts(doc, "falsepositives")?,
+        level: text(doc, "level")?,
+        source,
+        detection: Detection {
+            selections: Vec::new(),
+            conditions: Vec::new(),
+            timeframe: None,
+        },
+    })
 }
 
 fn read_rule(doc: &Yaml) -> Result<SigmaRule, String> {

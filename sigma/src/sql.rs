@@ -316,7 +316,7 @@ fn json_keys(path: &[String]) -> String {
 }
 
 /// The field as one text value (the first, for a path through an array).
-fn text_of(field: &FieldRef) -> String {
+pub fn text_of(field: &FieldRef) -> String {
     match field {
         FieldRef::Column {
             column,

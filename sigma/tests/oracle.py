@@ -12,6 +12,10 @@ record whose path holds several values gives a row per value), JSON null and
 absent paths as NULL, objects as compact JSON; the record's text is the
 keyword column. pySigma converts each rule; SQLite runs the query (REGEXP is
 Python's re.search). Prints {rule path: [matching record ids]} as JSON.
+
+A file holding a correlation rule is run through pySigma's correlation plan
+instead (the records' times from RECORDS' "ms"), and its entry lists the
+windows that fire, each as "<group keys as JSON>|<window end, Unix seconds>".
 """
 
 import itertools
@@ -21,7 +25,9 @@ import sqlite3
 import sys
 
 from sigma.backends.sqlite import sqliteBackend
+from sigma.backends.sqlite.runtime import execute_plan
 from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
 
 FULLTEXT = "vigil_raw_text"
 
@@ -69,11 +75,62 @@ def text(v):
     return v
 
 
+def make_table(db, columns, parsed, fields):
+    db.create_function(
+        "REGEXP", 2,
+        lambda pattern, value: value is not None and re.search(pattern, str(value)) is not None,
+        deterministic=True,
+    )
+    db.execute(
+        "CREATE TABLE logs ("
+        # No declared type: a JSON number is stored as a number (and
+        # compared as one by gt/lt), text as text, compared NOCASE.
+        + ", ".join('"%s" COLLATE NOCASE' % c.replace('"', '""') for c in columns)
+        + ")"
+    )
+    rows = []
+    for rid, raw, doc, ms in parsed:
+        per_field = [values_at(doc, f.split(".")) or [None] for f in fields]
+        for combo in itertools.product(*per_field):
+            rows.append((rid, raw, ms / 1000.0) + combo)
+    db.executemany("INSERT INTO logs VALUES (%s)" % ", ".join("?" * len(columns)), rows)
+
+
+def correlation_windows(path, parsed):
+    backend = sqliteBackend(
+        table="logs", collate_nocase=True, fulltext_field=FULLTEXT,
+        timestamp_field="vigil_ts", timestamp_format="unix", event_id_field="vigil_id",
+    )
+    collection = SigmaCollection.from_yaml(open(path, encoding="utf-8").read())
+    # Zircolite's output format carries each correlation's execution plan.
+    converted = json.loads(backend.convert(collection, output_format="zircolite"))
+    windows = set()
+    for item in converted:
+        if not item.get("correlation"):
+            continue
+        plan = item["correlation_plan"]
+        fields = sorted({f for fs in plan["required_fields"].values() for f in fs} - {"vigil_id", "vigil_ts", FULLTEXT})
+        db = sqlite3.connect(":memory:")
+        make_table(db, ["vigil_id", FULLTEXT, "vigil_ts"] + fields, parsed, fields)
+        alerts, _ = execute_plan(db, plan, include_events=False)
+        for a in alerts:
+            keys = {k: v for k, v in sorted(a["group_keys"].items())}
+            windows.add("%s|%d" % (json.dumps(keys, sort_keys=True, separators=(",", ":"), ensure_ascii=False), round(a["window_end"])))
+        db.close()
+    return sorted(windows)
+
+
 def main():
     records = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
-    parsed = [(r["id"], r["raw"], with_fields(json.loads(r["raw"]), r.get("fields", {}))) for r in records]
+    parsed = [
+        (r["id"], r["raw"], with_fields(json.loads(r["raw"]), r.get("fields", {})), r.get("ms", 0))
+        for r in records
+    ]
     out = {}
     for path in sys.argv[2:]:
+        if "correlation:" in open(path, encoding="utf-8").read():
+            out[path] = correlation_windows(path, parsed)
+            continue
         backend = sqliteBackend(table="logs", collate_nocase=True, fulltext_field=FULLTEXT)
         rules = SigmaCollection.from_yaml(open(path, encoding="utf-8").read())
         ids = set()
@@ -81,27 +138,7 @@ def main():
             fields = [f for f in backend.required_fields(rule) if f != FULLTEXT]
             queries = backend.convert_rule(rule)
             db = sqlite3.connect(":memory:")
-            db.create_function(
-                "REGEXP", 2,
-                lambda pattern, value: value is not None and re.search(pattern, str(value)) is not None,
-                deterministic=True,
-            )
-            columns = ["vigil_id", FULLTEXT] + fields
-            db.execute(
-                "CREATE TABLE logs ("
-                # No declared type: a JSON number is stored as a number (and
-                # compared as one by gt/lt), text as text, compared NOCASE.
-                + ", ".join('"%s" COLLATE NOCASE' % c.replace('"', '""') for c in columns)
-                + ")"
-            )
-            rows = []
-            for rid, raw, doc in parsed:
-                per_field = [values_at(doc, f.split(".")) or [None] for f in fields]
-                for combo in itertools.product(*per_field):
-                    rows.append((rid, raw) + combo)
-            db.executemany(
-                "INSERT INTO logs VALUES (%s)" % ", ".join("?" * len(columns)), rows
-            )
+            make_table(db, ["vigil_id", FULLTEXT, "vigil_ts"] + fields, parsed, fields)
             for q in queries:
                 for (rid,) in db.execute("SELECT DISTINCT vigil_id FROM (%s)" % q):
                     ids.add(rid)

@@ -27,18 +27,19 @@ pub fn run(command: &SigmaCommand) -> Result<()> {
     let text =
         std::fs::read_to_string(rule).with_context(|| format!("reading {}", rule.display()))?;
     let compiled = vigil_sigma::compile(&text, &rule.display().to_string(), &Default::default())?;
-    if compiled.len() > 1 && matches!(format, ConvertFormat::Sql) {
+    // The rules that report: a correlation's, not the rules it reads.
+    let reporting = compiled.iter().filter(|c| c.reports).count();
+    if reporting > 1 && matches!(format, ConvertFormat::Sql) {
         bail!(
-            "{} holds {} rules; convert them one file at a time (or use --format toml)",
-            rule.display(),
-            compiled.len()
+            "{} holds {reporting} rules that report; convert them one file at a time (or use --format toml)",
+            rule.display()
         );
     }
     let stem = rule
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    for (i, c) in compiled.iter().enumerate() {
+    for (i, c) in compiled.iter().enumerate().filter(|(_, c)| c.reports) {
         match format {
             ConvertFormat::Sql => println!("{}", c.sql),
             ConvertFormat::Toml => {
@@ -54,6 +55,6 @@ pub fn run(command: &SigmaCommand) -> Result<()> {
             }
         }
     }
-    eprintln!("{}: {} rule(s) converted", rule.display(), compiled.len());
+    eprintln!("{}: {reporting} rule(s) converted", rule.display());
     Ok(())
 }

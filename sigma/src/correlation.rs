@@ -1,0 +1,340 @@
+//! Sigma correlation rules: events of other rules counted, measured or put
+//! in sequence per group over a timespan, as one SQL query.
+//!
+//! The window is anchored at each matching event, as pySigma's backends
+//! evaluate it: the events of the same group in `[t - timespan, t]`, for
+//! every event time `t`, so no burst is missed for straddling a boundary.
+//! Group values compare case-insensitively (lower-cased text).
+
+use yaml_rust2::Yaml;
+
+use crate::error::Problem;
+use crate::logsource::Source;
+use crate::sql::{quote, text_of};
+
+/// What a correlation measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    EventCount,
+    ValueCount,
+    ValueSum,
+    ValueAvg,
+    Temporal,
+}
+
+impl Kind {
+    fn parse(text: &str) -> Result<Kind, Problem> {
+        Ok(match text {
+            "event_count" => Kind::EventCount,
+            "value_count" => Kind::ValueCount,
+            "value_sum" => Kind::ValueSum,
+            "value_avg" => Kind::ValueAvg,
+            "temporal" => Kind::Temporal,
+            "temporal_ordered" | "value_percentile" | "value_median" => {
+                return Err(format!("correlation type {text} is not supported yet"))
+            }
+            other => return Err(format!("unknown correlation type {other:?}")),
+        })
+    }
+
+    fn needs_field(self) -> bool {
+        matches!(self, Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg)
+    }
+}
+
+/// A correlation rule, read and checked.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    pub kind: Kind,
+    /// The rules it reads, by name or id.
+    pub rules: Vec<String>,
+    pub group_by: Vec<String>,
+    pub timespan_seconds: u64,
+    /// `(operator, threshold)`, all of which must hold.
+    pub condition: Vec<(&'static str, f64)>,
+    /// The field `value_*` types measure.
+    pub field: Option<String>,
+    /// alias → (rule name → field).
+    pub aliases: Vec<(String, Vec<(String, String)>)>,
+    /// Whether the rules it reads also report on their own.
+    pub generate: bool,
+}
+
+/// One detection rule a correlation reads: its name, table and predicate.
+pub struct Referenced<'a> {
+    pub name: &'a str,
+    pub source: Source,
+    pub predicate: &'a str,
+}
+
+/// Reads the `correlation` map.
+pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
+    let c = &doc["correlation"];
+    if !matches!(c, Yaml::Hash(_)) {
+        return Err("`correlation` must be a map".into());
+    }
+    let kind = Kind::parse(c["type"].as_str().ok_or("the correlation has no `type`")?)?;
+    let list = |y: &Yaml, what: &str| -> Result<Vec<String>, Problem> {
+        match y {
+            Yaml::BadValue | Yaml::Null => Ok(Vec::new()),
+            Yaml::String(s) => Ok(vec![s.clone()]),
+            Yaml::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .ok_or(format!("`{what}` must list names"))
+                })
+                .collect(),
+            _ => Err(format!("`{what}` must be a list")),
+        }
+    };
+    let rules = list(&c["rules"], "rules")?;
+    if rules.is_empty() {
+        return Err("the correlation names no `rules`".into());
+    }
+    let group_by = list(&c["group-by"], "group-by")?;
+    let timespan_seconds = timespan(
+        c["timespan"]
+            .as_str()
+            .ok_or("the correlation has no `timespan`")?,
+    )?;
+    let mut condition = Vec::new();
+    let mut field = None;
+    match &c["condition"] {
+        Yaml::Hash(map) => {
+            for (k, v) in map {
+                let key = k.as_str().unwrap_or_default();
+                if key == "field" {
+                    field = Some(
+                        v.as_str()
+                            .ok_or("`condition.field` must be a field name")?
+                            .to_string(),
+                    );
+                    continue;
+                }
+                let op = match key {
+                    "gt" => ">",
+                    "gte" => ">=",
+                    "lt" => "<",
+                    "lte" => "<=",
+                    "eq" => "=",
+                    "neq" => "<>",
+                    other => return Err(format!("unknown condition operator {other:?}")),
+                };
+                let n = match v {
+                    Yaml::Integer(i) => *i as f64,
+                    Yaml::Real(r) => r
+                        .parse()
+                        .map_err(|_| format!("{key}: {r} is not a number"))?,
+                    _ => return Err(format!("condition {key} needs a number")),
+                };
+                condition.push((op, n));
+            }
+        }
+        Yaml::BadValue | Yaml::Null if kind == Kind::Temporal => {
+            condition.push((">=", rules.len() as f64));
+        }
+        _ => return Err("the correlation has no `condition` map".into()),
+    }
+    if condition.is_empty() {
+        return Err("the correlation's condition has no operator".into());
+    }
+    if kind.needs_field() && field.is_none() {
+        return Err("this correlation type needs `condition.field`".into());
+    }
+    let mut aliases = Vec::new();
+    if let Yaml::Hash(map) = &c["aliases"] {
+        for (alias, per_rule) in map {
+            let alias = alias.as_str().ok_or("an alias must be a name")?.to_string();
+            let Yaml::Hash(per_rule) = per_rule else {
+                return Err(format!("alias {alias:?} must map rule names to fields"));
+            };
+            let mut fields = Vec::new();
+            for (rule, f) in per_rule {
+                fields.push((
+                    rule.as_str()
+                        .ok_or("an alias's rule must be a name")?
+                        .to_string(),
+                    f.as_str()
+                        .ok_or("an alias's field must be a name")?
+                        .to_string(),
+                ));
+            }
+            aliases.push((alias, fields));
+        }
+    }
+    Ok(Correlation {
+        kind,
+        rules,
+        group_by,
+        timespan_seconds,
+        condition,
+        field,
+        aliases,
+        generate: c["generate"].as_bool().unwrap_or(false),
+    })
+}
+
+/// `30s`, `5m`, `1h`, `2d` in seconds.
+fn timespan(text: &str) -> Result<u64, Problem> {
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.len().saturating_sub(1));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("timespan {text:?} is not a number and a unit (s, m, h, d)"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("timespan {text:?} has no unit (s, m, h, d)")),
+    };
+    if seconds == 0 {
+        return Err("the timespan must be positive".into());
+    }
+    Ok(seconds)
+}
+
+/// A Sigma field name as a quoted SQL column name.
+pub fn column_name(field: &str) -> String {
+    format!("\"{}\"", field.replace('"', "\"\""))
+}
+
+impl Correlation {
+    /// The field a rule's events carry for `name` (a group-by field or the
+    /// measured field): the alias's field for that rule, else `name`.
+    fn field_for<'a>(&'a self, name: &'a str, rule: &str) -> &'a str {
+        self.aliases
+            .iter()
+            .find(|(alias, _)| alias == name)
+            .and_then(|(_, per_rule)| {
+                per_rule
+                    .iter()
+                    .find(|(r, _)| r == rule)
+                    .map(|(_, f)| f.as_str())
+            })
+            .unwrap_or(name)
+    }
+
+    /// The matching events of every rule read, with their group and value.
+    fn events(&self, rules: &[Referenced]) -> Result<String, Problem> {
+        let mut parts = Vec::new();
+        for r in rules {
+            let mut columns = vec![
+                "event_time".to_string(),
+                "event_id".to_string(),
+                format!("{} AS sigma_rule", quote(r.name)),
+            ];
+            let mut present = Vec::new();
+            for g in &self.group_by {
+                let f = r
+                    .source
+                    .resolve(self.field_for(g, r.name))
+                    .map_err(|e| format!("group-by {g:?} in rule {:?}: {e}", r.name))?;
+                let text = format!("lower({})", text_of(&f));
+                present.push(format!("{text} IS NOT NULL"));
+                columns.push(format!("{text} AS {}", column_name(g)));
+            }
+            match &self.field {
+                Some(name) => {
+                    let f = r
+                        .source
+                        .resolve(self.field_for(name, r.name))
+                        .map_err(|e| format!("field {name:?} in rule {:?}: {e}", r.name))?;
+                    columns.push(format!("{} AS sigma_value", text_of(&f)));
+                }
+                None => columns.push("CAST(NULL AS VARCHAR) AS sigma_value".into()),
+            }
+            // An event without a group value belongs to no group.
+            let mut filter = format!("({})", r.predicate);
+            for p in present {
+                filter.push_str(&format!(" AND {p}"));
+            }
+            parts.push(format!(
+                "SELECT {} FROM {} WHERE {filter}",
+                columns.join(", "),
+                r.source.table()
+            ));
+        }
+        Ok(parts.join(" UNION ALL "))
+    }
+
+    fn metric(&self) -> &'static str {
+        match self.kind {
+            Kind::EventCount => "count(DISTINCT e.event_id)",
+            Kind::ValueCount => "count(DISTINCT lower(e.sigma_value))",
+            Kind::ValueSum => "sum(TRY_CAST(e.sigma_value AS DOUBLE))",
+            Kind::ValueAvg => "avg(TRY_CAST(e.sigma_value AS DOUBLE))",
+            Kind::Temporal => "count(DISTINCT e.sigma_rule)",
+        }
+    }
+
+    /// The query: one row per group and window that fires, with the group-by
+    /// fields (named as in the rule), `window_start`, `window_end`, `metric`,
+    /// `event_count`, `first_seen`, `last_seen` and `sample_ids`.
+    /// `anchors_from` limits the windows to those ending at or after it (a
+    /// scheduled run's window start), the history before it still counted.
+    pub fn sql(&self, rules: &[Referenced], anchors_from: Option<&str>) -> Result<String, Problem> {
+        let events = self.events(rules)?;
+        let groups: Vec<String> = self.group_by.iter().map(|g| column_name(g)).collect();
+        let a_groups: Vec<String> = groups.iter().map(|g| format!("a.{g}")).collect();
+        let mut anchor_filter = String::new();
+        if let Some(from) = anchors_from {
+            anchor_filter = format!(" WHERE event_time >= {from}");
+        }
+        let mut join = format!(
+            "e.event_time >= a.window_end - INTERVAL '{s} seconds' AND e.event_time <= a.window_end",
+            s = self.timespan_seconds
+        );
+        for g in &groups {
+            join.push_str(&format!(" AND e.{g} = a.{g}"));
+        }
+        let select_groups = if a_groups.is_empty() {
+            String::new()
+        } else {
+            format!("{}, ", a_groups.join(", "))
+        };
+        let anchor_groups = if groups.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", groups.join(", "))
+        };
+        let condition: Vec<String> = self
+            .condition
+            .iter()
+            .map(|(op, n)| format!("metric {op} {n}"))
+            .collect();
+        let output_groups = if groups.is_empty() {
+            String::new()
+        } else {
+            format!("{}, ", groups.join(", "))
+        };
+        let body = format!(
+            "WITH sigma_events AS ({events}), \
+             sigma_anchors AS (SELECT DISTINCT event_time AS window_end{anchor_groups} FROM sigma_events{anchor_filter}), \
+             sigma_measured AS (SELECT {select_groups}a.window_end, {metric} AS metric, count(DISTINCT e.event_id) AS event_count, \
+             min(e.event_time) AS first_seen, max(e.event_time) AS last_seen, \
+             array_agg(DISTINCT e.event_id) AS sample_ids \
+             FROM sigma_anchors a JOIN sigma_events e ON {join} GROUP BY {select_groups}a.window_end) \
+             SELECT {output_groups}window_end - INTERVAL '{s} seconds' AS window_start, window_end, metric, event_count, first_seen, last_seen, sample_ids \
+             FROM sigma_measured WHERE {cond}",
+            metric = self.metric(),
+            s = self.timespan_seconds,
+            cond = condition.join(" AND "),
+        );
+        if anchors_from.is_none() {
+            return Ok(body);
+        }
+        // A scheduled run reports each group once: its window with the
+        // largest measure (the earliest among equals).
+        let partition = if groups.is_empty() {
+            String::new()
+        } else {
+            format!("PARTITION BY {} ", groups.join(", "))
+        };
+        Ok(format!(
+            "SELECT * EXCLUDE (sigma_rank) FROM (SELECT *, row_number() OVER ({partition}ORDER BY metric DESC, window_end) AS sigma_rank FROM ({body})) WHERE sigma_rank = 1"
+        ))
+    }
+}
