@@ -20,6 +20,8 @@ pub enum Kind {
     ValueSum,
     ValueAvg,
     Temporal,
+    /// `temporal`, the rules' events in the order listed.
+    TemporalOrdered,
 }
 
 impl Kind {
@@ -30,7 +32,8 @@ impl Kind {
             "value_sum" => Kind::ValueSum,
             "value_avg" => Kind::ValueAvg,
             "temporal" => Kind::Temporal,
-            "temporal_ordered" | "value_percentile" | "value_median" => {
+            "temporal_ordered" => Kind::TemporalOrdered,
+            "value_percentile" | "value_median" => {
                 return Err(format!("correlation type {text} is not supported yet"))
             }
             other => return Err(format!("unknown correlation type {other:?}")),
@@ -132,13 +135,25 @@ pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
                 condition.push((op, n));
             }
         }
-        Yaml::BadValue | Yaml::Null if kind == Kind::Temporal => {
+        Yaml::BadValue | Yaml::Null if matches!(kind, Kind::Temporal | Kind::TemporalOrdered) => {
             condition.push((">=", rules.len() as f64));
         }
         _ => return Err("the correlation has no `condition` map".into()),
     }
     if condition.is_empty() {
         return Err("the correlation's condition has no operator".into());
+    }
+    if kind == Kind::TemporalOrdered {
+        // How many of the rules, in order, the condition asks for.
+        let all = rules.len() as f64;
+        let every_rule = condition.iter().all(|(op, n)| match *op {
+            ">=" | "=" => *n >= all,
+            ">" => *n + 1.0 >= all,
+            _ => false,
+        });
+        if !every_rule {
+            return Err("temporal_ordered is supported with every rule in order (a condition asking for fewer rules is not supported yet)".into());
+        }
     }
     if kind.needs_field() && field.is_none() {
         return Err("this correlation type needs `condition.field`".into());
@@ -266,7 +281,7 @@ impl Correlation {
             Kind::ValueCount => "count(DISTINCT lower(e.sigma_value))",
             Kind::ValueSum => "sum(TRY_CAST(e.sigma_value AS DOUBLE))",
             Kind::ValueAvg => "avg(TRY_CAST(e.sigma_value AS DOUBLE))",
-            Kind::Temporal => "count(DISTINCT e.sigma_rule)",
+            Kind::Temporal | Kind::TemporalOrdered => "count(DISTINCT e.sigma_rule)",
         }
     }
 
@@ -300,6 +315,35 @@ impl Correlation {
         } else {
             format!(", {}", groups.join(", "))
         };
+        // temporal_ordered: a window counts when it holds the first rule's
+        // event, then the second's strictly later, and so on (the earliest
+        // of each after the one before, as pySigma chooses them).
+        let mut sequence = String::new();
+        let mut anchors = "sigma_anchors".to_string();
+        if self.kind == Kind::TemporalOrdered {
+            let mut carried: Vec<String> = Vec::new();
+            let mut from = "sigma_anchors".to_string();
+            for (i, r) in rules.iter().enumerate() {
+                let after = match i {
+                    0 => String::new(),
+                    _ => format!(" AND e.event_time > a.sigma_q{}", i - 1),
+                };
+                let keep: String = carried.iter().map(|q| format!(", a.{q}")).collect();
+                sequence.push_str(&format!(
+                    ", sigma_seq{i} AS (SELECT {select_groups}a.window_end{keep}, \
+                     min(e.event_time) FILTER (WHERE e.sigma_rule = {name}{after}) AS sigma_q{i} \
+                     FROM {from} a JOIN sigma_events e ON {join} GROUP BY {select_groups}a.window_end{keep})",
+                    name = quote(r.name),
+                ));
+                carried.push(format!("sigma_q{i}"));
+                from = format!("sigma_seq{i}");
+            }
+            sequence.push_str(&format!(
+                ", sigma_ordered AS (SELECT window_end{anchor_groups} FROM {from} WHERE sigma_q{} IS NOT NULL)",
+                rules.len() - 1
+            ));
+            anchors = "sigma_ordered".into();
+        }
         let condition: Vec<String> = self
             .condition
             .iter()
@@ -312,11 +356,11 @@ impl Correlation {
         };
         let body = format!(
             "WITH sigma_events AS ({events}), \
-             sigma_anchors AS (SELECT DISTINCT event_time AS window_end{anchor_groups} FROM sigma_events{anchor_filter}), \
+             sigma_anchors AS (SELECT DISTINCT event_time AS window_end{anchor_groups} FROM sigma_events{anchor_filter}){sequence}, \
              sigma_measured AS (SELECT {select_groups}a.window_end, {metric} AS metric, count(DISTINCT e.event_id) AS event_count, \
              min(e.event_time) AS first_seen, max(e.event_time) AS last_seen, \
              array_agg(DISTINCT e.event_id) AS sample_ids \
-             FROM sigma_anchors a JOIN sigma_events e ON {join} GROUP BY {select_groups}a.window_end) \
+             FROM {anchors} a JOIN sigma_events e ON {join} GROUP BY {select_groups}a.window_end) \
              SELECT {output_groups}window_end - INTERVAL '{s} seconds' AS window_start, window_end, metric, event_count, first_seen, last_seen, sample_ids \
              FROM sigma_measured WHERE {cond}",
             metric = self.metric(),
