@@ -66,3 +66,30 @@ async fn the_sigma_pack_is_off_by_default_and_loads_whole_when_asked_for() {
         "{unknown}"
     );
 }
+
+#[tokio::test]
+async fn the_legacy_count_rules_of_sigmahq_load_as_scheduled_correlations() {
+    use vigil_detect::Mode;
+    let dir = vigil_test_support::corpus("sigma-aws-rules/unsupported/cloud");
+    let mut loaded = Vec::new();
+    let mut refused = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        match vigil_detect::sigma::parse_sigma_file(&path, &text, None, &Default::default()) {
+            Ok(rules) => loaded.extend(rules),
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    // Six `| count()` rules and one plain rule load; the eighth uses
+    // `near`, which has no reading.
+    assert_eq!(loaded.len(), 7, "{refused:?}");
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].contains("near"), "{}", refused[0]);
+    let scheduled = loaded.iter().filter(|r| r.mode != Mode::Streaming).count();
+    assert_eq!(scheduled, 6);
+    RuleSet { rules: loaded }
+        .check_plans()
+        .await
+        .expect("they plan");
+}

@@ -39,7 +39,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, Problem> {
             }
             '|' => {
                 return Err(format!(
-                    "the condition {text:?} has an aggregation (`|`): write it as a Sigma correlation rule"
+                    "the condition {text:?} has an aggregation (`|`) Vigil does not read: write it as a Sigma correlation rule"
                 ))
             }
             c if c.is_whitespace() => flush(&mut word, &mut tokens),

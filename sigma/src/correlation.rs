@@ -191,6 +191,55 @@ pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
     })
 }
 
+/// Reads a legacy aggregation, `selection | count() [by field] > N`, as
+/// the condition before the pipe and an event_count correlation over the
+/// rule's `timeframe` (required). `None` for a condition without a pipe.
+pub fn legacy_count(
+    condition: &str,
+    timeframe: Option<&str>,
+) -> Result<Option<(String, Correlation)>, Problem> {
+    let Some((base, aggregation)) = condition.split_once('|') else {
+        return Ok(None);
+    };
+    let words: Vec<&str> = aggregation.split_whitespace().collect();
+    let unsupported = || {
+        format!("the aggregation {:?} is not supported (only `count() [by field] <op> N`; write a correlation rule)", aggregation.trim())
+    };
+    let (by, rest) = match words.as_slice() {
+        ["count()", "by", field, rest @ ..] => (Some(field.to_string()), rest),
+        ["count()", rest @ ..] => (None, rest),
+        _ => return Err(unsupported()),
+    };
+    let (op, n) = match rest {
+        [op, n] => {
+            let op = match *op {
+                ">" => ">",
+                ">=" => ">=",
+                "<" => "<",
+                "<=" => "<=",
+                "=" | "==" => "=",
+                _ => return Err(unsupported()),
+            };
+            (op, n.parse::<f64>().map_err(|_| unsupported())?)
+        }
+        _ => return Err(unsupported()),
+    };
+    let timeframe = timeframe.ok_or("a `| count()` condition needs a `timeframe`")?;
+    Ok(Some((
+        base.trim().to_string(),
+        Correlation {
+            kind: Kind::EventCount,
+            rules: vec!["selection".into()],
+            group_by: by.into_iter().collect(),
+            timespan_seconds: timespan(timeframe)?,
+            condition: vec![(op, n)],
+            field: None,
+            aliases: Vec::new(),
+            generate: false,
+        },
+    )))
+}
+
 /// `30s`, `5m`, `1h`, `2d` in seconds.
 fn timespan(text: &str) -> Result<u64, Problem> {
     let t = text.trim();

@@ -93,13 +93,46 @@ pub fn compile(
             correlations.push(doc);
             continue;
         }
-        let rule = read_rule(doc).map_err(invalid)?;
+        let mut rule = read_rule(doc).map_err(invalid)?;
+        // The legacy `selection | count() [by field] > N` over `timeframe`
+        // is read as an event_count correlation over the selection.
+        let legacy = match rule.detection.conditions.as_slice() {
+            [only] => correlation::legacy_count(only, rule.detection.timeframe.as_deref())
+                .map_err(invalid)?,
+            _ => None,
+        };
+        if let Some((base, _)) = &legacy {
+            rule.detection.conditions = vec![base.clone()];
+        }
         let predicate = predicate(&rule, placeholders).map_err(invalid)?;
         let sql = format!(
             "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
             rule.source.table()
         );
         names.push(doc["name"].as_str().map(str::to_string));
+        if let Some((_, c)) = legacy {
+            let referenced = [correlation::Referenced {
+                name: "selection",
+                source: rule.source,
+                predicate: &predicate,
+            }];
+            let sql = c.sql(&referenced, None).map_err(invalid)?;
+            let scheduled_sql = c
+                .sql(&referenced, Some("${window_start}"))
+                .map_err(invalid)?;
+            out.push(Compiled {
+                rule,
+                sql,
+                predicate,
+                reports: true,
+                correlation: Some(CompiledCorrelation {
+                    group_by: c.group_by.clone(),
+                    timespan_seconds: c.timespan_seconds,
+                    scheduled_sql,
+                }),
+            });
+            continue;
+        }
         out.push(Compiled {
             rule,
             sql,

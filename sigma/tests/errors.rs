@@ -103,7 +103,11 @@ fn bad_values_are_named_not_panicked_on() {
         ("  sel:\n    eventName: x\n  condition: (sel", "unclosed"),
         (
             "  sel:\n    eventName: x\n  condition: sel | count() > 5",
-            "correlation",
+            "needs a `timeframe`",
+        ),
+        (
+            "  sel:\n    eventName: x\n  timeframe: 5m\n  condition: sel | near other",
+            "not supported",
         ),
         ("  condition: 1 of them", "names no selection"),
     ] {
@@ -129,4 +133,28 @@ fn every_truncation_of_a_rule_is_an_answer_not_a_panic() {
             let _ = compile(&full[..end], "f", &Placeholders::new());
         }
     }
+}
+
+#[test]
+fn a_legacy_count_is_the_event_count_correlation_it_means() {
+    let legacy = compile(
+        &rule("  selection:\n    eventName: ListBuckets\n  timeframe: 10m\n  condition: selection | count() by sourceIPAddress > 5"),
+        "f",
+        &Placeholders::new(),
+    )
+    .unwrap();
+    let correlation = compile(
+        "title: base\nname: selection\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  selection:\n    eventName: ListBuckets\n  condition: selection\n---\ntitle: Bad rule\ncorrelation:\n  type: event_count\n  rules: [selection]\n  group-by: [sourceIPAddress]\n  timespan: 10m\n  condition: {gt: 5}\nlevel: high\n",
+        "f",
+        &Placeholders::new(),
+    )
+    .unwrap();
+    assert_eq!(legacy.len(), 1);
+    let reporting: Vec<_> = correlation.iter().filter(|c| c.reports).collect();
+    assert_eq!(legacy[0].sql, reporting[0].sql);
+    let c = legacy[0].correlation.as_ref().unwrap();
+    assert_eq!(
+        (c.group_by.clone(), c.timespan_seconds),
+        (vec!["sourceIPAddress".to_string()], 600)
+    );
 }
