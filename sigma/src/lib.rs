@@ -79,32 +79,23 @@ pub fn compile(
     let mut names: Vec<Option<String>> = Vec::new();
     let mut correlations = Vec::new();
     for doc in docs.iter().filter(|d| !d.is_null()) {
-        let name = doc["title"]
-            .as_str()
-            .or(doc["id"].as_str())
-            .unwrap_or("")
-            .to_string();
-        let invalid = |message: String| SigmaError::Invalid {
-            file: file.to_string(),
-            rule: name.clone(),
-            message,
-        };
+        let invalid = invalid_in(file, doc);
         if !doc["correlation"].is_badvalue() {
             correlations.push(doc);
             continue;
         }
-        let mut rule = read_rule(doc).map_err(invalid)?;
+        let mut rule = read_rule(doc).map_err(&invalid)?;
         // The legacy `selection | count() [by field] > N` over `timeframe`
         // is read as an event_count correlation over the selection.
         let legacy = match rule.detection.conditions.as_slice() {
             [only] => correlation::legacy_count(only, rule.detection.timeframe.as_deref())
-                .map_err(invalid)?,
+                .map_err(&invalid)?,
             _ => None,
         };
         if let Some((base, _)) = &legacy {
             rule.detection.conditions = vec![base.clone()];
         }
-        let predicate = predicate(&rule, placeholders).map_err(invalid)?;
+        let predicate = predicate(&rule, placeholders).map_err(&invalid)?;
         let sql = format!(
             "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
             rule.source.table()
@@ -116,10 +107,10 @@ pub fn compile(
                 source: rule.source,
                 predicate: &predicate,
             }];
-            let sql = c.sql(&referenced, None).map_err(invalid)?;
+            let sql = c.sql(&referenced, None).map_err(&invalid)?;
             let scheduled_sql = c
                 .sql(&referenced, Some("${window_start}"))
-                .map_err(invalid)?;
+                .map_err(&invalid)?;
             out.push(Compiled {
                 rule,
                 sql,
@@ -142,17 +133,8 @@ pub fn compile(
         });
     }
     for doc in correlations {
-        let name = doc["title"]
-            .as_str()
-            .or(doc["id"].as_str())
-            .unwrap_or("")
-            .to_string();
-        let invalid = |message: String| SigmaError::Invalid {
-            file: file.to_string(),
-            rule: name.clone(),
-            message,
-        };
-        let c = correlation::parse(doc).map_err(invalid)?;
+        let invalid = invalid_in(file, doc);
+        let c = correlation::parse(doc).map_err(&invalid)?;
         let mut referenced = Vec::new();
         let mut indexes = Vec::new();
         for r in &c.rules {
@@ -175,17 +157,17 @@ pub fn compile(
                 predicate: &out[i].predicate,
             });
         }
-        let sql = c.sql(&referenced, None).map_err(invalid)?;
+        let sql = c.sql(&referenced, None).map_err(&invalid)?;
         let scheduled_sql = c
             .sql(&referenced, Some("${window_start}"))
-            .map_err(invalid)?;
+            .map_err(&invalid)?;
         let source = out[indexes[0]].rule.source;
         if !c.generate {
             for &i in &indexes {
                 out[i].reports = false;
             }
         }
-        let meta = read_metadata(doc, source).map_err(invalid)?;
+        let meta = read_metadata(doc, source).map_err(&invalid)?;
         out.push(Compiled {
             rule: meta,
             sql,
@@ -206,6 +188,20 @@ pub fn compile(
         });
     }
     Ok(out)
+}
+
+/// The error for a problem in the rule `doc` of `file`, named by its title
+/// (or id).
+fn invalid_in<'a>(file: &'a str, doc: &'a Yaml) -> impl Fn(String) -> SigmaError + 'a {
+    move |message| SigmaError::Invalid {
+        file: file.to_string(),
+        rule: doc["title"]
+            .as_str()
+            .or(doc["id"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        message,
+    }
 }
 
 fn predicate(rule: &SigmaRule, placeholders: &Placeholders) -> Result<String, String> {
@@ -257,7 +253,20 @@ fn texts(doc: &Yaml, key: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// A correlation's metadata (its table is that of the rules it reads).
+fn level(doc: &Yaml) -> Result<Option<String>, String> {
+    let level = text(doc, "level")?;
+    if let Some(l) = &level {
+        if !["informational", "low", "medium", "high", "critical"].contains(&l.as_str()) {
+            return Err(format!(
+                "`level` {l:?} is not informational, low, medium, high or critical"
+            ));
+        }
+    }
+    Ok(level)
+}
+
+/// A rule's metadata, with no detection yet (a correlation's table is
+/// that of the rules it reads).
 fn read_metadata(doc: &Yaml, source: Source) -> Result<SigmaRule, String> {
     Ok(SigmaRule {
         id: text(doc, "id")?,
@@ -269,7 +278,7 @@ fn read_metadata(doc: &Yaml, source: Source) -> Result<SigmaRule, String> {
         license: text(doc, "license")?,
         tags: texts(doc, "tags")?,
         falsepositives: texts(doc, "falsepositives")?,
-        level: text(doc, "level")?,
+        level: level(doc)?,
         source,
         detection: Detection {
             selections: Vec::new(),
@@ -283,7 +292,6 @@ fn read_rule(doc: &Yaml) -> Result<SigmaRule, String> {
     if !matches!(doc, Yaml::Hash(_)) {
         return Err("a rule must be a YAML map".into());
     }
-    let title = text(doc, "title")?.ok_or("the rule has no `title`")?;
     let logsource = &doc["logsource"];
     if !matches!(logsource, Yaml::Hash(_)) {
         return Err("the rule has no `logsource` map".into());
@@ -297,26 +305,8 @@ fn read_rule(doc: &Yaml) -> Result<SigmaRule, String> {
         return Err("the rule has no `detection`".into());
     }
     let detection = parse_detection(&doc["detection"])?;
-    let level = text(doc, "level")?;
-    if let Some(l) = &level {
-        if !["informational", "low", "medium", "high", "critical"].contains(&l.as_str()) {
-            return Err(format!(
-                "`level` {l:?} is not informational, low, medium, high or critical"
-            ));
-        }
-    }
     Ok(SigmaRule {
-        id: text(doc, "id")?,
-        title,
-        status: text(doc, "status")?,
-        description: text(doc, "description")?,
-        references: texts(doc, "references")?,
-        author: text(doc, "author")?,
-        license: text(doc, "license")?,
-        tags: texts(doc, "tags")?,
-        falsepositives: texts(doc, "falsepositives")?,
-        level,
-        source,
         detection,
+        ..read_metadata(doc, source)?
     })
 }
