@@ -30,6 +30,20 @@ fn succeed(cmd: &mut Command) -> String {
     stdout
 }
 
+/// The values of `key` in the JSON lines of a command's output.
+fn values_of(stdout: &str, key: &str) -> std::collections::BTreeSet<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()[key]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 async fn count(ctx: &SessionContext, sql: &str) -> i64 {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
@@ -316,16 +330,7 @@ fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
         "password_spray",
         "cloudtrail_logging_tampered",
     ]));
-    let rules: std::collections::BTreeSet<String> = stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let rules = values_of(&stdout, "rule_id");
     assert_eq!(
         rules.into_iter().collect::<Vec<_>>(),
         vec!["cloudtrail_logging_tampered", "password_spray"]
@@ -730,16 +735,7 @@ fn a_sigma_rule_converts_to_a_query_vigil_query_runs_and_to_a_rule_vigil_loads()
             .args(["query", "--format", "ndjson", "-f"])
             .arg(&sql_file),
     );
-    let ids: std::collections::BTreeSet<String> = rows
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["event_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let ids = values_of(&rows, "event_id");
     // The same records as a plain query over the typed columns selects.
     let plain = succeed(vigil(&lake).args([
         "query",
@@ -747,16 +743,7 @@ fn a_sigma_rule_converts_to_a_query_vigil_query_runs_and_to_a_rule_vigil_loads()
         "ndjson",
         "SELECT DISTINCT event_id FROM cloudtrail WHERE event_name = 'ConsoleLogin' AND lower(json_str(additional_event_data, 'MFAUsed')) = 'no'",
     ]));
-    let want: std::collections::BTreeSet<String> = plain
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["event_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let want = values_of(&plain, "event_id");
     assert!(
         !want.is_empty(),
         "the sample logs hold a console login without MFA"
