@@ -22,6 +22,9 @@ pub enum Kind {
     Temporal,
     /// `temporal`, the rules' events in the order listed.
     TemporalOrdered,
+    /// The field's value at a percentile (`value_median`: the 50th),
+    /// interpolated between the two nearest values as pySigma does.
+    ValuePercentile,
 }
 
 impl Kind {
@@ -33,15 +36,16 @@ impl Kind {
             "value_avg" => Kind::ValueAvg,
             "temporal" => Kind::Temporal,
             "temporal_ordered" => Kind::TemporalOrdered,
-            "value_percentile" | "value_median" => {
-                return Err(format!("correlation type {text} is not supported yet"))
-            }
+            "value_percentile" | "value_median" => Kind::ValuePercentile,
             other => return Err(format!("unknown correlation type {other:?}")),
         })
     }
 
     fn needs_field(self) -> bool {
-        matches!(self, Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg)
+        matches!(
+            self,
+            Kind::ValueCount | Kind::ValueSum | Kind::ValueAvg | Kind::ValuePercentile
+        )
     }
 }
 
@@ -61,6 +65,8 @@ pub struct Correlation {
     pub aliases: Vec<(String, Vec<(String, String)>)>,
     /// Whether the rules it reads also report on their own.
     pub generate: bool,
+    /// The percentile `value_percentile` measures (50 for `value_median`).
+    pub percentile: Option<f64>,
 }
 
 /// One detection rule a correlation reads: its name, table and predicate.
@@ -104,10 +110,21 @@ pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
     )?;
     let mut condition = Vec::new();
     let mut field = None;
+    let mut percentile = None;
     match &c["condition"] {
         Yaml::Hash(map) => {
             for (k, v) in map {
                 let key = k.as_str().unwrap_or_default();
+                if key == "percentile" {
+                    percentile = Some(match v {
+                        Yaml::Integer(i) => *i as f64,
+                        Yaml::Real(r) => r
+                            .parse()
+                            .map_err(|_| format!("percentile {r} is not a number"))?,
+                        _ => return Err("`condition.percentile` must be a number".into()),
+                    });
+                    continue;
+                }
                 if key == "field" {
                     field = Some(
                         v.as_str()
@@ -155,6 +172,12 @@ pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
             return Err("temporal_ordered is supported with every rule in order (a condition asking for fewer rules is not supported yet)".into());
         }
     }
+    if c["type"].as_str() == Some("value_median") {
+        percentile = Some(50.0);
+    }
+    if kind == Kind::ValuePercentile && !percentile.is_some_and(|p| (0.0..=100.0).contains(&p)) {
+        return Err("value_percentile needs `condition.percentile` between 0 and 100".into());
+    }
     if kind.needs_field() && field.is_none() {
         return Err("this correlation type needs `condition.field`".into());
     }
@@ -188,6 +211,7 @@ pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
         field,
         aliases,
         generate: c["generate"].as_bool().unwrap_or(false),
+        percentile,
     })
 }
 
@@ -236,6 +260,7 @@ pub fn legacy_count(
             field: None,
             aliases: Vec::new(),
             generate: false,
+            percentile: None,
         },
     )))
 }
@@ -324,14 +349,30 @@ impl Correlation {
         Ok(parts.join(" UNION ALL "))
     }
 
-    fn metric(&self) -> &'static str {
+    fn metric(&self) -> String {
+        if self.kind == Kind::ValuePercentile {
+            // The sorted values, the fractional rank (n - 1) * p, and the
+            // two values around it weighted by their distance.
+            let p = self.percentile.unwrap_or(50.0) / 100.0;
+            let sorted = "array_agg(TRY_CAST(e.sigma_value AS DOUBLE) ORDER BY TRY_CAST(e.sigma_value AS DOUBLE)) \
+                          FILTER (WHERE TRY_CAST(e.sigma_value AS DOUBLE) IS NOT NULL)";
+            let rank = format!("((cardinality({sorted}) - 1) * {p})");
+            let low = format!("CAST(floor({rank}) AS BIGINT)");
+            let fraction = format!("({rank} - floor({rank}))");
+            return format!(
+                "(array_element({sorted}, {low} + 1) * (1 - {fraction}) + \
+                 coalesce(array_element({sorted}, {low} + 2), 0) * {fraction})"
+            );
+        }
         match self.kind {
             Kind::EventCount => "count(DISTINCT e.event_id)",
             Kind::ValueCount => "count(DISTINCT lower(e.sigma_value))",
             Kind::ValueSum => "sum(TRY_CAST(e.sigma_value AS DOUBLE))",
             Kind::ValueAvg => "avg(TRY_CAST(e.sigma_value AS DOUBLE))",
             Kind::Temporal | Kind::TemporalOrdered => "count(DISTINCT e.sigma_rule)",
+            Kind::ValuePercentile => unreachable!("handled above"),
         }
+        .to_string()
     }
 
     /// The query: one row per group and window that fires, with the group-by
