@@ -93,3 +93,38 @@ async fn the_legacy_count_rules_of_sigmahq_load_as_scheduled_correlations() {
         .await
         .expect("they plan");
 }
+
+#[tokio::test]
+async fn a_sigma_rule_runs_the_tests_of_its_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stop_logging.yml"),
+        "title: CloudTrail stopped\nid: 3f6a3c3e-44c1-4f3a-9c43-0d3b1e0f5a10\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n    eventSource: cloudtrail.amazonaws.com\n    eventName: StopLogging\n  condition: selection\nlevel: high\n",
+    )
+    .unwrap();
+    let record = |name: &str, id: &str| {
+        format!(
+            "'{{\"eventVersion\":\"1.09\",\"userIdentity\":{{\"type\":\"IAMUser\",\"arn\":\"arn:aws:iam::111122223333:user/bob\",\"accountId\":\"111122223333\",\"userName\":\"bob\"}},\"eventTime\":\"2026-11-24T09:00:00Z\",\"eventSource\":\"cloudtrail.amazonaws.com\",\"eventName\":\"{name}\",\"awsRegion\":\"us-east-1\",\"sourceIPAddress\":\"203.0.113.9\",\"userAgent\":\"aws-cli/2.15.0\",\"requestParameters\":{{\"name\":\"main\"}},\"responseElements\":null,\"eventID\":\"{id}\",\"readOnly\":false,\"eventType\":\"AwsApiCall\",\"managementEvent\":true,\"recipientAccountId\":\"111122223333\"}}'"
+        )
+    };
+    let sidecar = |fires: usize| {
+        format!(
+            "[[tests]]\nname = \"stopped\"\nformat = \"cloudtrail\"\nrecords = [{}]\nexpect_count = {fires}\n\n[[tests]]\nname = \"only described\"\nformat = \"cloudtrail\"\nrecords = [{}]\nexpect_count = 0\n",
+            record("StopLogging", "e-1"),
+            record("DescribeTrails", "e-2")
+        )
+    };
+    let sidecar_path = dir.path().join("stop_logging.tests.toml");
+    std::fs::write(&sidecar_path, sidecar(1)).unwrap();
+    let rules = RuleSet::load_dir(dir.path()).unwrap();
+    assert_eq!(rules.rules.len(), 1, "the sidecar is not a rule of its own");
+    let outcomes = run_rule_tests(&rules.rules[0]).await;
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.iter().all(|o| o.passed), "{outcomes:#?}");
+
+    // A sidecar expecting what the rule does not do fails its test.
+    std::fs::write(&sidecar_path, sidecar(2)).unwrap();
+    let rules = RuleSet::load_dir(dir.path()).unwrap();
+    let outcomes = run_rule_tests(&rules.rules[0]).await;
+    assert!(outcomes.iter().any(|o| !o.passed));
+}
