@@ -191,7 +191,9 @@ fn main() -> ExitCode {
                 .and_then(|s| commands::run::run(&cli.lake, &s, cli.config.as_deref(), &args)),
             Command::Ingest(args) => commands::ingest::run(&cli.lake, &args),
             Command::Compact(args) => commands::compact::run(&cli.lake, &args),
-            Command::Sigma(command) => commands::sigma::run(&command),
+            Command::Sigma(command) => {
+                sources().and_then(|s| commands::sigma::run(&command, &s.placeholders))
+            }
             Command::Detect(args) => sources()
                 .and_then(|s| commands::detect::run(&cli.lake, &s, cli.config.as_deref(), &args)),
             Command::Alerts(command) => {

@@ -7,6 +7,8 @@ use std::time::Duration;
 use vigil_ingest::{Family, Table};
 use vigil_sigma::Placeholders;
 
+use crate::sigma::{parse_sigma_files, SigmaSource};
+
 use crate::error::{DetectError, RuleError};
 use crate::finding::Severity;
 use crate::guard;
@@ -444,15 +446,15 @@ impl RuleSet {
                 ),
             }));
         }
-        let mut errors = Vec::new();
-        let mut rules = Vec::new();
-        for (pack, file, text) in files {
-            let path = PathBuf::from(format!("builtin:packs/{pack}/{file}"));
-            match parse_file(&path, text, placeholders, |_| None) {
-                Ok(r) => rules.extend(r),
-                Err(e) => errors.push(e),
-            }
-        }
+        let sigma: Vec<SigmaSource> = files
+            .iter()
+            .map(|(pack, file, text)| SigmaSource {
+                path: PathBuf::from(format!("builtin:packs/{pack}/{file}")),
+                text: text.to_string(),
+                tests: None,
+            })
+            .collect();
+        let (rules, errors) = split(parse_sigma_files(&sigma, placeholders));
         RuleSet::from_results(rules, errors)
     }
 
@@ -467,20 +469,28 @@ impl RuleSet {
         let mut files = Vec::new();
         collect_toml(dir, &mut files)?;
         files.sort();
-        let mut errors = Vec::new();
-        let mut rules = Vec::new();
-        for path in files {
-            let text = std::fs::read_to_string(&path).map_err(|source| DetectError::Read {
-                path: path.clone(),
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| DetectError::Read {
+                path: path.to_path_buf(),
                 source,
-            })?;
-            match parse_file(&path, &text, placeholders, |p| {
-                std::fs::read_to_string(p).ok()
-            }) {
-                Ok(r) => rules.extend(r),
-                Err(e) => errors.push(e),
+            })
+        };
+        let mut results = Vec::new();
+        let mut sigma = Vec::new();
+        for path in files {
+            let text = read(&path)?;
+            if is_sigma_file(&path) {
+                let sidecar = path.with_extension("tests.toml");
+                let tests = sidecar.is_file().then(|| read(&sidecar)).transpose()?;
+                sigma.push(SigmaSource { path, text, tests });
+            } else {
+                results.push(Rule::parse(&path, &text).map(|r| vec![r]));
             }
         }
+        // A folder's Sigma files compile together: a correlation may read
+        // the rules of another file.
+        results.extend(parse_sigma_files(&sigma, placeholders));
+        let (rules, errors) = split(results);
         RuleSet::from_results(rules, errors)
     }
 
@@ -640,21 +650,17 @@ fn is_sigma_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "yml" || e == "yaml")
 }
 
-/// Reads one rule file: a Vigil rule, or the Sigma rules of a YAML file
-/// (with the tests of its sidecar, `name.tests.toml`, when there is one).
-fn parse_file(
-    path: &Path,
-    text: &str,
-    placeholders: &Placeholders,
-    read_sidecar: impl Fn(&Path) -> Option<String>,
-) -> Result<Vec<Rule>, RuleError> {
-    if is_sigma_file(path) {
-        let sidecar = path.with_extension("tests.toml");
-        let tests = read_sidecar(&sidecar);
-        crate::sigma::parse_sigma_file(path, text, tests.as_deref(), placeholders)
-    } else {
-        Rule::parse(path, text).map(|r| vec![r])
+/// The rules of every file that loaded, and the errors of those that did not.
+fn split(results: Vec<Result<Vec<Rule>, RuleError>>) -> (Vec<Rule>, Vec<RuleError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(r) => rules.extend(r),
+            Err(e) => errors.push(e),
+        }
     }
+    (rules, errors)
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {

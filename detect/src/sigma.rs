@@ -1,9 +1,9 @@
 //! Sigma rules as Vigil rules: a compiled Sigma rule written as a Vigil rule
 //! file (TOML), so that it is loaded, checked, run and tested as one.
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use vigil_sigma::{Compiled, Placeholders};
+use vigil_sigma::{Compiled, Placeholders, SigmaFile};
 
 use crate::error::RuleError;
 use crate::rule::Rule;
@@ -65,14 +65,15 @@ pub fn rule_toml(compiled: &Compiled, id: &str, tests: Option<&str>) -> String {
         }
         Some(c) => {
             // Windows of at most five minutes, each reading the timespan
-            // before it too, so that every event anchors one window.
+            // before it too (and those of the correlations a chain reads),
+            // so that every event anchors one window.
             let window = c.timespan_seconds.min(300);
             doc.insert("mode".into(), text("scheduled"));
             doc.insert("window".into(), text(&format!("{window}s")));
             doc.insert("every".into(), text(&format!("{window}s")));
             doc.insert(
                 "lookback".into(),
-                text(&format!("{}s", window + c.timespan_seconds)),
+                text(&format!("{}s", window + c.history_seconds)),
             );
             let mut dedup = toml::Table::new();
             dedup.insert("columns".into(), list(&c.group_by));
@@ -107,39 +108,62 @@ pub fn rule_toml(compiled: &Compiled, id: &str, tests: Option<&str>) -> String {
     out
 }
 
-/// Reads the Sigma rules of one file, with the `[[tests]]` of its sidecar
-/// (`name.tests.toml` next to `name.yml`) when there is one.
-pub fn parse_sigma_file(
-    path: &Path,
-    text: &str,
-    tests: Option<&str>,
+/// One Sigma file to load: where it is, its text, and the `[[tests]]` of
+/// its sidecar (`name.tests.toml` next to `name.yml`) when there is one.
+pub struct SigmaSource {
+    pub path: PathBuf,
+    pub text: String,
+    pub tests: Option<String>,
+}
+
+/// Reads the Sigma rules of several files together (a correlation may read
+/// the rules of another file), each file's rules or its first error. A
+/// sidecar's tests belong to the file's first rule that reports.
+pub fn parse_sigma_files(
+    files: &[SigmaSource],
     placeholders: &Placeholders,
-) -> Result<Vec<Rule>, RuleError> {
-    let error = |message: String| RuleError {
-        path: path.to_path_buf(),
-        line: 1,
-        message,
-    };
-    let compiled = vigil_sigma::compile(text, &path.display().to_string(), placeholders)
-        .map_err(|e| error(e.to_string()))?;
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let many = compiled.len() > 1;
-    compiled
+) -> Vec<Result<Vec<Rule>, RuleError>> {
+    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    let inputs: Vec<SigmaFile> = files
         .iter()
-        .enumerate()
-        .filter(|(_, c)| c.reports)
-        .map(|(i, c)| {
-            let id = if many {
-                rule_id(&format!("{stem}_{}", i + 1))
-            } else {
-                rule_id(&stem)
+        .zip(&names)
+        .map(|(f, name)| SigmaFile {
+            text: &f.text,
+            name,
+        })
+        .collect();
+    vigil_sigma::compile_files(&inputs, placeholders)
+        .into_iter()
+        .zip(files)
+        .map(|(result, file)| {
+            let error = |message: String| RuleError {
+                path: file.path.clone(),
+                line: 1,
+                message,
             };
-            let toml_text = rule_toml(c, &id, if i == 0 { tests } else { None });
-            Rule::parse_translated(path, &toml_text)
-                .map_err(|e| error(format!("as a Vigil rule: {}", e.message)))
+            let compiled = result.map_err(|e| error(e.to_string()))?;
+            let stem = file
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let many = compiled.len() > 1;
+            let mut tests = file.tests.as_deref();
+            compiled
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.reports)
+                .map(|(i, c)| {
+                    let id = if many {
+                        rule_id(&format!("{stem}_{}", i + 1))
+                    } else {
+                        rule_id(&stem)
+                    };
+                    let toml_text = rule_toml(c, &id, tests.take());
+                    Rule::parse_translated(&file.path, &toml_text)
+                        .map_err(|e| error(format!("as a Vigil rule: {}", e.message)))
+                })
+                .collect()
         })
         .collect()
 }

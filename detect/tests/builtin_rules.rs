@@ -71,12 +71,22 @@ async fn the_sigma_pack_is_off_by_default_and_loads_whole_when_asked_for() {
 async fn the_legacy_count_rules_of_sigmahq_load_as_scheduled_correlations() {
     use vigil_detect::Mode;
     let dir = vigil_test_support::corpus("sigma-aws-rules/unsupported/cloud");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            vigil_detect::sigma::SigmaSource {
+                path,
+                text,
+                tests: None,
+            }
+        })
+        .collect();
     let mut loaded = Vec::new();
     let mut refused = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        match vigil_detect::sigma::parse_sigma_file(&path, &text, None, &Default::default()) {
+    for result in vigil_detect::sigma::parse_sigma_files(&files, &Default::default()) {
+        match result {
             Ok(rules) => loaded.extend(rules),
             Err(e) => refused.push(e.to_string()),
         }
@@ -127,4 +137,27 @@ async fn a_sigma_rule_runs_the_tests_of_its_sidecar() {
     let rules = RuleSet::load_dir(dir.path()).unwrap();
     let outcomes = run_rule_tests(&rules.rules[0]).await;
     assert!(outcomes.iter().any(|o| !o.passed));
+}
+
+#[tokio::test]
+async fn a_folder_s_sigma_files_read_each_other_s_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("denied.yml"),
+        "title: A denied call\nid: 0a9c1f52-1c1d-4a53-8d6e-2f0b8f2e0002\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    errorCode: AccessDenied\n  condition: sel\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mr_denied_bursts.yml"),
+        "title: Bursts of denied calls, repeated\ncorrelation:\n  type: event_count\n  rules: [denied_burst]\n  group-by: [sourceIPAddress]\n  timespan: 1h\n  condition: {gte: 2}\nlevel: high\n---\ntitle: A burst of denied calls\nname: denied_burst\ncorrelation:\n  type: event_count\n  rules: [0a9c1f52-1c1d-4a53-8d6e-2f0b8f2e0002]\n  group-by: [sourceIPAddress]\n  timespan: 10m\n  condition: {gte: 3}\n",
+    )
+    .unwrap();
+    let set = RuleSet::load_dir(dir.path()).expect("the files load together");
+    let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+    // The chain reports once, as its outermost correlation; the rules it
+    // reads do not report on their own.
+    assert_eq!(ids, ["sigma_mr_denied_bursts_2"]);
+    let rule = &set.rules[0];
+    assert!(rule.mode != vigil_detect::Mode::Streaming);
+    set.check_plans().await.expect("the chain plans");
 }

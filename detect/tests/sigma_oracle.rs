@@ -179,7 +179,10 @@ async fn sigma_rules_select_the_same_records_as_pysigma() {
         if compiled.iter().any(|c| c.correlation.is_some()) {
             // The windows that fire: group keys and window end, as pySigma
             // reports them.
-            for c in compiled.iter().filter(|c| c.correlation.is_some()) {
+            for c in compiled
+                .iter()
+                .filter(|c| c.correlation.is_some() && c.reports)
+            {
                 let groups = &c.correlation.as_ref().unwrap().group_by;
                 let sql = format!(
                     "SELECT {}CAST(CAST(window_end AS BIGINT) AS VARCHAR) FROM ({})",

@@ -69,11 +69,24 @@ pub struct Correlation {
     pub percentile: Option<f64>,
 }
 
-/// One detection rule a correlation reads: its name, table and predicate.
+/// One rule a correlation reads: its name, its table and what it yields.
 pub struct Referenced<'a> {
     pub name: &'a str,
     pub source: Source,
-    pub predicate: &'a str,
+    pub reads: Reads<'a>,
+}
+
+/// What a correlation reads of a rule.
+pub enum Reads<'a> {
+    /// A detection rule's matching records: its predicate over the table.
+    Records { predicate: &'a str },
+    /// Another correlation's firings (a chain), each an event at its
+    /// window's end carrying the group-by values: its query (see
+    /// [`Correlation::sql`]) and group-by fields.
+    Firings {
+        sql: &'a str,
+        group_by: &'a [String],
+    },
 }
 
 /// Reads the `correlation` map.
@@ -306,44 +319,74 @@ impl Correlation {
             .unwrap_or(name)
     }
 
-    /// The matching events of every rule read, with their group and value.
-    fn events(&self, rules: &[Referenced]) -> Result<String, Problem> {
+    /// The matching events of every rule read, with their group and value
+    /// (and, in a chain, the ids of the records behind each event).
+    fn events(&self, rules: &[Referenced], chained: bool) -> Result<String, Problem> {
         let mut parts = Vec::new();
         for r in rules {
-            let mut columns = vec![
-                "event_time".to_string(),
-                "event_id".to_string(),
-                format!("{} AS sigma_rule", quote(r.name)),
-            ];
+            let mut columns = vec!["event_time".to_string(), "event_id".to_string()];
             let mut present = Vec::new();
+            // The field a rule's events carry for a group-by field or the
+            // measured one, as SQL text.
+            let field_text = |name: &str, what: &str| -> Result<String, Problem> {
+                let field = self.field_for(name, r.name);
+                match &r.reads {
+                    Reads::Records { .. } => r
+                        .source
+                        .resolve(field)
+                        .map(|f| text_of(&f))
+                        .map_err(|e| format!("{what} {name:?} in rule {:?}: {e}", r.name)),
+                    Reads::Firings { group_by, .. } => {
+                        if group_by.iter().any(|g| g == field) {
+                            Ok(column_name(field))
+                        } else {
+                            Err(format!(
+                                "{what} {name:?}: rule {:?} is a correlation, whose firings carry only its group-by fields ({})",
+                                r.name,
+                                group_by.join(", ")
+                            ))
+                        }
+                    }
+                }
+            };
             for g in &self.group_by {
-                let f = r
-                    .source
-                    .resolve(self.field_for(g, r.name))
-                    .map_err(|e| format!("group-by {g:?} in rule {:?}: {e}", r.name))?;
-                let text = format!("lower({})", text_of(&f));
+                let text = format!("lower({})", field_text(g, "group-by")?);
                 present.push(format!("{text} IS NOT NULL"));
                 columns.push(format!("{text} AS {}", column_name(g)));
             }
             match &self.field {
                 Some(name) => {
-                    let f = r
-                        .source
-                        .resolve(self.field_for(name, r.name))
-                        .map_err(|e| format!("field {name:?} in rule {:?}: {e}", r.name))?;
-                    columns.push(format!("{} AS sigma_value", text_of(&f)));
+                    columns.push(format!("{} AS sigma_value", field_text(name, "field")?))
                 }
                 None => columns.push("CAST(NULL AS VARCHAR) AS sigma_value".into()),
             }
+            columns.push(format!("{} AS sigma_rule", quote(r.name)));
+            let (from, mut filter) = match &r.reads {
+                Reads::Records { predicate } => {
+                    if chained {
+                        columns.push("make_array(event_id) AS sigma_samples".into());
+                    }
+                    (r.source.table().to_string(), format!("({predicate})"))
+                }
+                Reads::Firings { sql, group_by } => {
+                    // A firing is an event at its window's end, named by its
+                    // group and that time.
+                    let mut id_parts = vec!["'c'".to_string()];
+                    id_parts.extend(group_by.iter().map(|g| column_name(g)));
+                    id_parts.push("CAST(window_end AS VARCHAR)".into());
+                    columns[0] = "window_end AS event_time".into();
+                    columns[1] = format!("concat_ws('|', {}) AS event_id", id_parts.join(", "));
+                    columns.push("sample_ids AS sigma_samples".into());
+                    (format!("({sql}) sigma_firings"), "TRUE".to_string())
+                }
+            };
             // An event without a group value belongs to no group.
-            let mut filter = format!("({})", r.predicate);
             for p in present {
                 filter.push_str(&format!(" AND {p}"));
             }
             parts.push(format!(
-                "SELECT {} FROM {} WHERE {filter}",
+                "SELECT {} FROM {from} WHERE {filter}",
                 columns.join(", "),
-                r.source.table()
             ));
         }
         Ok(parts.join(" UNION ALL "))
@@ -380,8 +423,18 @@ impl Correlation {
     /// `event_count`, `first_seen`, `last_seen` and `sample_ids`.
     /// `anchors_from` limits the windows to those ending at or after it (a
     /// scheduled run's window start), the history before it still counted.
-    pub fn sql(&self, rules: &[Referenced], anchors_from: Option<&str>) -> Result<String, Problem> {
-        let events = self.events(rules)?;
+    /// `prefix` names the query's tables, distinct for each correlation of
+    /// a chain (SQL refuses a nested table name used twice).
+    pub fn sql(
+        &self,
+        rules: &[Referenced],
+        anchors_from: Option<&str>,
+        prefix: &str,
+    ) -> Result<String, Problem> {
+        let chained = rules
+            .iter()
+            .any(|r| matches!(r.reads, Reads::Firings { .. }));
+        let events = self.events(rules, chained)?;
         let groups: Vec<String> = self.group_by.iter().map(|g| column_name(g)).collect();
         let a_groups: Vec<String> = groups.iter().map(|g| format!("a.{g}")).collect();
         let mut anchor_filter = String::new();
@@ -405,14 +458,15 @@ impl Correlation {
         } else {
             format!(", {}", groups.join(", "))
         };
+        let p = prefix;
         // temporal_ordered: a window counts when it holds the first rule's
         // event, then the second's strictly later, and so on (the earliest
         // of each after the one before, as pySigma chooses them).
         let mut sequence = String::new();
-        let mut anchors = "sigma_anchors".to_string();
+        let mut anchors = format!("{p}_anchors");
         if self.kind == Kind::TemporalOrdered {
             let mut carried: Vec<String> = Vec::new();
-            let mut from = "sigma_anchors".to_string();
+            let mut from = format!("{p}_anchors");
             for (i, r) in rules.iter().enumerate() {
                 let after = match i {
                     0 => String::new(),
@@ -420,19 +474,19 @@ impl Correlation {
                 };
                 let keep: String = carried.iter().map(|q| format!(", a.{q}")).collect();
                 sequence.push_str(&format!(
-                    ", sigma_seq{i} AS (SELECT {select_groups}a.window_end{keep}, \
+                    ", {p}_seq{i} AS (SELECT {select_groups}a.window_end{keep}, \
                      min(e.event_time) FILTER (WHERE e.sigma_rule = {name}{after}) AS sigma_q{i} \
-                     FROM {from} a JOIN sigma_events e ON {join} GROUP BY {select_groups}a.window_end{keep})",
+                     FROM {from} a JOIN {p}_events e ON {join} GROUP BY {select_groups}a.window_end{keep})",
                     name = quote(r.name),
                 ));
                 carried.push(format!("sigma_q{i}"));
-                from = format!("sigma_seq{i}");
+                from = format!("{p}_seq{i}");
             }
             sequence.push_str(&format!(
-                ", sigma_ordered AS (SELECT window_end{anchor_groups} FROM {from} WHERE sigma_q{} IS NOT NULL)",
+                ", {p}_ordered AS (SELECT window_end{anchor_groups} FROM {from} WHERE sigma_q{} IS NOT NULL)",
                 rules.len() - 1
             ));
-            anchors = "sigma_ordered".into();
+            anchors = format!("{p}_ordered");
         }
         let condition: Vec<String> = self
             .condition
@@ -445,15 +499,20 @@ impl Correlation {
             format!("{}, ", groups.join(", "))
         };
         let body = format!(
-            "WITH sigma_events AS ({events}), \
-             sigma_anchors AS (SELECT DISTINCT event_time AS window_end{anchor_groups} FROM sigma_events{anchor_filter}){sequence}, \
-             sigma_measured AS (SELECT {select_groups}a.window_end, {metric} AS metric, count(DISTINCT e.event_id) AS event_count, \
+            "WITH {p}_events AS ({events}), \
+             {p}_anchors AS (SELECT DISTINCT event_time AS window_end{anchor_groups} FROM {p}_events{anchor_filter}){sequence}, \
+             {p}_measured AS (SELECT {select_groups}a.window_end, {metric} AS metric, count(DISTINCT e.event_id) AS event_count, \
              min(e.event_time) AS first_seen, max(e.event_time) AS last_seen, \
-             array_agg(DISTINCT e.event_id) AS sample_ids \
-             FROM {anchors} a JOIN sigma_events e ON {join} GROUP BY {select_groups}a.window_end) \
+             {samples} AS sample_ids \
+             FROM {anchors} a JOIN {p}_events e ON {join} GROUP BY {select_groups}a.window_end) \
              SELECT {output_groups}window_end - INTERVAL '{s} seconds' AS window_start, window_end, metric, event_count, first_seen, last_seen, sample_ids \
-             FROM sigma_measured WHERE {cond}",
+             FROM {p}_measured WHERE {cond}",
             metric = self.metric(),
+            samples = if chained {
+                "array_distinct(flatten(array_agg(e.sigma_samples)))"
+            } else {
+                "array_agg(DISTINCT e.event_id)"
+            },
             s = self.timespan_seconds,
             cond = condition.join(" AND "),
         );

@@ -20,7 +20,9 @@ pub use error::SigmaError;
 pub use logsource::Source;
 pub use sql::Placeholders;
 
+use correlation::{Correlation, Reads};
 use detection::{parse_detection, Detection};
+use error::Problem;
 
 /// A Sigma detection rule, read and checked.
 #[derive(Debug, Clone)]
@@ -61,8 +63,18 @@ pub struct Compiled {
 pub struct CompiledCorrelation {
     pub group_by: Vec<String>,
     pub timespan_seconds: u64,
+    /// How far before a window's end the data it reads reaches: the
+    /// timespan, plus that of the correlations it reads in a chain.
+    pub history_seconds: u64,
     /// [`Compiled::sql`] with windows ending from `${window_start}` only.
     pub scheduled_sql: String,
+}
+
+/// One Sigma file to compile: its text and the name its errors give it.
+#[derive(Debug, Clone, Copy)]
+pub struct SigmaFile<'a> {
+    pub text: &'a str,
+    pub name: &'a str,
 }
 
 /// Compiles every rule in `text` (a YAML stream; `file` names it in errors).
@@ -71,123 +83,307 @@ pub fn compile(
     file: &str,
     placeholders: &Placeholders,
 ) -> Result<Vec<Compiled>, SigmaError> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| SigmaError::Yaml {
-        file: file.to_string(),
-        message: e.to_string(),
-    })?;
-    let mut out: Vec<Compiled> = Vec::new();
-    let mut names: Vec<Option<String>> = Vec::new();
-    let mut correlations = Vec::new();
-    for doc in docs.iter().filter(|d| !d.is_null()) {
-        let invalid = invalid_in(file, doc);
-        if !doc["correlation"].is_badvalue() {
-            correlations.push(doc);
-            continue;
+    compile_files(&[SigmaFile { text, name: file }], placeholders)
+        .pop()
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// A compiled rule, with what a correlation needs to find and read it.
+struct Entry {
+    /// The file it came from (an index into the files compiled).
+    file: usize,
+    /// Its `name`, by which correlations read it (or by its id).
+    name: Option<String>,
+    compiled: Compiled,
+    /// A correlation's query as another correlation reads it (its tables
+    /// named apart) and its group-by fields.
+    firings: Option<(String, Vec<String>)>,
+}
+
+impl Entry {
+    fn answers_to(&self, reference: &str) -> bool {
+        self.name.as_deref() == Some(reference)
+            || self.compiled.rule.id.as_deref() == Some(reference)
+    }
+}
+
+/// Compiles several files together, so that a correlation may read rules
+/// of its own file (by name or id) and of the others (by id, or by a name
+/// only one of them uses), and correlations may read correlations (a
+/// chain). One result per file, in order; each file's rules in the order
+/// detection rules, then correlations.
+pub fn compile_files(
+    files: &[SigmaFile],
+    placeholders: &Placeholders,
+) -> Vec<Result<Vec<Compiled>, SigmaError>> {
+    let mut results: Vec<Result<(), SigmaError>> = files.iter().map(|_| Ok(())).collect();
+    let mut streams: Vec<Vec<Yaml>> = Vec::new();
+    for (f, file) in files.iter().enumerate() {
+        match YamlLoader::load_from_str(file.text) {
+            Ok(docs) => streams.push(docs),
+            Err(e) => {
+                results[f] = Err(SigmaError::Yaml {
+                    file: file.name.to_string(),
+                    message: e.to_string(),
+                });
+                streams.push(Vec::new());
+            }
         }
-        let mut rule = read_rule(doc).map_err(&invalid)?;
-        // The legacy `selection | count() [by field] > N` over `timeframe`
-        // is read as an event_count correlation over the selection.
-        let legacy = match rule.detection.conditions.as_slice() {
-            [only] => correlation::legacy_count(only, rule.detection.timeframe.as_deref())
-                .map_err(&invalid)?,
-            _ => None,
-        };
-        if let Some((base, _)) = &legacy {
-            rule.detection.conditions = vec![base.clone()];
-        }
-        let predicate = predicate(&rule, placeholders).map_err(&invalid)?;
-        let sql = format!(
-            "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
-            rule.source.table()
-        );
-        names.push(doc["name"].as_str().map(str::to_string));
-        if let Some((_, c)) = legacy {
-            let referenced = [correlation::Referenced {
-                name: "selection",
-                source: rule.source,
-                predicate: &predicate,
-            }];
-            let sql = c.sql(&referenced, None).map_err(&invalid)?;
-            let scheduled_sql = c
-                .sql(&referenced, Some("${window_start}"))
-                .map_err(&invalid)?;
-            out.push(Compiled {
-                rule,
-                sql,
-                predicate,
-                reports: true,
-                correlation: Some(CompiledCorrelation {
-                    group_by: c.group_by.clone(),
-                    timespan_seconds: c.timespan_seconds,
-                    scheduled_sql,
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut pending: Vec<(usize, &Yaml)> = Vec::new();
+    for (f, docs) in streams.iter().enumerate() {
+        for doc in docs.iter().filter(|d| !d.is_null()) {
+            if !doc["correlation"].is_badvalue() {
+                pending.push((f, doc));
+                continue;
+            }
+            match compile_detection(doc, placeholders) {
+                Ok(compiled) => entries.push(Entry {
+                    file: f,
+                    name: doc["name"].as_str().map(str::to_string),
+                    compiled,
+                    firings: None,
                 }),
-            });
-            continue;
+                Err(message) => fail(&mut results[f], invalid_in(files[f].name, doc)(message)),
+            }
         }
-        out.push(Compiled {
+    }
+    // Correlations in the order their rules become available, so that a
+    // chain compiles from its innermost link.
+    // Rules read by a correlation, and those of them also read by one
+    // with `generate: true` (which report on their own all the same).
+    let mut read = std::collections::HashSet::new();
+    let mut generated = std::collections::HashSet::new();
+    while !pending.is_empty() {
+        let mut waiting = Vec::new();
+        let mut progressed = false;
+        for (f, doc) in pending {
+            let invalid = invalid_in(files[f].name, doc);
+            let correlation = match correlation::parse(doc) {
+                Ok(c) => c,
+                Err(message) => {
+                    fail(&mut results[f], invalid(message));
+                    progressed = true;
+                    continue;
+                }
+            };
+            let found: Option<Vec<usize>> = correlation
+                .rules
+                .iter()
+                .map(|r| find_rule(&entries, f, r))
+                .collect();
+            let Some(reads) = found else {
+                waiting.push((f, doc));
+                continue;
+            };
+            progressed = true;
+            let prefix = format!("sigma_c{}", entries.len());
+            match compile_correlation(doc, &correlation, &reads, &entries, &prefix) {
+                Ok((compiled, firings_sql)) => {
+                    read.extend(reads.iter().copied());
+                    if correlation.generate {
+                        generated.extend(reads.iter().copied());
+                    }
+                    entries.push(Entry {
+                        file: f,
+                        name: doc["name"].as_str().map(str::to_string),
+                        compiled,
+                        firings: Some((firings_sql, correlation.group_by)),
+                    });
+                }
+                Err(message) => fail(&mut results[f], invalid(message)),
+            }
+        }
+        if !progressed {
+            // What is left reads rules that do not exist, or each other.
+            for (f, doc) in &waiting {
+                let Ok(c) = correlation::parse(doc) else {
+                    continue;
+                };
+                let missing = c
+                    .rules
+                    .iter()
+                    .find(|r| find_rule(&entries, *f, r).is_none())
+                    .cloned()
+                    .unwrap_or_default();
+                let cycle = waiting.iter().any(|(_, other)| {
+                    other["name"].as_str() == Some(missing.as_str())
+                        || other["id"].as_str() == Some(missing.as_str())
+                });
+                let message = if cycle {
+                    format!("the correlation reads {missing:?}, a correlation that reads it back (a cycle)")
+                } else {
+                    format!(
+                        "the correlation reads rule {missing:?}, which is no rule of this file (by name or id) nor of the files loaded with it (by id, or by a name only one of them uses)"
+                    )
+                };
+                fail(&mut results[*f], invalid_in(files[*f].name, doc)(message));
+            }
+            break;
+        }
+        pending = waiting;
+    }
+    let mut out: Vec<Vec<Compiled>> = files.iter().map(|_| Vec::new()).collect();
+    for (i, mut entry) in entries.into_iter().enumerate() {
+        entry.compiled.reports = !read.contains(&i) || generated.contains(&i);
+        out[entry.file].push(entry.compiled);
+    }
+    results
+        .into_iter()
+        .zip(out)
+        .zip(files)
+        .map(|((result, compiled), file)| {
+            result?;
+            if compiled.is_empty() {
+                return Err(SigmaError::Invalid {
+                    file: file.name.to_string(),
+                    rule: String::new(),
+                    message: "the file holds no rule".into(),
+                });
+            }
+            Ok(compiled)
+        })
+        .collect()
+}
+
+/// Keeps a file's first error.
+fn fail(result: &mut Result<(), SigmaError>, error: SigmaError) {
+    if result.is_ok() {
+        *result = Err(error);
+    }
+}
+
+/// The rule a correlation of file `file` means by `reference`: one of its
+/// own file by name or id, else one of another file by id, else by a name
+/// only one rule has.
+fn find_rule(entries: &[Entry], file: usize, reference: &str) -> Option<usize> {
+    let only = |matches: Vec<usize>| match matches.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    entries
+        .iter()
+        .position(|e| e.file == file && e.answers_to(reference))
+        .or_else(|| {
+            only(
+                (0..entries.len())
+                    .filter(|&i| entries[i].compiled.rule.id.as_deref() == Some(reference))
+                    .collect(),
+            )
+        })
+        .or_else(|| {
+            only(
+                (0..entries.len())
+                    .filter(|&i| entries[i].name.as_deref() == Some(reference))
+                    .collect(),
+            )
+        })
+}
+
+/// A detection rule (a legacy `| count()` condition becomes an event_count
+/// correlation over the rule's own selection).
+fn compile_detection(doc: &Yaml, placeholders: &Placeholders) -> Result<Compiled, Problem> {
+    let mut rule = read_rule(doc)?;
+    let legacy = match rule.detection.conditions.as_slice() {
+        [only] => correlation::legacy_count(only, rule.detection.timeframe.as_deref())?,
+        _ => None,
+    };
+    if let Some((base, _)) = &legacy {
+        rule.detection.conditions = vec![base.clone()];
+    }
+    let predicate = predicate(&rule, placeholders)?;
+    let sql = format!(
+        "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
+        rule.source.table()
+    );
+    let Some((_, c)) = legacy else {
+        return Ok(Compiled {
             rule,
             sql,
             predicate,
             reports: true,
             correlation: None,
         });
-    }
-    for doc in correlations {
-        let invalid = invalid_in(file, doc);
-        let c = correlation::parse(doc).map_err(&invalid)?;
-        let mut referenced = Vec::new();
-        let mut indexes = Vec::new();
-        for r in &c.rules {
-            let i = (0..out.len())
-                .find(|&i| names[i].as_deref() == Some(r.as_str()) || out[i].rule.id.as_deref() == Some(r.as_str()))
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "the correlation reads rule {r:?}, which is not a detection rule of this file (by name or id)"
-                    ))
-                })?;
-            indexes.push(i);
-        }
-        for &i in &indexes {
-            referenced.push(correlation::Referenced {
-                name: names[i]
+    };
+    let referenced = [correlation::Referenced {
+        name: "selection",
+        source: rule.source,
+        reads: Reads::Records {
+            predicate: &predicate,
+        },
+    }];
+    let sql = c.sql(&referenced, None, "sigma")?;
+    let scheduled_sql = c.sql(&referenced, Some("${window_start}"), "sigma")?;
+    Ok(Compiled {
+        rule,
+        sql,
+        predicate,
+        reports: true,
+        correlation: Some(CompiledCorrelation {
+            group_by: c.group_by.clone(),
+            timespan_seconds: c.timespan_seconds,
+            history_seconds: c.timespan_seconds,
+            scheduled_sql,
+        }),
+    })
+}
+
+/// A correlation over the rules `reads` (indexes into `entries`): the rule,
+/// and its query as another correlation reads it (tables named `prefix_*`).
+fn compile_correlation(
+    doc: &Yaml,
+    c: &Correlation,
+    reads: &[usize],
+    entries: &[Entry],
+    prefix: &str,
+) -> Result<(Compiled, String), Problem> {
+    let referenced: Vec<correlation::Referenced> = reads
+        .iter()
+        .map(|&i| {
+            let e = &entries[i];
+            correlation::Referenced {
+                name: e
+                    .name
                     .as_deref()
-                    .or(out[i].rule.id.as_deref())
+                    .or(e.compiled.rule.id.as_deref())
                     .unwrap_or(""),
-                source: out[i].rule.source,
-                predicate: &out[i].predicate,
-            });
-        }
-        let sql = c.sql(&referenced, None).map_err(&invalid)?;
-        let scheduled_sql = c
-            .sql(&referenced, Some("${window_start}"))
-            .map_err(&invalid)?;
-        let source = out[indexes[0]].rule.source;
-        if !c.generate {
-            for &i in &indexes {
-                out[i].reports = false;
+                source: e.compiled.rule.source,
+                reads: match &e.firings {
+                    Some((sql, group_by)) => Reads::Firings { sql, group_by },
+                    None => Reads::Records {
+                        predicate: &e.compiled.predicate,
+                    },
+                },
             }
-        }
-        let meta = read_metadata(doc, source).map_err(&invalid)?;
-        out.push(Compiled {
-            rule: meta,
+        })
+        .collect();
+    let sql = c.sql(&referenced, None, "sigma")?;
+    let scheduled_sql = c.sql(&referenced, Some("${window_start}"), "sigma")?;
+    let firings_sql = c.sql(&referenced, None, prefix)?;
+    let inner_history = reads
+        .iter()
+        .filter(|&&i| entries[i].firings.is_some())
+        .filter_map(|&i| entries[i].compiled.correlation.as_ref())
+        .map(|inner| inner.history_seconds)
+        .max()
+        .unwrap_or(0);
+    let rule = read_metadata(doc, entries[reads[0]].compiled.rule.source)?;
+    Ok((
+        Compiled {
+            rule,
             sql,
             predicate: String::new(),
             reports: true,
             correlation: Some(CompiledCorrelation {
                 group_by: c.group_by.clone(),
                 timespan_seconds: c.timespan_seconds,
+                history_seconds: c.timespan_seconds + inner_history,
                 scheduled_sql,
             }),
-        });
-    }
-    if out.is_empty() {
-        return Err(SigmaError::Invalid {
-            file: file.to_string(),
-            rule: String::new(),
-            message: "the file holds no rule".into(),
-        });
-    }
-    Ok(out)
+        },
+        firings_sql,
+    ))
 }
 
 /// The error for a problem in the rule `doc` of `file`, named by its title

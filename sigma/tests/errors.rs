@@ -1,7 +1,7 @@
 //! Malformed Sigma gets a clear error naming the file, the rule and what is
 //! wrong, never a panic.
 
-use vigil_sigma::{compile, Placeholders, SigmaError};
+use vigil_sigma::{compile, compile_files, Placeholders, SigmaError, SigmaFile};
 
 fn error_of(yaml: &str) -> String {
     match compile(yaml, "rules/bad.yml", &Placeholders::new()) {
@@ -156,5 +156,96 @@ fn a_legacy_count_is_the_event_count_correlation_it_means() {
     assert_eq!(
         (c.group_by.clone(), c.timespan_seconds),
         (vec!["sourceIPAddress".to_string()], 600)
+    );
+}
+
+const DENIED: &str = "title: A denied call\nname: denied\nid: 0a9c1f52-1c1d-4a53-8d6e-2f0b8f2e0001\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    errorCode: AccessDenied\n  condition: sel\n";
+
+fn count_of(name: &str, reads: &str, group_by: &str) -> String {
+    format!("title: Count of {reads}\nname: {name}\ncorrelation:\n  type: event_count\n  rules: [{reads}]\n  group-by: [{group_by}]\n  timespan: 10m\n  condition: {{gte: 3}}\n")
+}
+
+#[test]
+fn a_correlation_reading_a_missing_rule_is_named() {
+    let e = error_of(&format!(
+        "{DENIED}---\n{}",
+        count_of("c", "typo", "sourceIPAddress")
+    ));
+    assert!(
+        e.contains("rules/bad.yml") && e.contains("Count of typo"),
+        "{e}"
+    );
+    assert!(e.contains("reads rule \"typo\", which is no rule"), "{e}");
+}
+
+#[test]
+fn correlations_reading_each_other_are_a_cycle() {
+    let e = error_of(&format!(
+        "{}---\n{}",
+        count_of("a", "b", "sourceIPAddress"),
+        count_of("b", "a", "sourceIPAddress")
+    ));
+    assert!(e.contains("(a cycle)"), "{e}");
+}
+
+#[test]
+fn a_chain_groups_only_by_what_the_correlation_it_reads_carries() {
+    let e = error_of(&format!(
+        "{DENIED}---\n{}---\n{}",
+        count_of("inner", "denied", "sourceIPAddress"),
+        count_of("outer", "inner", "userIdentity.arn")
+    ));
+    assert!(
+        e.contains("rule \"inner\" is a correlation, whose firings carry only its group-by fields (sourceIPAddress)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_chain_reports_its_outermost_correlation_only() {
+    let chain = compile(
+        &format!(
+            "{DENIED}---\n{}---\n{}",
+            count_of("inner", "denied", "sourceIPAddress"),
+            count_of("outer", "inner", "sourceIPAddress")
+        ),
+        "f",
+        &Placeholders::new(),
+    )
+    .unwrap();
+    let reporting: Vec<&str> = chain
+        .iter()
+        .filter(|c| c.reports)
+        .map(|c| c.rule.title.as_str())
+        .collect();
+    assert_eq!(reporting, ["Count of inner"]);
+    let outer = chain.iter().find(|c| c.reports).unwrap();
+    // The outer window reads the inner one's history too.
+    assert_eq!(outer.correlation.as_ref().unwrap().history_seconds, 1200);
+}
+
+#[test]
+fn a_correlation_reads_the_rules_of_another_file_by_id() {
+    let reader = "title: Denials by address\ncorrelation:\n  type: event_count\n  rules: [0a9c1f52-1c1d-4a53-8d6e-2f0b8f2e0001]\n  group-by: [sourceIPAddress]\n  timespan: 10m\n  condition: {gte: 3}\n";
+    let files = [
+        SigmaFile {
+            text: reader,
+            name: "reader.yml",
+        },
+        SigmaFile {
+            text: DENIED,
+            name: "denied.yml",
+        },
+    ];
+    let results = compile_files(&files, &Placeholders::new());
+    let reader = results[0].as_ref().unwrap();
+    assert!(reader[0].reports && reader[0].correlation.is_some());
+    // The rule read does not report on its own (no `generate`).
+    assert!(!results[1].as_ref().unwrap()[0].reports);
+    // Alone, the reader names what it misses.
+    let e = compile(files[0].text, "reader.yml", &Placeholders::new()).unwrap_err();
+    assert!(
+        e.to_string().contains("nor of the files loaded with it"),
+        "{e}"
     );
 }

@@ -3,14 +3,20 @@
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use std::path::PathBuf;
+use vigil_detect::Placeholders;
+use vigil_sigma::SigmaFile;
 
 #[derive(Subcommand, Debug)]
 pub enum SigmaCommand {
-    /// Print a Sigma detection rule as one SELECT over the lake (standard
-    /// output holds the query alone: `vigil sigma convert r.yml > r.sql &&
-    /// vigil query -f r.sql`), or as a Vigil rule file to edit.
+    /// Print a Sigma rule as one SELECT over the lake (standard output
+    /// holds the query alone: `vigil sigma convert r.yml > r.sql && vigil
+    /// query -f r.sql`), or as a Vigil rule file to edit. Further files
+    /// hold rules a correlation of the first reads.
     Convert {
         rule: PathBuf,
+        /// Files with the rules a correlation in RULE reads (by id or name).
+        #[arg(value_name = "READS")]
+        reads: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = ConvertFormat::Sql)]
         format: ConvertFormat,
     },
@@ -22,11 +28,31 @@ pub enum ConvertFormat {
     Toml,
 }
 
-pub fn run(command: &SigmaCommand) -> Result<()> {
-    let SigmaCommand::Convert { rule, format } = command;
-    let text =
-        std::fs::read_to_string(rule).with_context(|| format!("reading {}", rule.display()))?;
-    let compiled = vigil_sigma::compile(&text, &rule.display().to_string(), &Default::default())?;
+pub fn run(command: &SigmaCommand, placeholders: &Placeholders) -> Result<()> {
+    let SigmaCommand::Convert {
+        rule,
+        reads,
+        format,
+    } = command;
+    let paths: Vec<&PathBuf> = std::iter::once(rule).chain(reads).collect();
+    let mut texts = Vec::new();
+    for path in &paths {
+        texts.push(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        );
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let files: Vec<SigmaFile> = texts
+        .iter()
+        .zip(&names)
+        .map(|(text, name)| SigmaFile { text, name })
+        .collect();
+    // The first file's rules; the others only lend it the rules it reads.
+    let mut results = vigil_sigma::compile_files(&files, placeholders).into_iter();
+    let compiled = results.next().unwrap_or_else(|| Ok(Vec::new()))?;
+    for other in results {
+        other?;
+    }
     // The rules that report: a correlation's, not the rules it reads.
     let reporting = compiled.iter().filter(|c| c.reports).count();
     if reporting > 1 && matches!(format, ConvertFormat::Sql) {
