@@ -2,7 +2,7 @@
 //! finding, updated (count, last seen) instead of alerted again.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use crate::evaluate::Candidate;
 use crate::finding::{finding_id, Finding, FindingStatus};
@@ -74,12 +74,17 @@ impl Suppressor {
                 // the finding keeps the largest count any one window saw.
                 e.event_count = e.event_count.max(c.event_count);
             } else {
+                // A set beside the remembered ids: a candidate of many
+                // events would otherwise scan them all for each one.
+                let mut remembered: HashSet<String> = e.event_ids.iter().cloned().collect();
                 for id in &c.event_ids {
-                    if !e.event_ids.contains(id) {
+                    if remembered.insert(id.clone()) {
                         e.event_count += 1;
                         e.event_ids.push_back(id.clone());
                         if e.event_ids.len() > REMEMBERED_IDS {
-                            e.event_ids.pop_front();
+                            if let Some(forgotten) = e.event_ids.pop_front() {
+                                remembered.remove(&forgotten);
+                            }
                         }
                     }
                 }
