@@ -379,6 +379,30 @@ fn sql_start_line(text: &str, value_start: usize) -> usize {
     line_of(text, value_start) + skip
 }
 
+/// `[rules]` of vigil.toml: the built-in packs to turn on and the values of
+/// Sigma's `expand` placeholders (`%name%`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    #[serde(default)]
+    pub packs: Vec<String>,
+    #[serde(default)]
+    pub placeholders: Placeholders,
+}
+
+impl RulesConfig {
+    /// Reads the `[rules]` section of a vigil.toml (the other sections are
+    /// their own readers' business); none is the default.
+    pub fn from_config_text(text: &str) -> Result<RulesConfig, toml::de::Error> {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            rules: RulesConfig,
+        }
+        toml::from_str::<File>(text).map(|f| f.rules)
+    }
+}
+
 /// Where the rules in force come from: the built-in rules, the packs turned
 /// on, and the user's folders.
 #[derive(Debug, Clone, Default)]

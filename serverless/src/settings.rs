@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
+use vigil_detect::rule::RulesConfig;
 
 use crate::error::ServerlessError;
 
@@ -12,7 +13,7 @@ pub const LAKE_ENV: &str = "VIGIL_LAKE";
 pub const RULES_ENV: &str = "VIGIL_RULES";
 /// Built-in rule packs to turn on, comma-separated (e.g. `sigma`).
 pub const RULE_PACKS_ENV: &str = "VIGIL_RULE_PACKS";
-/// A `vigil.toml` whose `[alerting]` section is used.
+/// A `vigil.toml` whose `[alerting]` and `[rules]` sections are used.
 pub const CONFIG_ENV: &str = "VIGIL_CONFIG";
 /// The SNS topic findings are published to.
 pub const SNS_TOPIC_ENV: &str = "VIGIL_SNS_TOPIC_ARN";
@@ -32,7 +33,8 @@ pub struct Settings {
     pub rule_dirs: Vec<PathBuf>,
     /// Built-in rule packs turned on (`VIGIL_RULE_PACKS`, e.g. `sigma`).
     pub rule_packs: Vec<String>,
-    /// Values for Sigma's `expand` placeholders.
+    /// Values for Sigma's `expand` placeholders (`[rules.placeholders]` of
+    /// the `VIGIL_CONFIG` file).
     pub rule_placeholders: vigil_detect::Placeholders,
     pub alerting: AlertingConfig,
     /// False: findings are recorded in the lake, never sent (backfills).
@@ -43,7 +45,14 @@ impl Settings {
     /// Reads the settings from the environment. With no destination
     /// configured, findings are written as JSON lines to the function's log.
     pub fn from_env() -> Result<Settings, ServerlessError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Settings::from_variables(|name| std::env::var(name).ok())
+    }
+
+    /// [`Settings::from_env`] over any source of variables.
+    pub fn from_variables(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ServerlessError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let lake = var(LAKE_ENV).ok_or(ServerlessError::Setting {
             name: LAKE_ENV,
             message: "not set (the lake, e.g. s3://my-lake-bucket/lake)".into(),
@@ -56,9 +65,21 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
-        let mut alerting = match var(CONFIG_ENV) {
-            Some(path) => vigil_alerting::config::load(path.as_ref())?.alerting,
-            None => AlertingConfig::default(),
+        let (mut alerting, rules) = match var(CONFIG_ENV) {
+            Some(path) => {
+                let alerting = vigil_alerting::config::load(path.as_ref())?.alerting;
+                let rules = std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| {
+                        RulesConfig::from_config_text(&text).map_err(|e| e.to_string())
+                    })
+                    .map_err(|message| ServerlessError::Setting {
+                        name: CONFIG_ENV,
+                        message: format!("[rules] of {path}: {message}"),
+                    })?;
+                (alerting, rules)
+            }
+            None => (AlertingConfig::default(), RulesConfig::default()),
         };
         let endpoint = var(AWS_ENDPOINT_ENV);
         if let Some(topic) = var(SNS_TOPIC_ENV) {
@@ -85,14 +106,13 @@ impl Settings {
             alerting.dead_letter_endpoint_url = endpoint;
         }
         let mut settings = Settings::new(lake, rule_dirs, alerting);
-        settings.rule_packs = var(RULE_PACKS_ENV)
-            .map(|v| {
-                v.split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        settings.rule_packs = rules.packs;
+        for pack in var(RULE_PACKS_ENV).unwrap_or_default().split(',') {
+            if !pack.is_empty() && !settings.rule_packs.iter().any(|p| p == pack) {
+                settings.rule_packs.push(pack.to_string());
+            }
+        }
+        settings.rule_placeholders = rules.placeholders;
         Ok(settings)
     }
 
@@ -116,5 +136,52 @@ impl Settings {
             alerting,
             send_alerts: true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ServerlessError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_variables(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_config_file_gives_packs_and_placeholders_the_variable_adds_packs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("vigil.toml");
+        std::fs::write(
+            &config,
+            "[rules]\npacks = [\"sigma\"]\n\n[rules.placeholders]\noffice_ips = [\"198.51.100.0/24\"]\n",
+        )
+        .unwrap();
+        let s = settings(&[
+            (LAKE_ENV, "/tmp/lake"),
+            (CONFIG_ENV, config.to_str().unwrap()),
+            (RULE_PACKS_ENV, "sigma,extra"),
+        ])
+        .unwrap();
+        assert_eq!(s.rule_packs, ["sigma", "extra"]);
+        assert_eq!(s.rule_placeholders["office_ips"], ["198.51.100.0/24"]);
+    }
+
+    #[test]
+    fn a_bad_rules_section_is_an_error_naming_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("vigil.toml");
+        std::fs::write(&config, "[rules]\npakcs = [\"sigma\"]\n").unwrap();
+        let e = settings(&[
+            (LAKE_ENV, "/tmp/lake"),
+            (CONFIG_ENV, config.to_str().unwrap()),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(CONFIG_ENV) && e.contains("pakcs"), "{e}");
     }
 }

@@ -2,10 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::path::PathBuf;
+use vigil_detect::rule::RulesConfig;
 use vigil_detect::{run_rule_tests, RuleSet, RuleSources};
 
 use crate::output;
@@ -28,24 +27,6 @@ pub enum RulesCommand {
     },
 }
 
-/// `[rules]` of vigil.toml.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesConfig {
-    /// Built-in packs to turn on.
-    #[serde(default)]
-    packs: Vec<String>,
-    /// Values of Sigma's `expand` placeholders (`%name%`).
-    #[serde(default)]
-    placeholders: BTreeMap<String, Vec<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    rules: RulesConfig,
-}
-
 /// Where the rules in force come from: the `--rules` folders, the packs of
 /// `--pack` and of `[rules] packs`, and `[rules.placeholders]`, from the
 /// configuration file given, else `./vigil.toml` if present.
@@ -55,15 +36,16 @@ pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Res
             .exists()
             .then(|| PathBuf::from("vigil.toml"))
     });
-    let file: ConfigFile = match &path {
+    let config = match &path {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            toml::from_str(&text).with_context(|| format!("reading [rules] of {}", p.display()))?
+            RulesConfig::from_config_text(&text)
+                .with_context(|| format!("reading [rules] of {}", p.display()))?
         }
-        None => ConfigFile::default(),
+        None => RulesConfig::default(),
     };
-    let mut all_packs = file.rules.packs;
+    let mut all_packs = config.packs;
     for p in packs {
         if !all_packs.contains(p) {
             all_packs.push(p.clone());
@@ -72,7 +54,7 @@ pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Res
     Ok(RuleSources {
         dirs: dirs.to_vec(),
         packs: all_packs,
-        placeholders: file.rules.placeholders,
+        placeholders: config.placeholders,
     })
 }
 
