@@ -174,16 +174,7 @@ pub fn parse(doc: &Yaml) -> Result<Correlation, Problem> {
         return Err("the correlation's condition has no operator".into());
     }
     if kind == Kind::TemporalOrdered {
-        // How many of the rules, in order, the condition asks for.
-        let all = rules.len() as f64;
-        let every_rule = condition.iter().all(|(op, n)| match *op {
-            ">=" | "=" => *n >= all,
-            ">" => *n + 1.0 >= all,
-            _ => false,
-        });
-        if !every_rule {
-            return Err("temporal_ordered is supported with every rule in order (a condition asking for fewer rules is not supported yet)".into());
-        }
+        ordered_length(&condition, rules.len())?;
     }
     if c["type"].as_str() == Some("value_median") {
         percentile = Some(50.0);
@@ -277,6 +268,45 @@ pub fn legacy_count(
         },
     )))
 }
+
+/// How many of its rules, in their order, a temporal_ordered correlation
+/// asks for: the least count its condition allows (gte, gt or eq).
+fn ordered_length(condition: &[(&'static str, f64)], rules: usize) -> Result<usize, Problem> {
+    let least = condition
+        .iter()
+        .filter_map(|(op, n)| match *op {
+            ">=" | "=" => Some(n.ceil()),
+            ">" => Some(n.floor() + 1.0),
+            _ => None,
+        })
+        .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
+        .ok_or("temporal_ordered needs a condition with a least count (gte, gt or eq)")?;
+    if least < 1.0 || least > rules as f64 {
+        return Err(format!(
+            "temporal_ordered asks for {least} of its {rules} rules in order: between 1 and {rules}"
+        ));
+    }
+    Ok(least as usize)
+}
+
+/// Every choice of `k` of `n` indexes, each in increasing order.
+fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
+    if k == 0 {
+        return vec![Vec::new()];
+    }
+    (k - 1..n)
+        .flat_map(|last| {
+            combinations(last, k - 1).into_iter().map(move |mut c| {
+                c.push(last);
+                c
+            })
+        })
+        .collect()
+}
+
+/// Subsequences a temporal_ordered correlation tries, at most: each is a
+/// chain of joins in its query.
+const MOST_ORDERED_SUBSETS: usize = 64;
 
 /// `30s`, `5m`, `1h`, `2d` in seconds.
 fn timespan(text: &str) -> Result<u64, Problem> {
@@ -461,31 +491,45 @@ impl Correlation {
         let p = prefix;
         // temporal_ordered: a window counts when it holds the first rule's
         // event, then the second's strictly later, and so on (the earliest
-        // of each after the one before, as pySigma chooses them).
+        // of each after the one before, as pySigma chooses them). When the
+        // condition asks for k of the rules, any k of them in their order.
         let mut sequence = String::new();
         let mut anchors = format!("{p}_anchors");
         if self.kind == Kind::TemporalOrdered {
-            let mut carried: Vec<String> = Vec::new();
-            let mut from = format!("{p}_anchors");
-            for (i, r) in rules.iter().enumerate() {
-                let after = match i {
-                    0 => String::new(),
-                    _ => format!(" AND e.event_time > a.sigma_q{}", i - 1),
-                };
-                let keep: String = carried.iter().map(|q| format!(", a.{q}")).collect();
-                sequence.push_str(&format!(
-                    ", {p}_seq{i} AS (SELECT {select_groups}a.window_end{keep}, \
-                     min(e.event_time) FILTER (WHERE e.sigma_rule = {name}{after}) AS sigma_q{i} \
-                     FROM {from} a JOIN {p}_events e ON {join} GROUP BY {select_groups}a.window_end{keep})",
-                    name = quote(r.name),
+            let k = ordered_length(&self.condition, rules.len())?;
+            let subsets = combinations(rules.len(), k);
+            if subsets.len() > MOST_ORDERED_SUBSETS {
+                return Err(format!(
+                    "temporal_ordered asking for {k} of {} rules tries {} orders, more than {MOST_ORDERED_SUBSETS}",
+                    rules.len(),
+                    subsets.len()
                 ));
-                carried.push(format!("sigma_q{i}"));
-                from = format!("{p}_seq{i}");
             }
-            sequence.push_str(&format!(
-                ", {p}_ordered AS (SELECT window_end{anchor_groups} FROM {from} WHERE sigma_q{} IS NOT NULL)",
-                rules.len() - 1
-            ));
+            let mut ordered = Vec::new();
+            for (s, subset) in subsets.iter().enumerate() {
+                let mut carried: Vec<String> = Vec::new();
+                let mut from = format!("{p}_anchors");
+                for (j, &i) in subset.iter().enumerate() {
+                    let after = match j {
+                        0 => String::new(),
+                        _ => format!(" AND e.event_time > a.sigma_q{}", j - 1),
+                    };
+                    let keep: String = carried.iter().map(|q| format!(", a.{q}")).collect();
+                    sequence.push_str(&format!(
+                        ", {p}_s{s}_seq{j} AS (SELECT {select_groups}a.window_end{keep}, \
+                         min(e.event_time) FILTER (WHERE e.sigma_rule = {name}{after}) AS sigma_q{j} \
+                         FROM {from} a JOIN {p}_events e ON {join} GROUP BY {select_groups}a.window_end{keep})",
+                        name = quote(rules[i].name),
+                    ));
+                    carried.push(format!("sigma_q{j}"));
+                    from = format!("{p}_s{s}_seq{j}");
+                }
+                ordered.push(format!(
+                    "SELECT window_end{anchor_groups} FROM {from} WHERE sigma_q{} IS NOT NULL",
+                    k - 1
+                ));
+            }
+            sequence.push_str(&format!(", {p}_ordered AS ({})", ordered.join(" UNION ")));
             anchors = format!("{p}_ordered");
         }
         let condition: Vec<String> = self

@@ -249,3 +249,26 @@ fn a_correlation_reads_the_rules_of_another_file_by_id() {
         "{e}"
     );
 }
+
+#[test]
+fn temporal_ordered_needs_a_least_count_it_can_reach() {
+    let three = "title: a\nname: a\nlogsource: {product: aws, service: cloudtrail}\ndetection: {sel: {eventName: A}, condition: sel}\n---\ntitle: b\nname: b\nlogsource: {product: aws, service: cloudtrail}\ndetection: {sel: {eventName: B}, condition: sel}\n";
+    let ordered = |condition: &str| {
+        format!("{three}---\ntitle: Ordered\ncorrelation:\n  type: temporal_ordered\n  rules: [a, b]\n  group-by: [sourceIPAddress]\n  timespan: 10m\n{condition}")
+    };
+    assert!(error_of(&ordered("  condition: {gte: 3}\n")).contains("asks for 3 of its 2 rules"));
+    assert!(error_of(&ordered("  condition: {lte: 1}\n"))
+        .contains("needs a condition with a least count"));
+    let one = compile(
+        &ordered("  condition: {gte: 1}\n"),
+        "f",
+        &Placeholders::new(),
+    )
+    .unwrap();
+    let sql = &one.iter().find(|c| c.reports).unwrap().sql;
+    // Either rule alone, each its own order.
+    assert!(
+        sql.contains("sigma_s1_seq0") && !sql.contains("sigma_s2_"),
+        "{sql}"
+    );
+}
