@@ -153,6 +153,14 @@ impl Compiler<'_> {
                     } else {
                         format!("(?{flags}){re}")
                     };
+                    // The query engine compiles it with Rust's regex crate:
+                    // say so now, naming the rule, rather than when it runs.
+                    if let Err(e) = regex::Regex::new(&re) {
+                        return Err(format!(
+                            "the regular expression {re:?} is not one Vigil runs (Rust regex syntax: no look-around or back-references): {}",
+                            e.to_string().lines().last().unwrap_or_default().trim()
+                        ));
+                    }
                     Ok(regex_match(&field, &re))
                 })
                 .collect::<Result<Vec<_>, Problem>>()?

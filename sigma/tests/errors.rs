@@ -110,6 +110,10 @@ fn bad_values_are_named_not_panicked_on() {
             "not supported",
         ),
         ("  condition: 1 of them", "names no selection"),
+        (
+            "  sel:\n    eventName|re: '^(?!Get).*'\n  condition: sel",
+            "no look-around",
+        ),
     ] {
         let e = error_of(&rule(detection));
         assert!(e.contains(needle), "{detection}: {e}");
