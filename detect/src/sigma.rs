@@ -49,12 +49,18 @@ pub fn rule_toml(compiled: &Compiled, id: &str, tests: Option<&str>) -> String {
         .unwrap_or_default()
         .trim()
         .to_string();
-    if let Some(author) = &rule.author {
-        description.push_str(&format!(" (Sigma rule by {author}"));
-        if let Some(license) = &rule.license {
-            description.push_str(&format!(", {license}"));
-        }
-        description.push(')');
+    // Who wrote it, under which licence, and how mature its authors say it
+    // is (Sigma's `status`: stable, test, experimental...).
+    let provenance: Vec<String> = [
+        rule.author.as_ref().map(|a| format!("by {a}")),
+        rule.license.clone(),
+        rule.status.as_ref().map(|s| format!("status {s}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !provenance.is_empty() {
+        description.push_str(&format!(" (Sigma rule {})", provenance.join(", ")));
     }
     doc.insert("description".into(), text(description.trim()));
     doc.insert("severity".into(), text(severity(rule.level.as_deref())));
