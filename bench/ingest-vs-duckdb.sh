@@ -16,7 +16,7 @@ cargo build --release --quiet
 VIGIL="$CARGO_TARGET_DIR/release/vigil"
 
 DATA="$OUT/cloudtrail-${MB}mb.ndjson"
-[ -f "$DATA" ] || "$VENV/bin/python" bench/make-cloudtrail-ndjson.py ../shared/corpus "$DATA" "$MB"
+[ -f "$DATA" ] || "$VENV/bin/python" bench/make-cloudtrail-ndjson.py testdata/corpus "$DATA" "$MB"
 BYTES=$(stat -c %s "$DATA")
 
 measure() { # command... → "seconds peak_kb"

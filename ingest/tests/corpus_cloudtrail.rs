@@ -1,4 +1,4 @@
-//! Every CloudTrail record in the shared corpus parses, except those that are
+//! Every CloudTrail record in the corpus (`testdata/corpus/`) parses, except those that are
 //! genuinely invalid, with the fields the corpus documents.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Envelopes and Lambda logs from the shared corpus: subscription payloads
+//! Envelopes and Lambda logs from the corpus (`testdata/corpus/`): subscription payloads
 //! (gzip, zlib, Kinesis, Firehose), control messages, digests, REPORT lines.
 
 mod common;

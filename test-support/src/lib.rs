@@ -1,5 +1,5 @@
 //! Helpers every crate's tests share: where the checkout, its sample logs and
-//! the shared corpus are, and moto's endpoint and buckets.
+//! the corpus of real public logs (`testdata/corpus/`) are, and moto's endpoint and buckets.
 //!
 //! Paths are found at run time from `CARGO_MANIFEST_DIR`, which cargo sets
 //! for every test and bench it runs. `env!("CARGO_MANIFEST_DIR")` would bake
@@ -36,10 +36,11 @@ pub fn sample_logs(rel: impl AsRef<Path>) -> PathBuf {
     checkout().join("sample-logs").join(rel)
 }
 
-/// A file or folder of the shared corpus of real public logs, beside the
-/// checkout; fails the test at once if it is missing.
+/// A file or folder of the corpus of real public logs and rules
+/// (`testdata/corpus/`, see its MANIFEST); fails the test at once if it is
+/// missing.
 pub fn corpus(rel: impl AsRef<Path>) -> PathBuf {
-    let path = checkout().join("../shared/corpus").join(rel);
+    let path = checkout().join("testdata/corpus").join(rel);
     assert!(path.exists(), "corpus file missing: {}", path.display());
     path
 }

@@ -6,7 +6,7 @@ use arrow::datatypes::{Float64Type, Int32Type, Int64Type, TimestampMillisecondTy
 use std::path::{Path, PathBuf};
 use vigil_ingest::{IngestOptions, IngestReport, Ingester, MemorySink, Table, TableBatch};
 
-/// The shared corpus of real public AWS logs (beside the checkout), and
+/// The corpus of real public AWS logs (`testdata/corpus/`), and
 /// `sample-logs/`.
 #[allow(unused_imports)] // each test binary uses some of them
 pub use vigil_test_support::{corpus, sample_logs as sample};
