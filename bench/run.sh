@@ -2,7 +2,7 @@
 # Vigil vs DuckDB in one run, on one generated data set (`vigil generate`):
 #   1. ingest: CloudTrail and API Gateway NDJSON → Parquet, Vigil on one core
 #      and on all cores vs DuckDB (read_json streamed into COPY, and read_json into a
-#      table then COPY, as issue 7 names it) with 1 and all threads;
+#      table then COPY) with 1 and all threads;
 #   2. detection: every built-in scheduled rule over its latest window
 #      (`vigil detect --due`) vs the same rules one by one in DuckDB;
 #   3. hunting: every saved hunt (`vigil hunt run`) vs the same SQL in DuckDB;
@@ -166,8 +166,8 @@ Ratios are Vigil's time / DuckDB's (below 1.00 Vigil is faster); peak RSS in par
 ### 1. Ingest: NDJSON → Parquet (zstd), same files, same end result
 
 DuckDB two ways: \`COPY (SELECT * FROM read_json(...)) TO ...\` (streamed, its
-fastest), and \`read_json\` into a table then \`COPY\` the table (the procedure
-issue 7 names). Issue 7's goal (≥ 2.5× DuckDB's throughput) is a ratio ≤ 0.40.
+fastest), and \`read_json\` into a table then \`COPY\` the table (load,
+then export).
 
 | input | parallelism | Vigil | DuckDB streamed COPY | ratio | DuckDB table, then COPY | ratio |
 |---|---|---|---|---|---|---|
