@@ -766,3 +766,42 @@ fn a_sigma_rule_converts_to_a_query_vigil_query_runs_and_to_a_rule_vigil_loads()
     ]));
     assert!(out.contains("sigma_console_without_mfa"), "{out}");
 }
+
+#[test]
+fn a_streaming_rule_that_fails_stops_the_run_with_its_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("my-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let builtin = std::fs::read_to_string(in_checkout(
+        "detect/rules/cloudtrail/cloudtrail_logging_tampered.toml",
+    ))
+    .unwrap();
+    // Plans (so it loads), fails on the sample story's StopLogging record.
+    std::fs::write(
+        rules.join("broken.toml"),
+        builtin
+            .replace(
+                "id = \"cloudtrail_logging_tampered\"",
+                "id = \"broken_at_run_time\"",
+            )
+            .replace(
+                "'PutInsightSelectors')",
+                "'PutInsightSelectors')\n  AND 1 / (length(event_name) - length(event_name)) > 0",
+            ),
+    )
+    .unwrap();
+    let out = vigil(&dir.path().join("lake"))
+        .arg("--rules")
+        .arg(&rules)
+        .args(["run", "--no-alerts"])
+        .arg(sample_logs(""))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rule broken_at_run_time: query failed")
+            && stderr.contains("Divide by zero"),
+        "{stderr}"
+    );
+}

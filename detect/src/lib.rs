@@ -37,7 +37,7 @@ pub use engine::{DetectReport, Detector, StreamingCost};
 pub use error::{DetectError, RuleError};
 pub use finding::{Finding, FindingStatus, Severity};
 pub use rule::{Mode, Rule, RuleSet, RuleSources};
-pub use streaming::StreamingSink;
+pub use streaming::{streaming_pass, StreamingPass, StreamingResults, StreamingSink};
 pub use tables::Tables;
 pub use testing::{run_rule_tests, TestOutcome};
 pub use vigil_sigma::Placeholders;

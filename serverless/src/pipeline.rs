@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use vigil_alerting::{DeliveryReport, Dispatcher};
 use vigil_detect::engine::{DetectReport, ModeFilter, Source};
-use vigil_detect::{Detector, Finding, RuleSources, StreamingSink};
+use vigil_detect::{streaming_pass, Detector, Finding, RuleSources, StreamingResults};
 use vigil_ingest::{IngestOptions, IngestReport, Ingester, Lake, SourceId};
 
 use crate::error::ServerlessError;
@@ -107,8 +107,12 @@ impl Pipeline {
         let handle = tokio::runtime::Handle::current();
         let lake = self.lake.clone();
         let detector = self.detector.clone();
-        let (ingest, failed_inputs, streamed) = tokio::task::spawn_blocking(move || {
-            let (sink, streamed) = StreamingSink::new(lake.writer()?, detector)?;
+        let (ingested, pass) = tokio::task::spawn_blocking(move || {
+            let writer = match lake.writer() {
+                Ok(writer) => writer,
+                Err(e) => return (Err(ServerlessError::from(e)), None),
+            };
+            let (sink, pass) = streaming_pass(writer, detector, &handle);
             let mut ingester = Ingester::new(IngestOptions::default(), sink);
             let mut failed = Vec::new();
             for (i, input) in inputs.into_iter().enumerate() {
@@ -134,16 +138,17 @@ impl Pipeline {
                     failed.push((i, e.to_string()));
                 }
             }
-            let report = ingester.finish()?;
-            let streamed = std::mem::take(
-                &mut *streamed
-                    .lock()
-                    .map_err(|_| ServerlessError::Runtime("streaming detection failed".into()))?,
-            );
-            Ok::<_, ServerlessError>((report, failed, streamed))
+            let report = ingester.finish().map_err(ServerlessError::from);
+            (report.map(|r| (r, failed)), Some(pass))
         })
         .await
-        .map_err(|e| ServerlessError::Runtime(format!("ingest task: {e}")))??;
+        .map_err(|e| ServerlessError::Runtime(format!("ingest task: {e}")))?;
+        // A rule that failed stopped the ingest too: its own error says more.
+        let streamed = match pass {
+            Some(pass) => pass.results().await?,
+            None => StreamingResults::default(),
+        };
+        let (ingest, failed_inputs) = ingested?;
         let mut detect = streamed.report;
         let findings = self
             .detector

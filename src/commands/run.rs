@@ -6,7 +6,7 @@ use chrono::Utc;
 use clap::Args;
 use vigil_detect::engine::{ModeFilter, Source};
 use vigil_detect::RuleSources;
-use vigil_detect::{DetectReport, Detector, StreamingSink};
+use vigil_detect::{streaming_pass, DetectReport, Detector};
 use vigil_ingest::{Ingester, Lake};
 
 use crate::commands::alerts;
@@ -46,14 +46,12 @@ pub fn run(
     } else {
         runtime.block_on(detector.undelivered(None))?
     };
-    let (sink, streamed) = StreamingSink::new(lake.writer()?, detector.clone())?;
+    let (sink, pass) = streaming_pass(lake.writer()?, detector.clone(), runtime.handle());
     let ingester = Ingester::new(ingest::options(&args.ingest), sink);
-    let ingest_report = ingest::ingest(ingester, &args.ingest, lake.location())?;
-    let streamed = std::mem::take(
-        &mut *streamed
-            .lock()
-            .map_err(|_| anyhow::anyhow!("streaming detection failed"))?,
-    );
+    let ingested = ingest::ingest(ingester, &args.ingest, lake.location());
+    // A rule that failed stopped the ingest too: its own error says more.
+    let streamed = runtime.block_on(pass.results())?;
+    let ingest_report = ingested?;
     let (mut candidates, mut report, span) = (streamed.candidates, streamed.report, streamed.span);
     let now = Utc::now().timestamp_millis();
     let findings = runtime.block_on(async {
