@@ -64,7 +64,17 @@ pub struct Dispatcher {
     dead_letter: DeadLetter,
 }
 
-enum Outcome {
+/// One finding to send to one destination (an index into the dispatcher's
+/// destinations), with its JSON body.
+struct DeliveryJob<'a> {
+    destination: usize,
+    finding: &'a Finding,
+    body: Vec<u8>,
+}
+
+/// How the delivery of one finding to one destination ended, retries
+/// included.
+enum DeliveryOutcome {
     Delivered {
         attempts: u32,
         took: std::time::Duration,
@@ -130,7 +140,11 @@ impl Dispatcher {
             let body = finding_json(f);
             for (i, (config, _)) in self.destinations.iter().enumerate() {
                 if config.routes(f) {
-                    jobs.push((i, f, body.clone()));
+                    jobs.push(DeliveryJob {
+                        destination: i,
+                        finding: f,
+                        body: body.clone(),
+                    });
                 }
             }
         }
@@ -142,32 +156,34 @@ impl Dispatcher {
     /// into `failures` when one is given (redrive stores them itself).
     async fn run(
         &self,
-        jobs: Vec<(usize, &Finding, Vec<u8>)>,
+        jobs: Vec<DeliveryJob<'_>>,
         report: &mut DeliveryReport,
         mut failures: Option<&mut Vec<DeadDelivery>>,
     ) -> Result<(), AlertError> {
         for (config, _) in &self.destinations {
             report.destinations.entry(config.name.clone()).or_default();
         }
-        let results: Vec<(usize, &Finding, Outcome)> = stream::iter(jobs)
-            .map(|(i, f, body)| async move {
-                let outcome = self.attempt_all(&self.destinations[i].1, f, &body).await;
-                (i, f, outcome)
+        let results: Vec<(DeliveryJob, DeliveryOutcome)> = stream::iter(jobs)
+            .map(|job| async move {
+                let destination = &self.destinations[job.destination].1;
+                let outcome = self.attempt_all(destination, job.finding, &job.body).await;
+                (job, outcome)
             })
             .buffer_unordered(self.max_concurrency)
             .collect()
             .await;
-        for (i, f, outcome) in results {
-            let name = &self.destinations[i].0.name;
+        for (job, outcome) in results {
+            let f = job.finding;
+            let name = &self.destinations[job.destination].0.name;
             let counts = report.destinations.entry(name.clone()).or_default();
             counts.routed += 1;
             match outcome {
-                Outcome::Delivered { attempts, took } => {
+                DeliveryOutcome::Delivered { attempts, took } => {
                     counts.delivered += 1;
                     counts.attempts += attempts as usize;
                     report.latencies.push(took);
                 }
-                Outcome::Failed { attempts, error } => {
+                DeliveryOutcome::Failed { attempts, error } => {
                     counts.dead_lettered += 1;
                     counts.attempts += attempts as usize;
                     tracing::warn!(destination = %name, finding = %f.finding_id, %error, "delivery dead-lettered");
@@ -189,7 +205,12 @@ impl Dispatcher {
     }
 
     /// Attempts until delivered, a permanent failure, the attempt limit, or the deadline.
-    async fn attempt_all(&self, destination: &Destination, f: &Finding, body: &[u8]) -> Outcome {
+    async fn attempt_all(
+        &self,
+        destination: &Destination,
+        f: &Finding,
+        body: &[u8],
+    ) -> DeliveryOutcome {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
@@ -206,13 +227,13 @@ impl Dispatcher {
             };
             match result {
                 Ok(()) => {
-                    return Outcome::Delivered {
+                    return DeliveryOutcome::Delivered {
                         attempts: attempt,
                         took: started.elapsed(),
                     }
                 }
                 Err(SendError::Permanent { message }) => {
-                    return Outcome::Failed {
+                    return DeliveryOutcome::Failed {
                         attempts: attempt,
                         error: message,
                     }
@@ -222,14 +243,14 @@ impl Dispatcher {
                     retry_after,
                 }) => {
                     if attempt >= self.policy.max_attempts {
-                        return Outcome::Failed {
+                        return DeliveryOutcome::Failed {
                             attempts: attempt,
                             error: format!("{message} (gave up after {attempt} attempts)"),
                         };
                     }
                     let wait = self.policy.backoff(attempt, retry_after);
                     if started.elapsed() + wait >= self.policy.deadline {
-                        return Outcome::Failed {
+                        return DeliveryOutcome::Failed {
                             attempts: attempt,
                             error: format!(
                                 "{message} (deadline of {:?} reached)",
@@ -271,7 +292,11 @@ impl Dispatcher {
         }
         let jobs = jobs
             .into_iter()
-            .map(|(i, n)| (i, &taken.entries[n].finding, bodies[n].clone()))
+            .map(|(i, n)| DeliveryJob {
+                destination: i,
+                finding: &taken.entries[n].finding,
+                body: bodies[n].clone(),
+            })
             .collect();
         let mut failed = Vec::new();
         self.run(jobs, &mut report, Some(&mut failed)).await?;

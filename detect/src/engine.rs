@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_ingest::{Lake, Table, TableBatch};
+use vigil_ingest::{Lake, Table, TableBatch, HOUR_MS};
 use vigil_queries::TimeRange;
 
 use crate::error::DetectError;
@@ -19,14 +19,48 @@ use crate::finding::{findings_batch, Finding, FindingStatus};
 use crate::reads::Job;
 use crate::rule::{Mode, Rule, RuleSet, Schedule};
 use crate::state::State;
-use crate::suppress::{Outcome, Suppressor, SUPPRESSION_STATE};
+use crate::suppress::{Decision, Suppressor, SUPPRESSION_STATE};
 use crate::tables::{Pushdown, Tables};
 use crate::window::{due_windows, windows_over};
 
 /// How much of the lake one pass reads: window ends are processed in chunks
 /// of this length (the lake is fed to the rules as it is read, so this
 /// bounds the work of a pass, and the event ids it keeps to set repeats aside).
-const CHUNK_MS: i64 = 6 * 3_600_000;
+const CHUNK_MS: i64 = 6 * HOUR_MS;
+
+/// How many windows of a rule a scheduled run catches up at most: a day of
+/// five-minute windows (older ones are reported as skipped).
+const DEFAULT_MAX_CATCH_UP: usize = 288;
+
+/// One rule (an index into the detector's rules) over one window: the unit
+/// of work of a detection pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct RuleWindow {
+    rule: usize,
+    window: TimeRange,
+}
+
+/// A rule ready to run over its window in a session of its own.
+struct SessionJob {
+    ctx: SessionContext,
+    rule: Rule,
+    window: TimeRange,
+}
+
+/// The sessions of a chunk's jobs, and the one read of the lake that feeds
+/// them (to run once every job is planned).
+struct FedJobs<F> {
+    sessions: Vec<SessionJob>,
+    feeding: F,
+}
+
+/// A scheduled rule, with its schedule and the name of its checkpoint.
+struct ScheduledRule<'a> {
+    index: usize,
+    rule: &'a Rule,
+    schedule: Schedule,
+    checkpoint: String,
+}
 
 /// How many times a settle reads and folds the suppression state again when
 /// other writers keep changing it, before giving up with an error.
@@ -169,7 +203,7 @@ impl Detector {
             rules: rules.rules,
             state: State::Lake(lake.clone()),
             lake: Some(lake),
-            max_catch_up: 288,
+            max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
         }
     }
@@ -180,7 +214,7 @@ impl Detector {
             rules: rules.rules,
             state: State::memory(),
             lake: None,
-            max_catch_up: 288,
+            max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
         }
     }
@@ -260,7 +294,11 @@ impl Detector {
         let ctx = tables.context(None)?;
         let jobs = rules
             .into_iter()
-            .map(|rule| (ctx.clone(), rule.clone(), span))
+            .map(|rule| SessionJob {
+                ctx: ctx.clone(),
+                rule: rule.clone(),
+                window: span,
+            })
             .collect();
         let nothing_to_read = async { Ok(FeedReport::default()) };
         let mut out = evaluate_side_by_side(jobs, nothing_to_read, report).await?;
@@ -307,12 +345,19 @@ impl Detector {
             let rule = &self.rules[i];
             for r in &active {
                 match rule.schedule() {
-                    Some(s) => jobs.extend(windows_over(&s, *r).into_iter().map(|w| (i, w))),
+                    Some(s) => jobs.extend(
+                        windows_over(&s, *r)
+                            .into_iter()
+                            .map(|window| RuleWindow { rule: i, window }),
+                    ),
                     None => {
                         let mut from = r.from_ms;
                         while from < r.to_ms {
-                            let to = (from.div_euclid(3_600_000) + 1) * 3_600_000;
-                            jobs.insert((i, TimeRange::new(from, to.min(r.to_ms))));
+                            let to = (from.div_euclid(HOUR_MS) + 1) * HOUR_MS;
+                            jobs.insert(RuleWindow {
+                                rule: i,
+                                window: TimeRange::new(from, to.min(r.to_ms)),
+                            });
                             from = to;
                         }
                     }
@@ -324,10 +369,10 @@ impl Detector {
     }
 
     /// The tables the rules of a group of jobs read.
-    fn tables_of(&self, group: &[(usize, TimeRange)]) -> Vec<Table> {
+    fn tables_of(&self, group: &[RuleWindow]) -> Vec<Table> {
         group
             .iter()
-            .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
+            .flat_map(|job| self.rules[job.rule].tables.iter().copied())
             .collect()
     }
 
@@ -337,24 +382,21 @@ impl Detector {
     /// range they read; `read` gives a job's range.
     async fn fed_jobs(
         &self,
-        chunk: &[(usize, TimeRange)],
-        by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>>,
-        read: impl Fn(&(usize, TimeRange)) -> TimeRange,
+        chunk: &[RuleWindow],
+        by_read: BTreeMap<TimeRange, Vec<RuleWindow>>,
+        read: impl Fn(&RuleWindow) -> TimeRange,
     ) -> Result<
-        (
-            Vec<(SessionContext, Rule, TimeRange)>,
-            impl Future<Output = Result<FeedReport, DetectError>> + Send + 'static,
-        ),
+        FedJobs<impl Future<Output = Result<FeedReport, DetectError>> + Send + 'static>,
         DetectError,
     > {
-        let mut unique: Vec<(usize, TimeRange)> = chunk.to_vec();
+        let mut unique: Vec<RuleWindow> = chunk.to_vec();
         unique.sort();
         unique.dedup();
         let jobs: Vec<Job> = unique
             .iter()
             .map(|job| Job {
-                rule: &self.rules[job.0],
-                window: job.1,
+                rule: &self.rules[job.rule],
+                window: job.window,
                 read: read(job),
             })
             .collect();
@@ -378,18 +420,25 @@ impl Detector {
                 .collect();
             // A session per rule: the feeds tell the scans of different
             // rules apart by their session.
-            for (i, window) in group {
+            for job in group {
                 let ctx = Tables::default().context(None)?;
                 for (table, feed) in &group_feeds {
                     ctx.deregister_table(table.name())
                         .and_then(|_| ctx.register_table(table.name(), feed.clone()))
                         .map_err(DetectError::Lake)?;
                 }
-                sessions.push((ctx, self.rules[i].clone(), window));
+                sessions.push(SessionJob {
+                    ctx,
+                    rule: self.rules[job.rule].clone(),
+                    window: job.window,
+                });
             }
             feeds.extend(group_feeds);
         }
-        Ok((sessions, crate::feed::feed_lake(lake_reads, feeds)))
+        Ok(FedJobs {
+            sessions,
+            feeding: crate::feed::feed_lake(lake_reads, feeds),
+        })
     }
 
     fn lake(&self) -> Result<&Lake, DetectError> {
@@ -408,25 +457,33 @@ impl Detector {
         now_ms: i64,
         report: &mut DetectReport,
     ) -> Result<Vec<Finding>, DetectError> {
-        let scheduled: Vec<(usize, &Rule, Schedule, String)> = self
+        let scheduled: Vec<ScheduledRule> = self
             .rules
             .iter()
             .enumerate()
-            .filter_map(|(i, rule)| Some((i, rule, rule.schedule()?, checkpoint_name(&rule.id))))
+            .filter_map(|(index, rule)| {
+                Some(ScheduledRule {
+                    index,
+                    rule,
+                    schedule: rule.schedule()?,
+                    checkpoint: checkpoint_name(&rule.id),
+                })
+            })
             .collect();
         // One round trip for all the rules' checkpoints, not one per rule
         // (on S3, tens of milliseconds each).
         let lasts = futures::future::try_join_all(
             scheduled
                 .iter()
-                .map(|(_, _, _, name)| self.state.get::<Checkpoint>(name)),
+                .map(|s| self.state.get::<Checkpoint>(&s.checkpoint)),
         )
         .await?;
         let mut jobs = Vec::new();
         let mut checkpoints = Vec::new();
-        for ((i, rule, schedule, name), last) in scheduled.into_iter().zip(lasts) {
+        for (scheduled, last) in scheduled.into_iter().zip(lasts) {
+            let rule = scheduled.rule;
             let (windows, skipped) = due_windows(
-                &schedule,
+                &scheduled.schedule,
                 last.map(|c| c.last_window_end),
                 now_ms,
                 self.max_catch_up,
@@ -437,13 +494,16 @@ impl Detector {
             report.windows_skipped += skipped;
             if let Some(w) = windows.last() {
                 checkpoints.push((
-                    name,
+                    scheduled.checkpoint,
                     Checkpoint {
                         last_window_end: w.to_ms,
                     },
                 ));
             }
-            jobs.extend(windows.into_iter().map(|w| (i, w)));
+            jobs.extend(windows.into_iter().map(|window| RuleWindow {
+                rule: scheduled.index,
+                window,
+            }));
         }
         let candidates = self.run_jobs(jobs, now_ms, Source::Lake, report).await?;
         let findings = self.settle(candidates, now_ms, report).await?;
@@ -461,7 +521,7 @@ impl Detector {
     /// rule's read range (see [`crate::feed`]).
     async fn run_jobs(
         &self,
-        mut jobs: Vec<(usize, TimeRange)>,
+        mut jobs: Vec<RuleWindow>,
         data_end: i64,
         source: Source<'_>,
         report: &mut DetectReport,
@@ -474,27 +534,28 @@ impl Detector {
         };
         self.drop_windows_without_history(&mut jobs, source, report)
             .await?;
-        jobs.sort_by_key(|(i, w)| (w.to_ms, *i));
+        jobs.sort_by_key(|job| (job.window.to_ms, job.rule));
         let mut out = Vec::new();
         let mut start = 0;
         while start < jobs.len() {
-            let chunk_end_limit = jobs[start].1.to_ms + CHUNK_MS;
+            let chunk_end_limit = jobs[start].window.to_ms + CHUNK_MS;
             let end = jobs[start..]
                 .iter()
-                .position(|(_, w)| w.to_ms > chunk_end_limit)
+                .position(|job| job.window.to_ms > chunk_end_limit)
                 .map_or(jobs.len(), |p| start + p);
             let chunk = &jobs[start..end];
             start = end;
             // Each job reads [window start - lookback, min(window end, data end)).
-            let read = |&(i, w): &(usize, TimeRange)| {
-                TimeRange::new(w.from_ms - lookback(i), w.to_ms.min(data_end))
+            let read = |job: &RuleWindow| {
+                let w = job.window;
+                TimeRange::new(w.from_ms - lookback(job.rule), w.to_ms.min(data_end))
             };
             let span = chunk
                 .iter()
                 .map(read)
                 .reduce(|a, b| a.union(&b))
                 .expect("chunk is not empty");
-            let mut by_read: BTreeMap<TimeRange, Vec<(usize, TimeRange)>> = BTreeMap::new();
+            let mut by_read: BTreeMap<TimeRange, Vec<RuleWindow>> = BTreeMap::new();
             for job in chunk {
                 by_read.entry(read(job)).or_default().push(*job);
             }
@@ -503,8 +564,8 @@ impl Detector {
             let mut memory_data: Option<Tables> = None;
             let mut found_in_chunk = match source {
                 Source::Lake => {
-                    let (jobs, feeding) = self.fed_jobs(chunk, by_read, read).await?;
-                    evaluate_side_by_side(jobs, feeding, report).await?
+                    let fed = self.fed_jobs(chunk, by_read, read).await?;
+                    evaluate_side_by_side(fed.sessions, fed.feeding, report).await?
                 }
                 Source::Memory(t) => {
                     let started = Instant::now();
@@ -518,11 +579,11 @@ impl Detector {
                         let ctx = data
                             .only(&self.tables_of(&group))
                             .context(Some(read_range))?;
-                        jobs.extend(
-                            group
-                                .into_iter()
-                                .map(|(i, window)| (ctx.clone(), self.rules[i].clone(), window)),
-                        );
+                        jobs.extend(group.into_iter().map(|job| SessionJob {
+                            ctx: ctx.clone(),
+                            rule: self.rules[job.rule].clone(),
+                            window: job.window,
+                        }));
                     }
                     let nothing_to_read = async { Ok(FeedReport::default()) };
                     evaluate_side_by_side(jobs, nothing_to_read, report).await?
@@ -565,7 +626,7 @@ impl Detector {
     /// would stand out against it.
     async fn drop_windows_without_history(
         &self,
-        jobs: &mut Vec<(usize, TimeRange)>,
+        jobs: &mut Vec<RuleWindow>,
         source: Source<'_>,
         report: &mut DetectReport,
     ) -> Result<(), DetectError> {
@@ -577,8 +638,8 @@ impl Detector {
         };
         let mut tables: Vec<Table> = jobs
             .iter()
-            .filter(|&&(i, _)| min_history(i) > 0)
-            .flat_map(|&(i, _)| self.rules[i].tables.iter().copied())
+            .filter(|job| min_history(job.rule) > 0)
+            .flat_map(|job| self.rules[job.rule].tables.iter().copied())
             .collect();
         if tables.is_empty() {
             return Ok(());
@@ -596,7 +657,8 @@ impl Detector {
             }
         }
         let before = jobs.len();
-        jobs.retain(|&(i, window)| {
+        jobs.retain(|job| {
+            let (i, window) = (job.rule, job.window);
             let needed = min_history(i);
             if needed == 0 {
                 return true;
@@ -694,7 +756,7 @@ impl Detector {
                 continue;
             };
             match suppressor.apply(rule, c, detected_at) {
-                Outcome::Report(f) => {
+                Decision::Report(f) => {
                     let f = *f;
                     match findings.get_mut(&f.finding_id) {
                         Some(existing) => {
@@ -707,7 +769,7 @@ impl Detector {
                         }
                     }
                 }
-                Outcome::Unchanged => unchanged += 1,
+                Decision::Unchanged => unchanged += 1,
             }
         }
         suppressor.prune();
@@ -735,7 +797,6 @@ async fn first_event_in_lake(lake: &Lake, table: Table) -> Result<Option<i64>, D
     use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
     use datafusion::functions_aggregate::expr_fn::min;
     use datafusion::prelude::col;
-    const HOUR_MS: i64 = 3_600_000;
     let Some(hour) = vigil_queries::first_partition_hour(lake, table).await? else {
         return Ok(None);
     };
@@ -825,12 +886,13 @@ async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectE
 /// the rules' times and evaluations to `report`; the evaluation time is
 /// the run's wall time beyond the read (planning, and rules finishing).
 async fn evaluate_side_by_side(
-    jobs: Vec<(SessionContext, Rule, TimeRange)>,
+    jobs: Vec<SessionJob>,
     feeding: impl Future<Output = Result<FeedReport, DetectError>> + Send + 'static,
     report: &mut DetectReport,
 ) -> Result<Vec<Candidate>, DetectError> {
     let evaluating = Instant::now();
-    let planning = jobs.into_iter().map(|(ctx, rule, window)| {
+    let planning = jobs.into_iter().map(|job| {
+        let SessionJob { ctx, rule, window } = job;
         tokio::spawn(async move {
             let plan = plan(&ctx, &rule, window).await;
             (ctx, rule, window, plan)

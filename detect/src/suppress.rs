@@ -30,7 +30,7 @@ pub struct Entry {
 
 /// What suppression decided for a candidate.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Decision {
     /// A finding to report (new, or updated with more events).
     Report(Box<Finding>),
     /// Nothing new: the same events were seen already.
@@ -59,7 +59,7 @@ impl Suppressor {
     }
 
     /// Folds a candidate into the open findings.
-    pub fn apply(&mut self, rule: &Rule, c: Candidate, detected_at: i64) -> Outcome {
+    pub fn apply(&mut self, rule: &Rule, c: Candidate, detected_at: i64) -> Decision {
         let key = format!("{}\u{1f}{}", rule.id, c.dedup_key);
         let period = rule.dedup_period.as_millis().min(i64::MAX as u128) as i64;
         let open = self.entries.get(&key).is_some_and(|e| {
@@ -92,13 +92,13 @@ impl Suppressor {
             e.first_seen = e.first_seen.min(c.first_seen);
             e.last_seen = e.last_seen.max(c.last_seen);
             if (e.event_count, e.last_seen, e.first_seen) == before {
-                return Outcome::Unchanged;
+                return Decision::Unchanged;
             }
             FindingStatus::Updated
         } else {
             let id = finding_id(&rule.id, &c.dedup_key, c.first_seen, period);
             if self.reported.contains(&id) {
-                return Outcome::Unchanged;
+                return Decision::Unchanged;
             }
             self.reported.push_back(id.clone());
             if self.reported.len() > REMEMBERED_FINDINGS {
@@ -143,7 +143,7 @@ impl Suppressor {
                 other => Some(other.to_string()),
             })
         });
-        Outcome::Report(Box::new(Finding {
+        Decision::Report(Box::new(Finding {
             finding_id: e.finding_id.clone(),
             rule_id: rule.id.clone(),
             title,

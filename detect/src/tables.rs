@@ -189,7 +189,7 @@ impl Tables {
 
     /// The hours (Unix ms of each hour's start) that hold at least one row.
     pub fn hours(&self) -> std::collections::BTreeSet<i64> {
-        const HOUR_MS: i64 = 3_600_000;
+        use vigil_ingest::HOUR_MS;
         let mut hours = std::collections::BTreeSet::new();
         for batch in self.batches.values().flatten() {
             let Some(t) = times(batch) else { continue };

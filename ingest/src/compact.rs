@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use crate::error::IngestError;
 use crate::family::Table;
-use crate::lake::{writer_properties, Lake, FILE_ROWS};
+use crate::lake::{writer_properties, Lake, FILE_ROWS, HOUR_MS};
 
 /// What to compact.
 #[derive(Debug, Clone)]
@@ -95,7 +95,6 @@ async fn hours_of(
     table: Table,
     options: &CompactOptions,
 ) -> Result<BTreeMap<String, Vec<ObjectMeta>>, IngestError> {
-    const HOUR_MS: i64 = 3_600_000;
     const DAY_MS: i64 = 24 * HOUR_MS;
     let root = lake.table_path(table);
     let folders = match options.from_ms {

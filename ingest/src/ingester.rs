@@ -174,7 +174,7 @@ impl Ingester {
             sink: self.sink.as_mut(),
             report: &mut self.report,
             batch_key: &source.batch_key,
-            seq: [0; 4],
+            seq: [0; Table::INGESTED.len()],
             sticky: None,
             error: None,
             progress: self.progress.as_mut(),
@@ -251,7 +251,8 @@ struct SourceRun<'a> {
     sink: &'a mut dyn BatchSink,
     report: &'a mut IngestReport,
     batch_key: &'a str,
-    seq: [u32; 4],
+    /// The next batch number of each table of [`Table::INGESTED`], in order.
+    seq: [u32; Table::INGESTED.len()],
     /// The family the last record was, tried first for the next one.
     sticky: Option<Family>,
     error: Option<IngestError>,
@@ -264,10 +265,13 @@ impl SourceRun<'_> {
         if self.error.is_some() {
             return;
         }
-        let slot = Table::INGESTED
-            .iter()
-            .position(|t| *t == table)
-            .unwrap_or(3);
+        let Some(slot) = Table::INGESTED.iter().position(|t| *t == table) else {
+            self.error = Some(IngestError::Runtime(format!(
+                "{} is not a table the ingester writes",
+                table.name()
+            )));
+            return;
+        };
         match self.builders.take(table) {
             Ok(Some(batch)) => {
                 let batch_id = format!("{}-{:05}", self.batch_key, self.seq[slot]);

@@ -28,6 +28,9 @@ use crate::family::Table;
 /// Environment variable naming an S3-compatible endpoint (tests point it at moto).
 pub const S3_ENDPOINT_ENV: &str = "VIGIL_S3_ENDPOINT";
 
+/// The span of one lake partition (an hour), in milliseconds.
+pub const HOUR_MS: i64 = 3_600_000;
+
 /// Where the lake lives.
 #[derive(Debug, Clone)]
 pub struct Lake {

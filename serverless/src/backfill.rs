@@ -12,7 +12,7 @@ use vigil_queries::TimeRange;
 
 use crate::error::ServerlessError;
 use crate::notifications::ObjectRef;
-use crate::pipeline::{Input, Pipeline};
+use crate::pipeline::{InvocationInput, Pipeline};
 
 /// CloudTrail delivers a file up to about 15 minutes after its last event:
 /// files stamped up to this long after the range may hold events in it.
@@ -119,7 +119,7 @@ pub async fn backfill(
         // backfilled lands in the lake once.
         let inputs = chunk
             .iter()
-            .map(|o| Input::Object {
+            .map(|o| InvocationInput::Object {
                 store: store.clone(),
                 bucket: o.bucket.clone(),
                 key: o.key.clone(),

@@ -21,5 +21,5 @@ pub mod tail;
 
 pub use error::ServerlessError;
 pub use handlers::Handler;
-pub use pipeline::{Input, Outcome, Pipeline};
+pub use pipeline::{InvocationInput, InvocationReport, Pipeline};
 pub use settings::Settings;

@@ -15,7 +15,7 @@ use crate::object_reader::ObjectReader;
 use crate::settings::Settings;
 
 /// One input of an ingest invocation.
-pub enum Input {
+pub enum InvocationInput {
     /// A payload already in memory (a subscription event).
     Bytes { bytes: Vec<u8>, source: SourceId },
     /// An S3 object, streamed.
@@ -29,7 +29,7 @@ pub enum Input {
 
 /// What one invocation did.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct InvocationReport {
     pub ingest: IngestReport,
     /// Inputs (by position) that could not be read at all: a retry may help.
     pub failed_inputs: Vec<(usize, String)>,
@@ -101,9 +101,9 @@ impl Pipeline {
     /// suppression keeps it from alerting twice.
     pub async fn ingest(
         &self,
-        inputs: Vec<Input>,
+        inputs: Vec<InvocationInput>,
         now_ms: i64,
-    ) -> Result<Outcome, ServerlessError> {
+    ) -> Result<InvocationReport, ServerlessError> {
         let handle = tokio::runtime::Handle::current();
         let lake = self.lake.clone();
         let detector = self.detector.clone();
@@ -117,10 +117,10 @@ impl Pipeline {
             let mut failed = Vec::new();
             for (i, input) in inputs.into_iter().enumerate() {
                 let outcome = match input {
-                    Input::Bytes { bytes, source } => ingester
+                    InvocationInput::Bytes { bytes, source } => ingester
                         .ingest_bytes(&bytes, source)
                         .map_err(ServerlessError::from),
-                    Input::Object {
+                    InvocationInput::Object {
                         store,
                         bucket,
                         key,
@@ -154,7 +154,7 @@ impl Pipeline {
             .detector
             .settle(streamed.candidates, now_ms, &mut detect)
             .await?;
-        Ok(Outcome {
+        Ok(InvocationReport {
             ingest,
             failed_inputs,
             ..self.alerted(detect, findings).await?
@@ -164,7 +164,7 @@ impl Pipeline {
     /// Runs every scheduled rule over the windows due at `now_ms` (catching up
     /// from its checkpoint), then alerts. The same `now_ms` twice runs nothing
     /// new the second time.
-    pub async fn detect_due(&self, now_ms: i64) -> Result<Outcome, ServerlessError> {
+    pub async fn detect_due(&self, now_ms: i64) -> Result<InvocationReport, ServerlessError> {
         let mut detect = DetectReport::default();
         let findings = self.detector.due(now_ms, &mut detect).await?;
         self.alerted(detect, findings).await
@@ -175,7 +175,7 @@ impl Pipeline {
         &self,
         range: vigil_queries::TimeRange,
         now_ms: i64,
-    ) -> Result<Outcome, ServerlessError> {
+    ) -> Result<InvocationReport, ServerlessError> {
         let mut detect = DetectReport::default();
         let candidates = self
             .detector
@@ -193,13 +193,13 @@ impl Pipeline {
         &self,
         detect: DetectReport,
         findings: Vec<Finding>,
-    ) -> Result<Outcome, ServerlessError> {
+    ) -> Result<InvocationReport, ServerlessError> {
         let delivery = self.alert(&findings).await?;
-        Ok(Outcome {
+        Ok(InvocationReport {
             detect,
             findings,
             delivery,
-            ..Outcome::default()
+            ..InvocationReport::default()
         })
     }
 

@@ -14,7 +14,7 @@ use vigil_ingest::SourceId;
 
 use crate::aws::aws_error;
 use crate::error::ServerlessError;
-use crate::pipeline::{Input, Pipeline};
+use crate::pipeline::{InvocationInput, Pipeline};
 
 /// Events per pipeline run: bounds memory on a busy log group.
 const EVENTS_PER_BATCH: usize = 10_000;
@@ -208,7 +208,7 @@ type LogEvent = aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 
 /// The batch as subscription `DATA_MESSAGE`s (one per stream), as the
 /// ingest function would receive it; keyed by its first and last event ids.
-fn subscription_input(log_group: &str, batch: &[LogEvent]) -> Input {
+fn subscription_input(log_group: &str, batch: &[LogEvent]) -> InvocationInput {
     let mut by_stream: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
     for e in batch {
         by_stream
@@ -234,7 +234,7 @@ fn subscription_input(log_group: &str, batch: &[LogEvent]) -> Input {
     }
     let first = batch.first().and_then(|e| e.event_id()).unwrap_or("");
     let last = batch.last().and_then(|e| e.event_id()).unwrap_or("");
-    Input::Bytes {
+    InvocationInput::Bytes {
         bytes,
         source: SourceId::new(log_group, &format!("tail:{log_group}:{first}:{last}")),
     }

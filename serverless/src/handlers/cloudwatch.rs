@@ -6,7 +6,7 @@ use vigil_ingest::decode::subscription::LambdaLogsEvent;
 use vigil_ingest::SourceId;
 
 use crate::error::ServerlessError;
-use crate::pipeline::{Input, Outcome, Pipeline};
+use crate::pipeline::{InvocationInput, InvocationReport, Pipeline};
 
 /// Ingests one `{"awslogs":{"data":...}}` event. Its batch key is the digest
 /// of the payload, so a retried delivery rewrites the same lake objects. A
@@ -16,7 +16,7 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, Outcome), ServerlessError> {
+) -> Result<(Value, InvocationReport), ServerlessError> {
     let event: LambdaLogsEvent<'_> =
         serde_json::from_str(payload).map_err(|e| ServerlessError::Event {
             handler: "ingest-cloudwatch",
@@ -24,7 +24,7 @@ pub async fn handle(
         })?;
     let identity = hex::encode(Sha256::digest(event.awslogs.data.as_bytes()));
     let source = SourceId::new("cloudwatch-subscription", &identity);
-    let input = Input::Bytes {
+    let input = InvocationInput::Bytes {
         bytes: payload.as_bytes().to_vec(),
         source,
     };

@@ -6,7 +6,7 @@ use vigil_ingest::Table;
 
 use crate::error::ServerlessError;
 use crate::handlers::scheduled_time;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::pipeline::{InvocationReport, Pipeline};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -24,7 +24,7 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, Outcome), ServerlessError> {
+) -> Result<(Value, InvocationReport), ServerlessError> {
     let at = scheduled_time("compact-lake", payload, now_ms)?;
     let options = CompactOptions {
         tables: Table::ALL.to_vec(),
@@ -56,5 +56,5 @@ pub async fn handle(
         "leftovers_deleted": total(|t| t.leftovers_deleted),
         "skipped": skipped,
     });
-    Ok((summary, Outcome::default()))
+    Ok((summary, InvocationReport::default()))
 }

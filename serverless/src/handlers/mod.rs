@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::str::FromStr;
 
 use crate::error::ServerlessError;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::pipeline::{InvocationReport, Pipeline};
 
 /// Which handler a function runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl Handler {
         pipeline: &Pipeline,
         payload: &str,
         now_ms: i64,
-    ) -> Result<(Value, Outcome), ServerlessError> {
+    ) -> Result<(Value, InvocationReport), ServerlessError> {
         match self {
             Handler::IngestCloudwatch => cloudwatch::handle(pipeline, payload, now_ms).await,
             Handler::IngestS3 => s3::handle(pipeline, payload, now_ms).await,
@@ -92,7 +92,7 @@ pub(crate) fn scheduled_time(
 }
 
 /// The summary an ingest handler returns.
-fn ingest_summary(outcome: &Outcome) -> Value {
+fn ingest_summary(outcome: &InvocationReport) -> Value {
     serde_json::json!({
         "records": outcome.ingest.records_read,
         "parsed": outcome.ingest.parsed_total(),

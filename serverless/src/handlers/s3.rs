@@ -6,7 +6,7 @@ use vigil_ingest::SourceId;
 
 use crate::error::ServerlessError;
 use crate::notifications::{self, Notification, ObjectRef};
-use crate::pipeline::{Input, Outcome, Pipeline};
+use crate::pipeline::{InvocationInput, InvocationReport, Pipeline};
 
 /// Ingests the objects an event names. From SQS, the response lists the
 /// messages to retry (`batchItemFailures`: an object that could not be read,
@@ -16,7 +16,7 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, Outcome), ServerlessError> {
+) -> Result<(Value, InvocationReport), ServerlessError> {
     let notification = notifications::parse(payload).map_err(|message| ServerlessError::Event {
         handler: "ingest-s3",
         message,
@@ -68,11 +68,14 @@ pub async fn handle(
     }
 }
 
-fn inputs(pipeline: &Pipeline, objects: &[ObjectRef]) -> Result<Vec<Input>, ServerlessError> {
+fn inputs(
+    pipeline: &Pipeline,
+    objects: &[ObjectRef],
+) -> Result<Vec<InvocationInput>, ServerlessError> {
     objects
         .iter()
         .map(|o| {
-            Ok(Input::Object {
+            Ok(InvocationInput::Object {
                 store: pipeline.bucket(&o.bucket)?,
                 bucket: o.bucket.clone(),
                 key: o.key.clone(),

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::ServerlessError;
 use crate::handlers::scheduled_time;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::pipeline::{InvocationReport, Pipeline};
 
 /// Runs the rules due at the event's scheduled time (`time`, as EventBridge
 /// events and the template's Scheduler input carry it), else at `now_ms`.
@@ -15,7 +15,7 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, Outcome), ServerlessError> {
+) -> Result<(Value, InvocationReport), ServerlessError> {
     let at = scheduled_time("detect-scheduled", payload, now_ms)?;
     let outcome = pipeline.detect_due(at).await?;
     let summary = serde_json::json!({
