@@ -9,10 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -182,19 +180,14 @@ fn collect(mut child: Child, api: &Shared, n: usize) -> (Vec<Reply>, String, Str
     )
 }
 
+/// A subscription event of API Gateway access-log lines, a millisecond apart.
 fn subscription_event(lines: &[&str]) -> String {
-    let data = json!({
-        "messageType": "DATA_MESSAGE", "owner": "111122223333",
-        "logGroup": "/aws/apigateway/access-logs/prod", "logStream": "s-1",
-        "subscriptionFilters": ["vigil"],
-        "logEvents": lines.iter().enumerate().map(|(i, m)| json!({
-            "id": format!("{i:056}"), "timestamp": 1_795_510_800_000i64 + i as i64, "message": m,
-        })).collect::<Vec<_>>(),
-    });
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(data.to_string().as_bytes()).unwrap();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    json!({"awslogs": {"data": encoded}}).to_string()
+    let events: Vec<(i64, String)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (1_795_510_800_000 + i as i64, m.to_string()))
+        .collect();
+    vigil_test_support::subscription_event("/aws/apigateway/access-logs/prod", "s-1", &events)
 }
 
 const SQLMAP: &str = r#"{"requestId":"rq-1","ip":"203.0.113.66","requestTimeEpoch":1795510800000,"httpMethod":"GET","resourcePath":"/orders","path":"/prod/orders","status":"200","userAgent":"sqlmap/1.7.2#stable (https://sqlmap.org)","apiId":"a1","stage":"prod"}"#;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::{AlertingConfig, Dispatcher};
 use vigil_detect::Severity;
-use vigil_test_support::{moto_endpoint, moto_sdk_config as sdk_config};
+use vigil_test_support::{moto_endpoint, moto_sdk_config as sdk_config, TopicQueue};
 
 fn alerting(destination: DestinationConfig, dir: &std::path::Path) -> AlertingConfig {
     AlertingConfig {
@@ -24,43 +24,12 @@ fn alerting(destination: DestinationConfig, dir: &std::path::Path) -> AlertingCo
 #[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
 async fn sns_publishes_findings_with_attributes_to_a_subscribed_queue() {
     let config = sdk_config().await;
-    let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let name = format!("vigil-findings-{}", std::process::id());
-    let topic = sns
-        .create_topic()
-        .name(&name)
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+    let TopicQueue {
+        topic_arn: topic,
+        queue_url,
+    } = TopicQueue::create(&config, &name).await;
 
     let dir = tempfile::tempdir().unwrap();
     let mut d = DestinationConfig::new("sns", DestinationKind::Sns);

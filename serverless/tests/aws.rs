@@ -15,6 +15,7 @@ use vigil_serverless::backfill::{backfill, BackfillOptions};
 use vigil_serverless::subscribe::{subscribe, Action, SubscribeOptions};
 use vigil_serverless::tail::{tail, TailOptions, TailReport};
 use vigil_serverless::{Handler, Pipeline, Settings};
+use vigil_test_support::TopicQueue;
 
 fn endpoint() -> String {
     let e = vigil_test_support::moto_endpoint();
@@ -70,43 +71,11 @@ struct AlertQueue {
 impl AlertQueue {
     async fn new() -> AlertQueue {
         let config = sdk().await;
-        let sns = aws_sdk_sns::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
-        let name = unique("vigil-alerts");
-        let topic_arn = sns
-            .create_topic()
-            .name(&name)
-            .send()
-            .await
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(&name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .attributes("RawMessageDelivery", "true")
-            .send()
-            .await
-            .unwrap();
+        let TopicQueue {
+            topic_arn,
+            queue_url,
+        } = TopicQueue::create(&config, &unique("vigil-alerts")).await;
         AlertQueue {
             topic_arn,
             queue_url,

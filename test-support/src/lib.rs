@@ -78,6 +78,89 @@ pub async fn create_moto_bucket(bucket: &str) -> String {
     endpoint
 }
 
+/// An SNS topic subscribed by an SQS queue (raw message delivery), in moto:
+/// what the topic publishes is read back from the queue.
+pub struct TopicQueue {
+    pub topic_arn: String,
+    pub queue_url: String,
+}
+
+impl TopicQueue {
+    /// Creates the topic and the queue, both named `name`, and subscribes
+    /// the queue to the topic.
+    pub async fn create(config: &aws_config::SdkConfig, name: &str) -> TopicQueue {
+        let sns = aws_sdk_sns::Client::new(config);
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let topic_arn = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn
+            .expect("a topic ARN");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("a queue URL");
+        let arn_attribute = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(arn_attribute.clone())
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .and_then(|mut a| a.remove(&arn_attribute))
+            .expect("a queue ARN");
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .expect("subscribe the queue");
+        TopicQueue {
+            topic_arn,
+            queue_url,
+        }
+    }
+}
+
+/// `bytes` gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).expect("gzip into memory");
+    gz.finish().expect("gzip into memory")
+}
+
+/// A CloudWatch Logs subscription event as Lambda receives it: the
+/// `(timestamp ms, message)` events of `group`/`stream`, gzipped and
+/// base64-encoded under `awslogs.data`.
+pub fn subscription_event(group: &str, stream: &str, events: &[(i64, String)]) -> String {
+    use base64::Engine;
+    let data = serde_json::json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "111122223333",
+        "logGroup": group,
+        "logStream": stream,
+        "subscriptionFilters": ["vigil"],
+        "logEvents": events.iter().enumerate().map(|(i, (ts, message))| serde_json::json!({
+            "id": format!("{i:056}"), "timestamp": ts, "message": message,
+        })).collect::<Vec<_>>(),
+    });
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(gzip(data.to_string().as_bytes()));
+    serde_json::json!({"awslogs": {"data": encoded}}).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,39 +2,13 @@
 //! lake's contents read back with DataFusion, and settings for a test lake.
 #![allow(dead_code)]
 
-use base64::Engine;
-use flate2::write::GzEncoder;
-use std::io::Write;
 use std::path::Path;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
 use vigil_ingest::Lake;
 use vigil_serverless::Settings;
 
-pub use vigil_test_support::{checkout as repo, corpus};
-
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
-}
-
-/// A CloudWatch Logs subscription event, as Lambda receives it.
-pub fn subscription_event(group: &str, stream: &str, events: &[(i64, String)]) -> String {
-    let data = serde_json::json!({
-        "messageType": "DATA_MESSAGE",
-        "owner": "111122223333",
-        "logGroup": group,
-        "logStream": stream,
-        "subscriptionFilters": ["vigil"],
-        "logEvents": events.iter().enumerate().map(|(i, (ts, message))| serde_json::json!({
-            "id": format!("{:056}", i), "timestamp": ts, "message": message,
-        })).collect::<Vec<_>>(),
-    });
-    let encoded =
-        base64::engine::general_purpose::STANDARD.encode(gzip(data.to_string().as_bytes()));
-    serde_json::json!({"awslogs": {"data": encoded}}).to_string()
-}
+pub use vigil_test_support::{checkout as repo, corpus, subscription_event};
 
 /// Settings for a test: alerts appended to `alerts` (JSON lines).
 pub fn settings(lake: &str, alerts: &Path) -> Settings {
