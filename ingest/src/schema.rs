@@ -89,12 +89,21 @@ impl BatchSize {
 
     /// The capacity to give column `index` of a batch of `rows` rows: this
     /// size scaled to `rows`, with an eighth more for variation.
+    /// Never more than [`MOST_PRESIZED_COLUMN_BYTES`].
     pub fn column_capacity(&self, index: usize, rows: usize) -> Option<usize> {
         let bytes = *self.column_bytes.get(index)?;
         let scaled = bytes as u128 * rows as u128 / self.rows.max(1) as u128;
-        Some((scaled as usize).saturating_add(scaled as usize / 8) + 64)
+        let scaled = scaled.min(MOST_PRESIZED_COLUMN_BYTES as u128) as usize;
+        Some(scaled.saturating_add(scaled / 8) + 64)
     }
 }
+
+/// The most a column's builder is given up front. A batch holds about 8 MB
+/// of raw records, but one outsized record (a dead letter keeps up to the
+/// document limit, 64 MiB) in a batch of one row, scaled to the next
+/// batch's thousand rows, asked for tens of gigabytes and aborted the
+/// process; past this, builders grow as they fill.
+pub const MOST_PRESIZED_COLUMN_BYTES: usize = 16 << 20;
 
 /// Declares a set of columns: a struct of builders, its Arrow fields and docs.
 macro_rules! columns {
@@ -561,6 +570,20 @@ pub fn schema_markdown(examples: &Examples) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_outsized_row_does_not_size_the_next_batch_a_thousand_times_over() {
+        // A batch of one 60 MB dead letter, then builders for 1,024 rows.
+        let size = BatchSize {
+            rows: 1,
+            column_bytes: vec![60 << 20],
+        };
+        let capacity = size.column_capacity(0, 1024).unwrap();
+        assert!(
+            capacity <= MOST_PRESIZED_COLUMN_BYTES * 9 / 8 + 64,
+            "{capacity}"
+        );
+    }
 
     #[test]
     fn a_batch_size_scales_to_the_rows_asked_for() {

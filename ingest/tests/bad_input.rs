@@ -3,14 +3,15 @@
 
 mod common;
 use common::*;
-use flate2::{write::GzEncoder, Compression};
-use std::io::Write;
 use vigil_ingest::{IngestOptions, Ingester, Limits, MemorySink, SourceId, Table};
+use vigil_test_support::gzip;
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
+/// `data` gzipped at deflate's best level: the expansion ratio of a bomb.
+fn gzip_best(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
 }
 
 fn reasons(batches: &[vigil_ingest::TableBatch]) -> Vec<String> {
@@ -154,7 +155,8 @@ fn an_oversized_first_record_is_dead_lettered_like_any_other() {
 
 #[test]
 fn a_gzip_bomb_is_refused_with_a_clear_error() {
-    let bomb = gzip(&vec![b'{'; 64 << 20]);
+    // Compressed as tightly as deflate can: beyond the expansion ratio.
+    let bomb = gzip_best(&vec![b'{'; 64 << 20]);
     assert!(bomb.len() < 1 << 20);
     let sink = MemorySink::default();
     let mut ingester = Ingester::new(IngestOptions::default(), sink.clone());
@@ -173,7 +175,7 @@ fn a_gzip_bomb_is_refused_with_a_clear_error() {
 
     // The same inside a subscription payload.
     use base64::Engine;
-    let data = base64::engine::general_purpose::STANDARD.encode(gzip(&vec![b' '; 64 << 20]));
+    let data = base64::engine::general_purpose::STANDARD.encode(gzip_best(&vec![b' '; 64 << 20]));
     let (_, batches) = ingest_bytes(format!(r#"{{"awslogs":{{"data":"{data}"}}}}"#).as_bytes());
     let errors = non_null(&batches, Table::DeadLetter, "error");
     assert_eq!(reasons(&batches), vec!["decompression"]);
@@ -296,4 +298,24 @@ fn random_bytes_never_panic() {
             assert!(report.reconciles(), "{report:#?}");
         }
     }
+}
+
+#[test]
+fn an_outsized_dead_letter_does_not_size_the_next_batch_beyond_reason() {
+    // 64 MiB of `{`, gzipped at the fast level (under the expansion ratio):
+    // one document up to the document limit, dead-lettered whole. The
+    // dead-letter builders were then sized for a thousand such rows (tens
+    // of gigabytes) and the process aborted.
+    let outsized = gzip(&vec![b'{'; 64 << 20]);
+    let sink = MemorySink::default();
+    let mut ingester = Ingester::new(IngestOptions::default(), sink.clone());
+    ingester
+        .ingest_bytes(&outsized, SourceId::new("outsized.gz", "outsized.gz"))
+        .unwrap();
+    ingester
+        .ingest_bytes(b"not json\n", SourceId::new("after.ndjson", "after.ndjson"))
+        .unwrap();
+    let report = ingester.finish().unwrap();
+    assert!(report.reconciles(), "{report:?}");
+    assert_eq!(report.dead_lettered_total(), 2, "{report:?}");
 }
