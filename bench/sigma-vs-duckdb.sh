@@ -27,24 +27,8 @@ if [ ! -d "$LAKE/cloudtrail" ]; then
   "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/cloudtrail" "$DATA/apigateway" "$DATA/lambda" | tail -1
 fi
 
-measure() { # command... → "seconds peak_kb"; output in $OUT/last.out, $OUT/last.err
-  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >"$OUT/last.out" 2>"$OUT/last.err" \
-    || { cat "$OUT/last.err" >&2; return 1; }
-  cat "$OUT/time.txt"
-}
-best_of_3() { # reset-command command... → best "seconds" and highest "peak_kb"
-  local reset="$1" best="" kb=0 s k
-  shift
-  for _ in 1 2 3; do
-    eval "$reset"
-    read -r s k < <(measure "$@")
-    best=$(awk -v a="$s" -v b="${best:-$s}" 'BEGIN { print (a < b) ? a : b }')
-    kb=$(( k > kb ? k : kb ))
-  done
-  echo "$best $kb"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 
 # The pack's rules: their Vigil ids and the SQL each runs.
 SQL="$OUT/sigma-pack.sql"
