@@ -30,6 +30,16 @@ fn succeed(cmd: &mut Command) -> String {
     stdout
 }
 
+/// Runs `cmd`, which must fail with a clear error rather than a panic, and
+/// returns its stderr.
+fn fail(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "succeeded: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
 /// The values of `key` in the JSON lines of a command's output.
 fn values_of(stdout: &str, key: &str) -> std::collections::BTreeSet<String> {
     stdout
@@ -162,12 +172,7 @@ fn a_truncated_gzip_fails_clearly_after_keeping_what_it_could() {
 #[test]
 fn a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = vigil(&dir.path().join("lake"))
-        .args(["ingest", "no/such/file.json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = fail(vigil(&dir.path().join("lake")).args(["ingest", "no/such/file.json"]));
     assert!(
         stderr.contains("cannot read no/such/file.json") && stderr.contains("No such file"),
         "{stderr}"
@@ -202,12 +207,8 @@ fn compact_merges_the_small_files_and_queries_answer_as_before() {
     let again = succeed(vigil(&lake).args(["ingest", "--no-progress", "sample-logs"]));
     assert!(again.contains("not stored again"), "{again}");
     assert_eq!(count(&lake), before);
-    let bad = vigil(&lake)
-        .args(["compact", "--table", "nope"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown table"));
+    let bad = fail(vigil(&lake).args(["compact", "--table", "nope"]));
+    assert!(bad.contains("unknown table"), "{bad}");
 }
 
 #[test]
@@ -335,13 +336,8 @@ fn detect_runs_only_the_named_rules_and_refuses_an_unknown_one() {
         rules.into_iter().collect::<Vec<_>>(),
         vec!["cloudtrail_logging_tampered", "password_spray"]
     );
-    let unknown = detect(&["no_such_rule"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(!unknown.status.success());
-    assert!(
-        stderr.contains("no_such_rule") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
+    let stderr = fail(&mut detect(&["no_such_rule"]));
+    assert!(stderr.contains("no_such_rule"), "{stderr}");
 }
 
 /// Writes `dir/vigil.toml`: quick retries, a signed webhook `hook` at `url`
@@ -492,13 +488,7 @@ fn a_user_rule_folder_loads_and_a_bad_rule_fails_with_its_file_and_line() {
             ),
     )
     .unwrap();
-    let out = vigil(dir.path())
-        .args(["rules", "validate"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = fail(vigil(dir.path()).args(["rules", "validate"]).arg(&rules));
     assert!(
         stderr.contains("evil.toml:") && stderr.contains("one SELECT"),
         "{stderr}"
@@ -790,15 +780,13 @@ fn a_streaming_rule_that_fails_stops_the_run_with_its_own_error() {
             ),
     )
     .unwrap();
-    let out = vigil(&dir.path().join("lake"))
-        .arg("--rules")
-        .arg(&rules)
-        .args(["run", "--no-alerts"])
-        .arg(sample_logs(""))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = fail(
+        vigil(&dir.path().join("lake"))
+            .arg("--rules")
+            .arg(&rules)
+            .args(["run", "--no-alerts"])
+            .arg(sample_logs("")),
+    );
     assert!(
         stderr.contains("rule broken_at_run_time: query failed")
             && stderr.contains("Divide by zero"),
