@@ -12,7 +12,7 @@ partition pruning on date/hour, exactly as Vigil restricts its tables.
 """
 import datetime as dt, glob, re, sys, time, tomllib
 import duckdb
-from duckdb_sql import translate
+from duckdb_sql import restrict_views, translate
 
 lake, now_s, rules_dir, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 now = int(dt.datetime.fromisoformat(now_s.replace("Z", "+00:00")).timestamp() * 1000)
@@ -23,10 +23,6 @@ def ms(d):
 
 def ts(m):
     return "TIMESTAMPTZ '" + dt.datetime.fromtimestamp(m / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "+00'"
-
-def part(m):
-    t = dt.datetime.fromtimestamp(m / 1000, dt.timezone.utc)
-    return t.strftime("%Y-%m-%d"), t.strftime("%H")
 
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
@@ -45,12 +41,7 @@ for path in sorted(glob.glob(f"{rules_dir}/*/*.toml")):
         lit = "'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v)
         sql = sql.replace("${" + k + "}", lit)
     sql = translate(sql.replace("${window_start}", ts(start)).replace("${window_end}", ts(end)))
-    (d0, h0), (d1, h1) = part(read_from), part(end - 1)
-    for table in ("cloudtrail", "apigateway", "lambda"):
-        con.execute(f"""CREATE OR REPLACE VIEW "{table}" AS
-            SELECT * EXCLUDE (date, hour) FROM read_parquet('{lake}/{table}/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)
-            WHERE (date > '{d0}' OR (date = '{d0}' AND hour >= '{h0}')) AND (date < '{d1}' OR (date = '{d1}' AND hour <= '{h1}'))
-              AND event_time >= {ts(read_from)} AND event_time < {ts(end)}""")
+    restrict_views(con, lake, read_from, end)
     t = time.perf_counter()
     rows = con.execute(sql).fetchall()
     took = time.perf_counter() - t

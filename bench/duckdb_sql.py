@@ -1,6 +1,23 @@
 """Vigil's SQL (DataFusion dialect, with Vigil's functions) in DuckDB's
 dialect, for running the same rules and hunts in both engines."""
+import datetime as dt
 import re
+
+
+def restrict_views(con, lake, from_ms, to_ms):
+    """Views of the lake's three log tables holding only [from_ms, to_ms),
+    pruned to its date/hour partitions, as Vigil restricts its tables."""
+    def at(ms):
+        return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    first, last = at(from_ms), at(to_ms - 1)
+    d0, h0, d1, h1 = first.strftime("%Y-%m-%d"), first.strftime("%H"), last.strftime("%Y-%m-%d"), last.strftime("%H")
+    t0 = at(from_ms).strftime("%Y-%m-%d %H:%M:%S")
+    t1 = at(to_ms).strftime("%Y-%m-%d %H:%M:%S")
+    for table in ("cloudtrail", "apigateway", "lambda"):
+        con.execute(f"""CREATE OR REPLACE VIEW "{table}" AS
+            SELECT * EXCLUDE (date, hour) FROM read_parquet('{lake}/{table}/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)
+            WHERE (date > '{d0}' OR (date = '{d0}' AND hour >= '{h0}')) AND (date < '{d1}' OR (date = '{d1}' AND hour <= '{h1}'))
+              AND event_time >= TIMESTAMPTZ '{t0}+00' AND event_time < TIMESTAMPTZ '{t1}+00'""")
 
 def rewrite_calls(sql, name, make):
     """Replaces every `name(args)` call, whatever the nesting inside it."""

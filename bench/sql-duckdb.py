@@ -10,25 +10,17 @@ query, then `total seconds`.
 """
 import datetime as dt, sys, time
 import duckdb
-from duckdb_sql import translate
+from duckdb_sql import restrict_views, translate
 
 lake, start, end, sql_file, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 
 def at(text):
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.timezone.utc)
 
-t0, t1 = at(start), at(end)
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
 con.execute("SET TimeZone = 'UTC'")
-d0, h0 = t0.strftime("%Y-%m-%d"), t0.strftime("%H")
-last = t1 - dt.timedelta(milliseconds=1)
-d1, h1 = last.strftime("%Y-%m-%d"), last.strftime("%H")
-for table in ("cloudtrail", "apigateway", "lambda"):
-    con.execute(f"""CREATE OR REPLACE VIEW "{table}" AS
-        SELECT * EXCLUDE (date, hour) FROM read_parquet('{lake}/{table}/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)
-        WHERE (date > '{d0}' OR (date = '{d0}' AND hour >= '{h0}')) AND (date < '{d1}' OR (date = '{d1}' AND hour <= '{h1}'))
-          AND event_time >= TIMESTAMPTZ '{t0:%Y-%m-%d %H:%M:%S}+00' AND event_time < TIMESTAMPTZ '{t1:%Y-%m-%d %H:%M:%S}+00'""")
+restrict_views(con, lake, int(at(start).timestamp() * 1000), int(at(end).timestamp() * 1000))
 total = 0.0
 for i, line in enumerate(l for l in open(sql_file, encoding="utf-8") if l.strip()):
     sql = translate(line.strip())
