@@ -1,16 +1,27 @@
 //! Sigma rules as Vigil rules: a compiled Sigma rule written as a Vigil rule
 //! file (TOML), so that it is loaded, checked, run and tested as one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use vigil_sigma::{Compiled, Placeholders, SigmaFile};
 
 use crate::error::RuleError;
 use crate::rule::Rule;
 
-/// The Vigil rule id for a Sigma rule in a file named `stem`.
-pub fn rule_id(stem: &str) -> String {
-    let id: String = stem
+/// The Vigil rule id of the `index`th of the `count` rules compiled from the
+/// Sigma file at `path`: `sigma_<file stem>`, and `_<index + 1>` after it
+/// when the file holds several.
+pub fn rule_id(path: &Path, index: usize, count: usize) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let name = if count > 1 {
+        format!("{stem}_{}", index + 1)
+    } else {
+        stem
+    };
+    let id: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -148,23 +159,13 @@ pub fn parse_sigma_files(
                 message,
             };
             let compiled = result.map_err(|e| error(e.to_string()))?;
-            let stem = file
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default();
-            let many = compiled.len() > 1;
             let mut tests = file.tests.as_deref();
             compiled
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.reports)
                 .map(|(i, c)| {
-                    let id = if many {
-                        rule_id(&format!("{stem}_{}", i + 1))
-                    } else {
-                        rule_id(&stem)
-                    };
+                    let id = rule_id(&file.path, i, compiled.len());
                     let toml_text = rule_toml(c, &id, tests.take());
                     Rule::parse_translated(&file.path, &toml_text)
                         .map_err(|e| error(format!("as a Vigil rule: {}", e.message)))

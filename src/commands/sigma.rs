@@ -61,19 +61,11 @@ pub fn run(command: &SigmaCommand, placeholders: &Placeholders) -> Result<()> {
             rule.display()
         );
     }
-    let stem = rule
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
     for (i, c) in compiled.iter().enumerate().filter(|(_, c)| c.reports) {
         match format {
             ConvertFormat::Sql => println!("{}", c.sql),
             ConvertFormat::Toml => {
-                let id = if compiled.len() > 1 {
-                    vigil_detect::sigma::rule_id(&format!("{stem}_{}", i + 1))
-                } else {
-                    vigil_detect::sigma::rule_id(&stem)
-                };
+                let id = vigil_detect::sigma::rule_id(rule, i, compiled.len());
                 print!("{}", vigil_detect::sigma::rule_toml(c, &id, None));
                 println!(
                     "\n# Add [[tests]]: one that fires and one that stays quiet (see docs/RULES.md)."
