@@ -149,12 +149,12 @@ pub fn compile_files(
             }
         }
     }
-    // Correlations in the order their rules become available, so that a
-    // chain compiles from its innermost link.
     // Rules read by a correlation, and those of them also read by one
     // with `generate: true` (which report on their own all the same).
     let mut read = std::collections::HashSet::new();
     let mut generated = std::collections::HashSet::new();
+    // Correlations in the order their rules become available, so that a
+    // chain compiles from its innermost link.
     while !pending.is_empty() {
         let mut waiting = Vec::new();
         let mut progressed = false;
@@ -293,11 +293,11 @@ fn compile_detection(doc: &Yaml, placeholders: &Placeholders) -> Result<Compiled
         rule.detection.conditions = vec![base.clone()];
     }
     let predicate = predicate(&rule, placeholders)?;
-    let sql = format!(
-        "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
-        rule.source.table()
-    );
     let Some((_, c)) = legacy else {
+        let sql = format!(
+            "SELECT event_time, event_id, account_id, region, actor, src_ip, action, raw FROM {} WHERE {predicate}",
+            rule.source.table()
+        );
         return Ok(Compiled {
             rule,
             sql,
@@ -313,20 +313,34 @@ fn compile_detection(doc: &Yaml, placeholders: &Placeholders) -> Result<Compiled
             predicate: &predicate,
         },
     }];
-    let sql = c.sql(&referenced, None, "sigma")?;
-    let scheduled_sql = c.sql(&referenced, Some("${window_start}"), "sigma")?;
+    let (sql, correlation) = correlation_queries(&c, &referenced, c.timespan_seconds)?;
     Ok(Compiled {
         rule,
         sql,
         predicate,
         reports: true,
-        correlation: Some(CompiledCorrelation {
+        correlation: Some(correlation),
+    })
+}
+
+/// A correlation's sliding query over `referenced`, and what a scheduled run
+/// of it needs (its data reaching `history_seconds` before a window's end).
+fn correlation_queries(
+    c: &Correlation,
+    referenced: &[correlation::Referenced],
+    history_seconds: u64,
+) -> Result<(String, CompiledCorrelation), Problem> {
+    let sql = c.sql(referenced, None, "sigma")?;
+    let scheduled_sql = c.sql(referenced, Some("${window_start}"), "sigma")?;
+    Ok((
+        sql,
+        CompiledCorrelation {
             group_by: c.group_by.clone(),
             timespan_seconds: c.timespan_seconds,
-            history_seconds: c.timespan_seconds,
+            history_seconds,
             scheduled_sql,
-        }),
-    })
+        },
+    ))
 }
 
 /// A correlation over the rules `reads` (indexes into `entries`): the rule,
@@ -358,8 +372,6 @@ fn compile_correlation(
             }
         })
         .collect();
-    let sql = c.sql(&referenced, None, "sigma")?;
-    let scheduled_sql = c.sql(&referenced, Some("${window_start}"), "sigma")?;
     let firings_sql = c.sql(&referenced, None, prefix)?;
     let inner_history = reads
         .iter()
@@ -368,6 +380,8 @@ fn compile_correlation(
         .map(|inner| inner.history_seconds)
         .max()
         .unwrap_or(0);
+    let (sql, correlation) =
+        correlation_queries(c, &referenced, c.timespan_seconds + inner_history)?;
     let rule = read_metadata(doc, entries[reads[0]].compiled.rule.source)?;
     Ok((
         Compiled {
@@ -375,12 +389,7 @@ fn compile_correlation(
             sql,
             predicate: String::new(),
             reports: true,
-            correlation: Some(CompiledCorrelation {
-                group_by: c.group_by.clone(),
-                timespan_seconds: c.timespan_seconds,
-                history_seconds: c.timespan_seconds + inner_history,
-                scheduled_sql,
-            }),
+            correlation: Some(correlation),
         },
         firings_sql,
     ))
