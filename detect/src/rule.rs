@@ -401,6 +401,16 @@ impl RulesConfig {
         }
         toml::from_str::<File>(text).map(|f| f.rules)
     }
+
+    /// Turns on `packs` too (from the command line or the environment),
+    /// each once.
+    pub fn add_packs<'a>(&mut self, packs: impl IntoIterator<Item = &'a str>) {
+        for pack in packs {
+            if !self.packs.iter().any(|p| p == pack) {
+                self.packs.push(pack.to_string());
+            }
+        }
+    }
 }
 
 /// Where the rules in force come from: the built-in rules, the packs turned
@@ -443,15 +453,14 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rules compiled into Vigil (from `detect/rules/`).
     pub fn builtin() -> Result<RuleSet, DetectError> {
-        let mut errors = Vec::new();
-        let mut rules = Vec::new();
-        for (path, text) in crate::builtin::FILES {
-            match Rule::parse(Path::new(&format!("builtin:{path}")), text) {
-                Ok(r) => rules.push(r),
-                Err(e) => errors.push(e),
-            }
-        }
-        RuleSet::from_results(rules, errors)
+        RuleSet::from_results(
+            crate::builtin::FILES
+                .iter()
+                .map(|(path, text)| {
+                    Rule::parse(Path::new(&format!("builtin:{path}")), text).map(|r| vec![r])
+                })
+                .collect(),
+        )
     }
 
     /// The rules of a built-in pack (`detect/packs/<name>/`).
@@ -478,8 +487,7 @@ impl RuleSet {
                 tests: None,
             })
             .collect();
-        let (rules, errors) = split(parse_sigma_files(&sigma, placeholders));
-        RuleSet::from_results(rules, errors)
+        RuleSet::from_results(parse_sigma_files(&sigma, placeholders))
     }
 
     /// Every rule file under `dir`, recursively: Vigil rules (`*.toml`) and
@@ -514,11 +522,19 @@ impl RuleSet {
         // A folder's Sigma files compile together: a correlation may read
         // the rules of another file.
         results.extend(parse_sigma_files(&sigma, placeholders));
-        let (rules, errors) = split(results);
-        RuleSet::from_results(rules, errors)
+        RuleSet::from_results(results)
     }
 
-    fn from_results(rules: Vec<Rule>, errors: Vec<RuleError>) -> Result<RuleSet, DetectError> {
+    /// The rules of every file that loaded, or the errors of all that did not.
+    fn from_results(results: Vec<Result<Vec<Rule>, RuleError>>) -> Result<RuleSet, DetectError> {
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(r) => rules.extend(r),
+                Err(e) => errors.push(e),
+            }
+        }
         if errors.is_empty() {
             let set = RuleSet { rules };
             set.check_unique()?;
@@ -672,19 +688,6 @@ fn is_rule_file(path: &Path) -> bool {
 
 fn is_sigma_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "yml" || e == "yaml")
-}
-
-/// The rules of every file that loaded, and the errors of those that did not.
-fn split(results: Vec<Result<Vec<Rule>, RuleError>>) -> (Vec<Rule>, Vec<RuleError>) {
-    let mut rules = Vec::new();
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(r) => rules.extend(r),
-            Err(e) => errors.push(e),
-        }
-    }
-    (rules, errors)
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {

@@ -65,7 +65,7 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
-        let (mut alerting, rules) = match var(CONFIG_ENV) {
+        let (mut alerting, mut rules) = match var(CONFIG_ENV) {
             Some(path) => {
                 let alerting = vigil_alerting::config::load(path.as_ref())?.alerting;
                 let rules = std::fs::read_to_string(&path)
@@ -106,12 +106,13 @@ impl Settings {
             alerting.dead_letter_endpoint_url = endpoint;
         }
         let mut settings = Settings::new(lake, rule_dirs, alerting);
+        rules.add_packs(
+            var(RULE_PACKS_ENV)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|p| !p.is_empty()),
+        );
         settings.rule_packs = rules.packs;
-        for pack in var(RULE_PACKS_ENV).unwrap_or_default().split(',') {
-            if !pack.is_empty() && !settings.rule_packs.iter().any(|p| p == pack) {
-                settings.rule_packs.push(pack.to_string());
-            }
-        }
         settings.rule_placeholders = rules.placeholders;
         Ok(settings)
     }

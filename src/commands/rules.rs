@@ -36,7 +36,7 @@ pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Res
             .exists()
             .then(|| PathBuf::from("vigil.toml"))
     });
-    let config = match &path {
+    let mut config = match &path {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -45,15 +45,10 @@ pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Res
         }
         None => RulesConfig::default(),
     };
-    let mut all_packs = config.packs;
-    for p in packs {
-        if !all_packs.contains(p) {
-            all_packs.push(p.clone());
-        }
-    }
+    config.add_packs(packs.iter().map(String::as_str));
     Ok(RuleSources {
         dirs: dirs.to_vec(),
-        packs: all_packs,
+        packs: config.packs,
         placeholders: config.placeholders,
     })
 }
