@@ -140,7 +140,7 @@ fn lambda_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(vigil_serverless::runtime::run()) {
+    match runtime.block_on(vigil_aws::runtime::run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "the Lambda runtime stopped");
@@ -175,7 +175,7 @@ fn exit_quietly_on_broken_pipe() {
 
 fn main() -> ExitCode {
     memory::keep_freed_memory_for_reuse();
-    if vigil_serverless::runtime::in_lambda() {
+    if vigil_aws::runtime::in_lambda() {
         return lambda_main();
     }
     exit_quietly_on_broken_pipe();

@@ -83,11 +83,11 @@ fn every_function_runs_a_known_handler_and_roles_name_their_actions() {
         .collect();
     assert_eq!(
         handlers.len(),
-        vigil_serverless::Handler::ALL.len(),
+        vigil_aws::Handler::ALL.len(),
         "{handlers:?}"
     );
     for h in handlers {
-        h.parse::<vigil_serverless::Handler>()
+        h.parse::<vigil_aws::Handler>()
             .unwrap_or_else(|e| panic!("{e}"));
     }
     // Roles start at `Type: AWS::IAM::Role`; the key policy's administrator

@@ -1,12 +1,12 @@
-//! `vigil alerts test | redrive`, and the alerting setup `run` and `detect` share.
+//! `vigil alerts test | redrive`, and the alerting setup of the commands that detect.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use vigil_alerting::config::{load, VigilConfig};
-use vigil_alerting::{AlertingConfig, DeliveryReport, Dispatcher};
+use vigil_alerting::{AlertingConfig, Dispatcher};
 use vigil_detect::finding::Entities;
-use vigil_detect::{Detector, Finding, FindingStatus, Severity};
+use vigil_detect::{Finding, FindingStatus, Severity};
 
 use crate::output;
 
@@ -61,29 +61,6 @@ pub fn dead_letter_location(config: &AlertingConfig) -> String {
         .dead_letter_queue_url
         .clone()
         .unwrap_or_else(|| config.dead_letter.display().to_string())
-}
-
-/// Sends the findings just settled, with those an earlier run settled but
-/// did not get to deliver (`backlog`, from [`Detector::undelivered`]), then
-/// takes them out of the detector's outbox, and prints the delivery summary.
-/// A failed delivery is dead-lettered (the caller reports it); an error
-/// before delivery leaves every finding in the outbox for the next run.
-pub fn deliver(
-    runtime: &tokio::runtime::Runtime,
-    config: &AlertingConfig,
-    detector: &Detector,
-    backlog: Vec<Vec<Finding>>,
-    findings: &[Finding],
-) -> Result<DeliveryReport> {
-    let all = vigil_detect::engine::to_deliver(&backlog, findings);
-    let report = runtime.block_on(async {
-        let dispatcher = Dispatcher::new(config).await?;
-        let report = dispatcher.deliver(&all).await?;
-        detector.delivered(&backlog, findings).await?;
-        anyhow::Ok(report)
-    })?;
-    output::print_deliveries(&report, &dead_letter_location(config));
-    Ok(report)
 }
 
 fn sample_finding() -> Finding {

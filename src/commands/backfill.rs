@@ -5,12 +5,13 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
+use vigil_aws::backfill::{self, BackfillOptions};
 use vigil_detect::RuleSources;
 use vigil_queries::TimeRange;
-use vigil_serverless::backfill::{self, BackfillOptions};
-use vigil_serverless::{Pipeline, Settings};
 
-use crate::commands::{alerts, query::time_arg};
+use crate::commands::pipeline;
+use crate::commands::query::time_arg;
+use crate::commands::rules::load_rules;
 
 #[derive(Args, Debug)]
 pub struct BackfillArgs {
@@ -44,15 +45,9 @@ pub fn run(
     if range.is_empty() {
         bail!("--from must be before --to");
     }
-    let mut alerting = alerts::alerting(config_path, lake)?;
-    if args.no_alerts {
-        alerting.destinations.clear();
-    }
-    let mut settings = Settings::new(lake.to_string(), rule_sources.dirs.clone(), alerting);
-    settings.rule_packs = rule_sources.packs.clone();
-    settings.rule_placeholders = rule_sources.placeholders.clone();
-    settings.send_alerts = !args.no_alerts;
-    let pipeline = Pipeline::new(settings)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let rules = load_rules(rule_sources)?;
+    let pipeline = pipeline::open(&runtime, lake, rules, config_path, !args.no_alerts)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(
@@ -66,7 +61,6 @@ pub fn run(
         range,
         objects_per_batch: args.batch,
     };
-    let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(backfill::backfill(&pipeline, &options, |r| {
         if let Some(bar) = &bar {
             bar.set_length(r.objects_in_range);

@@ -3,12 +3,11 @@
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use vigil_detect::engine::{ModeFilter, Source};
+use vigil_detect::engine::ModeFilter;
 use vigil_detect::RuleSources;
-use vigil_detect::{DetectReport, Detector, Finding};
-use vigil_ingest::Lake;
 use vigil_queries::TimeRange;
 
+use crate::commands::pipeline;
 use crate::commands::rules::load_rules;
 use crate::output;
 
@@ -92,54 +91,29 @@ pub fn run(
     config_path: Option<&std::path::Path>,
     args: &DetectArgs,
 ) -> Result<()> {
-    let lake = Lake::open(lake_location)
-        .with_context(|| format!("opening the lake at {lake_location}"))?;
-    let alerting = crate::commands::alerts::alerting(config_path, lake_location)?;
+    let runtime = tokio::runtime::Runtime::new()?;
     let mut rules = load_rules(rule_sources)?;
     rules.select(&args.rules)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(rules.check_plans())?;
-    let detector = Detector::for_lake(rules, lake).with_outbox(!args.no_alerts);
-    // Findings an earlier run settled but did not get to alert.
-    let backlog = if args.no_alerts {
-        Vec::new()
-    } else {
-        runtime.block_on(detector.undelivered(None))?
-    };
+    let pipeline = pipeline::open(&runtime, lake_location, rules, config_path, !args.no_alerts)?;
     let now = match &args.now {
         Some(t) => parse_time(t)?,
         None => Utc::now().timestamp_millis(),
     };
-    let mut report = DetectReport::default();
     let range = range(args, now)?;
-    let findings: Vec<Finding> = runtime.block_on(async {
-        if args.due {
-            return detector.due(now, &mut report).await;
+    let modes = match args.mode {
+        ModeArg::Streaming => ModeFilter::Streaming,
+        ModeArg::Scheduled => ModeFilter::Scheduled,
+        ModeArg::All => ModeFilter::All,
+    };
+    let report = runtime.block_on(async {
+        match args.due {
+            true => pipeline.detect_due(now).await,
+            false => pipeline.detect_range(range, modes, now).await,
         }
-        let modes = match args.mode {
-            ModeArg::Streaming => ModeFilter::Streaming,
-            ModeArg::Scheduled => ModeFilter::Scheduled,
-            ModeArg::All => ModeFilter::All,
-        };
-        let candidates = detector
-            .over_range(range, Source::Lake, modes, &mut report)
-            .await?;
-        detector.settle(candidates, now, &mut report).await
     })?;
-    output::print_findings(&findings, &report, args.format);
+    output::print_findings(&report.findings, &report.detect, args.format);
     if args.timings {
-        output::print_timings(&report);
+        output::print_timings(&report.detect);
     }
-    if !args.no_alerts {
-        let delivered =
-            crate::commands::alerts::deliver(&runtime, &alerting, &detector, backlog, &findings)?;
-        if delivered.dead_lettered() > 0 {
-            bail!(
-                "{} alert deliveries failed (kept in {})",
-                delivered.dead_lettered(),
-                crate::commands::alerts::dead_letter_location(&alerting)
-            );
-        }
-    }
-    Ok(())
+    pipeline::finish(&pipeline, report)
 }

@@ -5,8 +5,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigil_ingest::{Family, IngestOptions, IngestReport, Ingester, Lake, Limits};
+use vigil_pipeline::{feed, PipelineInput, Progress, ProgressFn};
 
 use crate::output;
 
@@ -37,8 +39,20 @@ pub struct IngestArgs {
 pub fn run(lake_location: &str, args: &IngestArgs) -> Result<()> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
-    let ingester = Ingester::new(options(args), lake.writer()?);
-    let report = ingest(ingester, args, lake.location())?;
+    // Drives object downloads: none from the command line, but `feed` is
+    // the pipeline's, which reads S3 objects too.
+    let runtime = tokio::runtime::Runtime::new()?;
+    let display = IngestDisplay::start(args);
+    let mut ingester = Ingester::new(options(args), lake.writer()?);
+    let failed = feed(
+        &mut ingester,
+        inputs(args),
+        runtime.handle(),
+        display.progress().as_ref(),
+    );
+    let report = ingester.finish().context("writing the lake")?;
+    display.finish(&report, lake.location());
+    crate::commands::pipeline::check_inputs(&failed)?;
     check(&report)
 }
 
@@ -55,54 +69,63 @@ pub fn options(args: &IngestArgs) -> IngestOptions {
     }
 }
 
-/// Feeds every input to `ingester` with a progress spinner, finishes it and
-/// prints the summary.
-pub fn ingest(
-    mut ingester: Ingester,
-    args: &IngestArgs,
-    lake_location: &str,
-) -> Result<IngestReport> {
-    let started = Instant::now();
-    let bar = (!args.no_progress && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
-    let mut done_bytes = 0u64;
-    for (i, path) in args.paths.iter().enumerate() {
-        if let Some(bar) = &bar {
-            let bar = bar.clone();
-            let files = args.paths.len();
-            let base = done_bytes;
-            ingester.on_progress(Box::new(move |report, bytes| {
-                let secs = started.elapsed().as_secs_f64().max(1e-3);
-                let mb = (base + bytes) as f64 / 1e6;
-                bar.set_message(format!(
-                    "input {}/{files}, {} records, {mb:.1} MB, {:.1} MB/s",
-                    i + 1,
-                    report.records_read,
-                    mb / secs
-                ));
-            }));
+/// The inputs the arguments name (`-` is standard input).
+pub fn inputs(args: &IngestArgs) -> Vec<PipelineInput> {
+    args.paths
+        .iter()
+        .map(|path| match path.as_os_str() == "-" {
+            true => PipelineInput::Stdin,
+            false => PipelineInput::Path(path.clone()),
+        })
+        .collect()
+}
+
+/// An ingest's progress spinner (on a terminal), and its summary at the end.
+pub struct IngestDisplay {
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl IngestDisplay {
+    pub fn start(args: &IngestArgs) -> IngestDisplay {
+        let bar = (!args.no_progress && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        IngestDisplay {
+            bar,
+            started: Instant::now(),
         }
-        if path.as_os_str() == "-" {
-            ingester.ingest_stdin()?;
-        } else {
-            ingester
-                .ingest_path(path)
-                .with_context(|| format!("ingesting {}", path.display()))?;
+    }
+
+    /// What moves the spinner, if there is one.
+    pub fn progress(&self) -> Option<ProgressFn> {
+        let bar = self.bar.clone()?;
+        let started = self.started;
+        Some(Arc::new(move |p: Progress| {
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            let mb = p.bytes as f64 / 1e6;
+            bar.set_message(format!(
+                "input {}/{}, {} records, {mb:.1} MB, {:.1} MB/s",
+                p.input + 1,
+                p.inputs,
+                p.records,
+                mb / secs
+            ));
+        }))
+    }
+
+    /// Clears the spinner and prints the summary.
+    pub fn finish(self, report: &IngestReport, lake_location: &str) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
         }
-        done_bytes = ingester.report().bytes_read;
+        output::print_ingest_summary(report, lake_location, self.started.elapsed());
     }
-    let report = ingester.finish().context("writing the lake")?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    output::print_ingest_summary(&report, lake_location, started.elapsed());
-    Ok(report)
 }
 
 /// Fails when counts do not reconcile or an input ended early.

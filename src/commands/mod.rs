@@ -6,6 +6,7 @@ pub mod compact;
 pub mod detect;
 pub mod generate;
 pub mod ingest;
+pub mod pipeline;
 pub mod query;
 pub mod rules;
 pub mod run;

@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use comfy_table::Table;
-use vigil_serverless::subscribe::{self, Action, SubscribeOptions};
+use vigil_aws::subscribe::{self, Action, SubscribeOptions};
 
 #[derive(Args, Debug)]
 pub struct SubscribeArgs {
@@ -36,7 +36,7 @@ pub struct SubscribeArgs {
 pub fn run(args: &SubscribeArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let changes = runtime.block_on(async {
-        let client = vigil_serverless::aws::logs_client(args.endpoint_url.as_deref()).await;
+        let client = vigil_aws::clients::logs_client(args.endpoint_url.as_deref()).await;
         subscribe::subscribe(
             &client,
             &SubscribeOptions {

@@ -5,11 +5,12 @@ use clap::Args;
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::watch;
+use vigil_aws::tail::{self, TailOptions};
 use vigil_detect::RuleSources;
-use vigil_serverless::tail::{self, TailOptions};
-use vigil_serverless::{Pipeline, Settings};
 
-use crate::commands::{alerts, query::time_arg};
+use crate::commands::pipeline;
+use crate::commands::query::time_arg;
+use crate::commands::rules::load_rules;
 
 #[derive(Args, Debug)]
 pub struct TailArgs {
@@ -43,14 +44,9 @@ pub fn run(
     args: &TailArgs,
 ) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
-    let mut settings = Settings::new(
-        lake.to_string(),
-        rule_sources.dirs.clone(),
-        alerts::alerting(config_path, lake)?,
-    );
-    settings.rule_packs = rule_sources.packs.clone();
-    settings.rule_placeholders = rule_sources.placeholders.clone();
-    let pipeline = Pipeline::new(settings)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let rules = load_rules(rule_sources)?;
+    let pipeline = pipeline::open(&runtime, lake, rules, config_path, true)?;
     let options = TailOptions {
         log_group: args.log_group.clone(),
         filter_pattern: args.filter_pattern.clone(),
@@ -59,9 +55,8 @@ pub fn run(
         poll_interval: args.poll,
         late: args.late,
     };
-    let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
-        let client = vigil_serverless::aws::logs_client(args.endpoint_url.as_deref()).await;
+        let client = vigil_aws::clients::logs_client(args.endpoint_url.as_deref()).await;
         tail::tail(&client, &pipeline, &options, stop_on_ctrl_c(), |r| {
             eprintln!(
                 "{} events in {} batches: {} parsed, {} dead-lettered, {} findings, {} alerts",

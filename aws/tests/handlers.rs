@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use vigil_aws::{AwsError, Handler};
 use vigil_ingest::{IngestOptions, Ingester, Lake};
-use vigil_serverless::{Handler, Pipeline, ServerlessError};
 
 const NOW: i64 = 1_795_514_000_000; // 2026-11-24T09:53:20Z
 
@@ -34,7 +34,9 @@ async fn a_subscription_event_lands_in_the_lake_and_its_retry_changes_nothing() 
     let dir = tempfile::tempdir().unwrap();
     let lake_dir = dir.path().join("lake");
     let alerts = dir.path().join("alerts.jsonl");
-    let pipeline = Pipeline::new(settings(lake_dir.to_str().unwrap(), &alerts)).unwrap();
+    let pipeline = settings(lake_dir.to_str().unwrap(), &alerts)
+        .open_pipeline()
+        .unwrap();
     let events = access_log_events();
     let payload = subscription_event("/aws/apigateway/access-logs/prod", "stream-1", &events);
 
@@ -89,8 +91,9 @@ async fn a_subscription_event_lands_in_the_lake_and_its_retry_changes_nothing() 
 async fn the_runtime_fixture_decodes_and_every_record_is_accounted_for() {
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
-    let pipeline =
-        Pipeline::new(settings(dir.path().join("lake").to_str().unwrap(), &alerts)).unwrap();
+    let pipeline = settings(dir.path().join("lake").to_str().unwrap(), &alerts)
+        .open_pipeline()
+        .unwrap();
     let payload = std::fs::read_to_string(corpus(
         "aws-lambda-rust-runtime-fixtures/lambda-events/src/fixtures/example-cloudwatch_logs-event.json",
     ))
@@ -113,8 +116,9 @@ async fn the_runtime_fixture_decodes_and_every_record_is_accounted_for() {
 async fn a_payload_that_does_not_decode_is_dead_lettered_and_another_shape_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
-    let pipeline =
-        Pipeline::new(settings(dir.path().join("lake").to_str().unwrap(), &alerts)).unwrap();
+    let pipeline = settings(dir.path().join("lake").to_str().unwrap(), &alerts)
+        .open_pipeline()
+        .unwrap();
     let (response, _) = Handler::IngestCloudwatch
         .handle(
             &pipeline,
@@ -135,7 +139,7 @@ async fn a_payload_that_does_not_decode_is_dead_lettered_and_another_shape_is_re
         .handle(&pipeline, r#"{"Records":[]}"#, NOW)
         .await
         .unwrap_err();
-    assert!(matches!(err, ServerlessError::Event { .. }), "{err}");
+    assert!(matches!(err, AwsError::Event { .. }), "{err}");
     let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, "Vigil.BadEvent");
 }
@@ -156,7 +160,7 @@ async fn scheduled_detection_runs_what_is_due_once_per_scheduled_time() {
         .await
         .unwrap();
     let alerts = dir.path().join("alerts.jsonl");
-    let pipeline = Pipeline::new(settings(lake.location(), &alerts)).unwrap();
+    let pipeline = settings(lake.location(), &alerts).open_pipeline().unwrap();
     // The first run only sets the checkpoints (its windows precede the story)...
     let (_, first) = Handler::DetectScheduled
         .handle(&pipeline, r#"{"time": "2026-11-24T07:55:00Z"}"#, NOW)
@@ -211,7 +215,9 @@ async fn scheduled_detection_runs_what_is_due_once_per_scheduled_time() {
 async fn lake_compaction_merges_the_settled_hours_of_the_last_day_and_a_half() {
     let dir = tempfile::tempdir().unwrap();
     let lake = sample_lake(dir.path());
-    let pipeline = Pipeline::new(settings(lake.location(), &dir.path().join("a.jsonl"))).unwrap();
+    let pipeline = settings(lake.location(), &dir.path().join("a.jsonl"))
+        .open_pipeline()
+        .unwrap();
     let files = || async { objects(&lake).await.len() };
     let before = files().await;
     // The story is on 2026-11-24 between 08:00 and 10:00: two days later it

@@ -4,8 +4,8 @@
 use aws_sdk_cloudwatchlogs::Client;
 use serde::Serialize;
 
-use crate::aws::aws_error;
-use crate::error::ServerlessError;
+use crate::clients::aws_error;
+use crate::error::AwsError;
 
 /// A log group holds at most this many subscription filters.
 const MAX_FILTERS_PER_GROUP: usize = 2;
@@ -50,7 +50,7 @@ pub struct Change {
 pub async fn subscribe(
     client: &Client,
     options: &SubscribeOptions,
-) -> Result<Vec<Change>, ServerlessError> {
+) -> Result<Vec<Change>, AwsError> {
     let own_group = options
         .destination_arn
         .strip_prefix("arn:")
@@ -63,7 +63,7 @@ pub async fn subscribe(
     groups.sort();
     groups.dedup();
     if groups.is_empty() {
-        return Err(ServerlessError::Aws {
+        return Err(AwsError::Api {
             operation: "DescribeLogGroups",
             message: "no log group matches".into(),
         });
@@ -95,7 +95,7 @@ pub async fn subscribe(
     Ok(changes)
 }
 
-async fn groups_with_prefix(client: &Client, prefix: &str) -> Result<Vec<String>, ServerlessError> {
+async fn groups_with_prefix(client: &Client, prefix: &str) -> Result<Vec<String>, AwsError> {
     let mut pages = client
         .describe_log_groups()
         .log_group_name_prefix(prefix)
@@ -117,7 +117,7 @@ async fn plan(
     client: &Client,
     group: &str,
     options: &SubscribeOptions,
-) -> Result<Action, ServerlessError> {
+) -> Result<Action, AwsError> {
     let existing = client
         .describe_subscription_filters()
         .log_group_name(group)

@@ -4,9 +4,9 @@
 use serde_json::Value;
 use vigil_ingest::SourceId;
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
 use crate::notifications::{self, Notification, ObjectRef};
-use crate::pipeline::{InvocationInput, InvocationReport, Pipeline};
+use vigil_pipeline::{IngestRun, Pipeline, PipelineInput, RunReport};
 
 /// Ingests the objects an event names. From SQS, the response lists the
 /// messages to retry (`batchItemFailures`: an object that could not be read,
@@ -16,21 +16,24 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, InvocationReport), ServerlessError> {
-    let notification = notifications::parse(payload).map_err(|message| ServerlessError::Event {
+) -> Result<(Value, RunReport), AwsError> {
+    let notification = notifications::parse(payload).map_err(|message| AwsError::Event {
         handler: "ingest-s3",
         message,
     })?;
     match notification {
         Notification::Direct(objects) => {
             let inputs = inputs(pipeline, &objects)?;
-            let outcome = pipeline.ingest(inputs, now_ms).await?;
-            if let Some((i, reason)) = outcome.failed_inputs.first() {
-                return Err(ServerlessError::Runtime(format!(
-                    "{} of {} object(s) not ingested; first: {}: {reason}",
+            let outcome = pipeline
+                .ingest(inputs, IngestRun::default(), now_ms)
+                .await?;
+            if let Some(failed) = outcome.failed_inputs.first() {
+                return Err(AwsError::Runtime(format!(
+                    "{} of {} object(s) not ingested; first: {}: {}",
                     outcome.failed_inputs.len(),
                     objects.len(),
-                    objects[*i].identity()
+                    objects[failed.index].identity(),
+                    failed.error
                 )));
             }
             Ok((super::ingest_summary(&outcome), outcome))
@@ -52,9 +55,11 @@ pub async fn handle(
                 }
             }
             let inputs = inputs(pipeline, &objects)?;
-            let outcome = pipeline.ingest(inputs, now_ms).await?;
-            for (i, _) in &outcome.failed_inputs {
-                failed.push(owners[*i].to_string());
+            let outcome = pipeline
+                .ingest(inputs, IngestRun::default(), now_ms)
+                .await?;
+            for input in &outcome.failed_inputs {
+                failed.push(owners[input.index].to_string());
             }
             failed.sort_unstable();
             failed.dedup();
@@ -68,14 +73,11 @@ pub async fn handle(
     }
 }
 
-fn inputs(
-    pipeline: &Pipeline,
-    objects: &[ObjectRef],
-) -> Result<Vec<InvocationInput>, ServerlessError> {
+fn inputs(pipeline: &Pipeline, objects: &[ObjectRef]) -> Result<Vec<PipelineInput>, AwsError> {
     objects
         .iter()
         .map(|o| {
-            Ok(InvocationInput::Object {
+            Ok(PipelineInput::Object {
                 store: pipeline.bucket(&o.bucket)?,
                 bucket: o.bucket.clone(),
                 key: o.key.clone(),

@@ -3,7 +3,7 @@
 
 use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
 
 /// The SDK configuration, `endpoint` overriding every service's endpoint.
 pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
@@ -20,8 +20,8 @@ pub async fn logs_client(endpoint: Option<&str>) -> aws_sdk_cloudwatchlogs::Clie
 }
 
 /// An SDK error with its whole chain of causes, for messages.
-pub(crate) fn aws_error<E: std::error::Error>(operation: &'static str, e: E) -> ServerlessError {
-    ServerlessError::Aws {
+pub(crate) fn aws_error<E: std::error::Error>(operation: &'static str, e: E) -> AwsError {
+    AwsError::Api {
         operation,
         message: DisplayErrorContext(e).to_string(),
     }

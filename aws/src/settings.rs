@@ -1,11 +1,20 @@
 //! What a function is configured with: environment variables, read once.
 
 use std::path::PathBuf;
+use std::time::Duration;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
 use vigil_detect::rule::RulesConfig;
+use vigil_detect::RuleSources;
+use vigil_ingest::Lake;
+use vigil_pipeline::{Pipeline, PipelineConfig};
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
+
+/// Longer than any function runs (Lambda's limit is 15 minutes): findings in
+/// the outbox for longer were left by a run that stopped before alerting;
+/// younger ones may be another invocation's, still being delivered.
+const OVERLAPPING_RUN_GRACE: Duration = Duration::from_secs(16 * 60);
 
 /// The lake (`s3://bucket/prefix`, or a local path for tests and laptops).
 pub const LAKE_ENV: &str = "VIGIL_LAKE";
@@ -44,16 +53,14 @@ pub struct Settings {
 impl Settings {
     /// Reads the settings from the environment. With no destination
     /// configured, findings are written as JSON lines to the function's log.
-    pub fn from_env() -> Result<Settings, ServerlessError> {
+    pub fn from_env() -> Result<Settings, AwsError> {
         Settings::from_variables(|name| std::env::var(name).ok())
     }
 
     /// [`Settings::from_env`] over any source of variables.
-    pub fn from_variables(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Settings, ServerlessError> {
+    pub fn from_variables(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, AwsError> {
         let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let lake = var(LAKE_ENV).ok_or(ServerlessError::Setting {
+        let lake = var(LAKE_ENV).ok_or(AwsError::Setting {
             name: LAKE_ENV,
             message: "not set (the lake, e.g. s3://my-lake-bucket/lake)".into(),
         })?;
@@ -73,7 +80,7 @@ impl Settings {
                     .and_then(|text| {
                         RulesConfig::from_config_text(&text).map_err(|e| e.to_string())
                     })
-                    .map_err(|message| ServerlessError::Setting {
+                    .map_err(|message| AwsError::Setting {
                         name: CONFIG_ENV,
                         message: format!("[rules] of {path}: {message}"),
                     })?;
@@ -94,7 +101,7 @@ impl Settings {
             webhook.secret_id = var(WEBHOOK_SECRET_ID_ENV);
             webhook.endpoint_url = endpoint.clone();
             if webhook.secret_id.is_none() {
-                return Err(ServerlessError::Setting {
+                return Err(AwsError::Setting {
                     name: WEBHOOK_SECRET_ID_ENV,
                     message: format!("{WEBHOOK_URL_ENV} is set: webhooks are always signed"),
                 });
@@ -138,6 +145,24 @@ impl Settings {
             send_alerts: true,
         }
     }
+
+    /// The pipeline these settings describe: the lake opened (no request is
+    /// made) and the rules loaded.
+    pub fn open_pipeline(&self) -> Result<Pipeline, AwsError> {
+        let rules = RuleSources {
+            dirs: self.rule_dirs.clone(),
+            packs: self.rule_packs.clone(),
+            placeholders: self.rule_placeholders.clone(),
+        }
+        .load()?;
+        Ok(Pipeline::new(PipelineConfig {
+            lake: Lake::open(&self.lake)?,
+            rules,
+            alerting: self.alerting.clone(),
+            send_alerts: self.send_alerts,
+            outbox_grace: OVERLAPPING_RUN_GRACE,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -145,7 +170,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ServerlessError> {
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, AwsError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

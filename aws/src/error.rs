@@ -1,9 +1,9 @@
-//! The errors of Vigil's serverless handlers and wiring commands.
+//! The errors of the AWS edge: the Lambda handlers and the commands that wire AWS.
 
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum ServerlessError {
+pub enum AwsError {
     /// A setting the function needs is missing or invalid.
     #[error("setting {name}: {message}")]
     Setting { name: &'static str, message: String },
@@ -27,8 +27,9 @@ pub enum ServerlessError {
         key: String,
         source: object_store::Error,
     },
+    /// An AWS API call failed.
     #[error("{operation}: {message}")]
-    Aws {
+    Api {
         operation: &'static str,
         message: String,
     },
@@ -36,4 +37,25 @@ pub enum ServerlessError {
     State(String),
     #[error("{0}")]
     Runtime(String),
+}
+
+impl From<vigil_pipeline::PipelineError> for AwsError {
+    fn from(error: vigil_pipeline::PipelineError) -> AwsError {
+        use vigil_pipeline::PipelineError;
+        match error {
+            PipelineError::Ingest(e) => AwsError::Ingest(e),
+            PipelineError::Detect(e) => AwsError::Detect(e),
+            PipelineError::Alert(e) => AwsError::Alert(e),
+            PipelineError::Object {
+                bucket,
+                key,
+                source,
+            } => AwsError::Object {
+                bucket,
+                key,
+                source,
+            },
+            PipelineError::Runtime(message) => AwsError::Runtime(message),
+        }
+    }
 }

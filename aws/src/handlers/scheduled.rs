@@ -3,9 +3,9 @@
 use chrono::DateTime;
 use serde_json::Value;
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
 use crate::handlers::scheduled_time;
-use crate::pipeline::{InvocationReport, Pipeline};
+use vigil_pipeline::{Pipeline, RunReport};
 
 /// Runs the rules due at the event's scheduled time (`time`, as EventBridge
 /// events and the template's Scheduler input carry it), else at `now_ms`.
@@ -15,9 +15,9 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, InvocationReport), ServerlessError> {
+) -> Result<(Value, RunReport), AwsError> {
     let at = scheduled_time("detect-scheduled", payload, now_ms)?;
-    let outcome = pipeline.detect_due(at).await?;
+    let outcome = pipeline.detect_due(at).await?.alerted()?;
     let summary = serde_json::json!({
         "scheduled_time": DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()),
         "evaluations": outcome.detect.evaluations,

@@ -8,8 +8,8 @@ pub mod scheduled;
 use serde_json::Value;
 use std::str::FromStr;
 
-use crate::error::ServerlessError;
-use crate::pipeline::{InvocationReport, Pipeline};
+use crate::error::AwsError;
+use vigil_pipeline::{Pipeline, RunReport};
 
 /// Which handler a function runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl Handler {
         pipeline: &Pipeline,
         payload: &str,
         now_ms: i64,
-    ) -> Result<(Value, InvocationReport), ServerlessError> {
+    ) -> Result<(Value, RunReport), AwsError> {
         match self {
             Handler::IngestCloudwatch => cloudwatch::handle(pipeline, payload, now_ms).await,
             Handler::IngestS3 => s3::handle(pipeline, payload, now_ms).await,
@@ -58,13 +58,13 @@ impl Handler {
 }
 
 impl FromStr for Handler {
-    type Err = ServerlessError;
+    type Err = AwsError;
 
-    fn from_str(s: &str) -> Result<Handler, ServerlessError> {
+    fn from_str(s: &str) -> Result<Handler, AwsError> {
         Handler::ALL
             .into_iter()
             .find(|h| h.name() == s)
-            .ok_or_else(|| ServerlessError::UnknownHandler(s.to_string()))
+            .ok_or_else(|| AwsError::UnknownHandler(s.to_string()))
     }
 }
 
@@ -75,14 +75,14 @@ pub(crate) fn scheduled_time(
     handler: &'static str,
     payload: &str,
     now_ms: i64,
-) -> Result<i64, ServerlessError> {
-    let event: Value = serde_json::from_str(payload).map_err(|e| ServerlessError::Event {
+) -> Result<i64, AwsError> {
+    let event: Value = serde_json::from_str(payload).map_err(|e| AwsError::Event {
         handler,
         message: format!("not JSON: {e}"),
     })?;
     match event.get("time").and_then(Value::as_str) {
         Some(text) => Ok(chrono::DateTime::parse_from_rfc3339(text)
-            .map_err(|e| ServerlessError::Event {
+            .map_err(|e| AwsError::Event {
                 handler,
                 message: format!("time {text:?}: {e}"),
             })?
@@ -92,7 +92,7 @@ pub(crate) fn scheduled_time(
 }
 
 /// The summary an ingest handler returns.
-fn ingest_summary(outcome: &InvocationReport) -> Value {
+fn ingest_summary(outcome: &RunReport) -> Value {
     serde_json::json!({
         "records": outcome.ingest.records_read,
         "parsed": outcome.ingest.parsed_total(),

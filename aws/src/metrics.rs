@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
-use crate::pipeline::InvocationReport;
+use vigil_pipeline::RunReport;
 
 /// The metric namespace.
 pub const NAMESPACE: &str = "Vigil";
@@ -13,7 +13,7 @@ pub const NAMESPACE: &str = "Vigil";
 pub fn emf(
     handler: &str,
     request_id: &str,
-    outcome: &InvocationReport,
+    outcome: &RunReport,
     duration: Duration,
     timestamp_ms: i64,
 ) -> Value {
@@ -67,7 +67,7 @@ mod tests {
 
     #[test]
     fn every_declared_metric_has_a_value() {
-        let mut outcome = InvocationReport::default();
+        let mut outcome = RunReport::default();
         outcome.ingest.records_read = 7;
         outcome.ingest.bytes_read = 1234;
         let doc = emf("ingest-s3", "req-1", &outcome, Duration::from_millis(12), 1);

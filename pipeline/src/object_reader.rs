@@ -10,7 +10,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
-use crate::error::ServerlessError;
+use crate::error::PipelineError;
 
 /// Reads an object from a blocking thread by driving its download on `handle`.
 pub struct ObjectReader {
@@ -26,16 +26,15 @@ impl ObjectReader {
         store: Arc<dyn ObjectStore>,
         bucket: &str,
         key: &str,
-    ) -> Result<ObjectReader, ServerlessError> {
+    ) -> Result<ObjectReader, PipelineError> {
         let path = ObjectPath::parse(key).unwrap_or_else(|_| ObjectPath::from(key));
-        let result =
-            handle
-                .block_on(store.get(&path))
-                .map_err(|source| ServerlessError::Object {
-                    bucket: bucket.into(),
-                    key: key.into(),
-                    source,
-                })?;
+        let result = handle
+            .block_on(store.get(&path))
+            .map_err(|source| PipelineError::Object {
+                bucket: bucket.into(),
+                key: key.into(),
+                source,
+            })?;
         Ok(ObjectReader {
             handle,
             stream: result.into_stream(),

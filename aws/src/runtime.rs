@@ -7,11 +7,11 @@ use serde_json::Value;
 use std::time::Instant;
 use tokio::sync::OnceCell;
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
 use crate::handlers::Handler;
 use crate::metrics;
-use crate::pipeline::Pipeline;
 use crate::settings::Settings;
+use vigil_pipeline::Pipeline;
 
 /// Set by the Lambda service: the Runtime API's `host:port`.
 pub const RUNTIME_API_ENV: &str = "AWS_LAMBDA_RUNTIME_API";
@@ -22,20 +22,20 @@ pub fn in_lambda() -> bool {
 }
 
 /// The `errorType` Lambda shows for an error.
-fn error_type(error: &ServerlessError) -> &'static str {
+fn error_type(error: &AwsError) -> &'static str {
     match error {
-        ServerlessError::Setting { .. } => "Vigil.Setting",
-        ServerlessError::Event { .. } => "Vigil.BadEvent",
-        ServerlessError::UnknownHandler(_) => "Vigil.UnknownHandler",
-        ServerlessError::Ingest(_) | ServerlessError::Object { .. } => "Vigil.Ingest",
-        ServerlessError::Detect(_) | ServerlessError::State(_) => "Vigil.Detect",
-        ServerlessError::Alert(_) => "Vigil.Alert",
-        ServerlessError::Aws { .. } | ServerlessError::Runtime(_) => "Vigil.Runtime",
+        AwsError::Setting { .. } => "Vigil.Setting",
+        AwsError::Event { .. } => "Vigil.BadEvent",
+        AwsError::UnknownHandler(_) => "Vigil.UnknownHandler",
+        AwsError::Ingest(_) | AwsError::Object { .. } => "Vigil.Ingest",
+        AwsError::Detect(_) | AwsError::State(_) => "Vigil.Detect",
+        AwsError::Alert(_) => "Vigil.Alert",
+        AwsError::Api { .. } | AwsError::Runtime(_) => "Vigil.Runtime",
     }
 }
 
-impl From<ServerlessError> for Diagnostic {
-    fn from(error: ServerlessError) -> Diagnostic {
+impl From<AwsError> for Diagnostic {
+    fn from(error: AwsError) -> Diagnostic {
         Diagnostic {
             error_type: error_type(&error).to_string(),
             error_message: error.to_string(),
@@ -78,13 +78,13 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
 }
 
 /// The handler and the settings: environment reads only, no I/O.
-fn init() -> Result<(Handler, Settings), ServerlessError> {
+fn init() -> Result<(Handler, Settings), AwsError> {
     let handler = std::env::var("_HANDLER").unwrap_or_default().parse()?;
     Ok((handler, Settings::from_env()?))
 }
 
 /// `POST /runtime/init/error`, so Lambda shows why the function cannot start.
-async fn report_init_error(api: &str, error: &ServerlessError) {
+async fn report_init_error(api: &str, error: &AwsError) {
     let error_type = error_type(error);
     let body = serde_json::json!({
         "errorType": error_type,
@@ -106,11 +106,11 @@ async fn invoke(
     settings: &Settings,
     pipeline: &OnceCell<Pipeline>,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Value, ServerlessError> {
+) -> Result<Value, AwsError> {
     let started = Instant::now();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let pipeline = pipeline
-        .get_or_try_init(|| async { Pipeline::new(settings.clone()) })
+        .get_or_try_init(|| async { settings.open_pipeline() })
         .await?;
     let result = handler.handle(pipeline, event.payload.get(), now_ms).await;
     match &result {

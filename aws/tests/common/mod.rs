@@ -5,8 +5,8 @@
 use std::path::Path;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
+use vigil_aws::Settings;
 use vigil_ingest::Lake;
-use vigil_serverless::Settings;
 
 pub use vigil_test_support::{checkout as repo, corpus, subscription_event};
 

@@ -11,10 +11,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use vigil_detect::state::State;
 use vigil_ingest::SourceId;
+use vigil_pipeline::{IngestRun, Pipeline, PipelineInput};
 
-use crate::aws::aws_error;
-use crate::error::ServerlessError;
-use crate::pipeline::{InvocationInput, Pipeline};
+use crate::clients::aws_error;
+use crate::error::AwsError;
 
 /// Events per pipeline run: bounds memory on a busy log group.
 const EVENTS_PER_BATCH: usize = 10_000;
@@ -113,7 +113,7 @@ pub async fn tail(
     options: &TailOptions,
     mut stop: watch::Receiver<bool>,
     mut progress: impl FnMut(&TailReport),
-) -> Result<TailReport, ServerlessError> {
+) -> Result<TailReport, AwsError> {
     let state = State::Lake(pipeline.lake().clone());
     let cursor_name = format!("tail/{}.json", cursor_file(&options.log_group));
     let mut cursor: Cursor = match state.get::<Cursor>(&cursor_name).await? {
@@ -167,10 +167,15 @@ pub async fn tail(
                 batch.sort_by_key(|e| e.timestamp().unwrap_or_default());
                 let input = subscription_input(&options.log_group, &batch);
                 let outcome = pipeline
-                    .ingest(vec![input], chrono::Utc::now().timestamp_millis())
-                    .await?;
-                if let Some((_, reason)) = outcome.failed_inputs.first() {
-                    return Err(ServerlessError::Runtime(reason.clone()));
+                    .ingest(
+                        vec![input],
+                        IngestRun::default(),
+                        chrono::Utc::now().timestamp_millis(),
+                    )
+                    .await?
+                    .alerted()?;
+                if let Some(failed) = outcome.failed_inputs.first() {
+                    return Err(AwsError::Runtime(failed.error.clone()));
                 }
                 cursor.advance(&batch, options.late);
                 state.put(&cursor_name, &cursor).await?;
@@ -208,7 +213,7 @@ type LogEvent = aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 
 /// The batch as subscription `DATA_MESSAGE`s (one per stream), as the
 /// ingest function would receive it; keyed by its first and last event ids.
-fn subscription_input(log_group: &str, batch: &[LogEvent]) -> InvocationInput {
+fn subscription_input(log_group: &str, batch: &[LogEvent]) -> PipelineInput {
     let mut by_stream: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
     for e in batch {
         by_stream
@@ -234,7 +239,7 @@ fn subscription_input(log_group: &str, batch: &[LogEvent]) -> InvocationInput {
     }
     let first = batch.first().and_then(|e| e.event_id()).unwrap_or("");
     let last = batch.last().and_then(|e| e.event_id()).unwrap_or("");
-    InvocationInput::Bytes {
+    PipelineInput::Bytes {
         bytes,
         source: SourceId::new(log_group, &format!("tail:{log_group}:{first}:{last}")),
     }

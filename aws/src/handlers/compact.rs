@@ -4,9 +4,9 @@ use serde_json::Value;
 use vigil_ingest::compact::{compact, CompactOptions};
 use vigil_ingest::Table;
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
 use crate::handlers::scheduled_time;
-use crate::pipeline::{InvocationReport, Pipeline};
+use vigil_pipeline::{Pipeline, RunReport};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -24,7 +24,7 @@ pub async fn handle(
     pipeline: &Pipeline,
     payload: &str,
     now_ms: i64,
-) -> Result<(Value, InvocationReport), ServerlessError> {
+) -> Result<(Value, RunReport), AwsError> {
     let at = scheduled_time("compact-lake", payload, now_ms)?;
     let options = CompactOptions {
         tables: Table::ALL.to_vec(),
@@ -56,5 +56,5 @@ pub async fn handle(
         "leftovers_deleted": total(|t| t.leftovers_deleted),
         "skipped": skipped,
     });
-    Ok((summary, InvocationReport::default()))
+    Ok((summary, RunReport::default()))
 }

@@ -6,13 +6,14 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use vigil_detect::engine::ModeFilter;
 use vigil_detect::state::State;
 use vigil_ingest::SourceId;
+use vigil_pipeline::{IngestRun, Pipeline, PipelineInput};
 use vigil_queries::TimeRange;
 
-use crate::error::ServerlessError;
+use crate::error::AwsError;
 use crate::notifications::ObjectRef;
-use crate::pipeline::{InvocationInput, Pipeline};
 
 /// CloudTrail delivers a file up to about 15 minutes after its last event:
 /// files stamped up to this long after the range may hold events in it.
@@ -55,13 +56,13 @@ pub async fn backfill(
     pipeline: &Pipeline,
     options: &BackfillOptions,
     mut progress: impl FnMut(&BackfillReport),
-) -> Result<BackfillReport, ServerlessError> {
+) -> Result<BackfillReport, AwsError> {
     let (bucket, prefix) = options
         .source
         .strip_prefix("s3://")
         .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
         .filter(|(bucket, _)| !bucket.is_empty())
-        .ok_or_else(|| ServerlessError::Setting {
+        .ok_or_else(|| AwsError::Setting {
             name: "backfill source",
             message: format!("{}: expected s3://bucket/prefix", options.source),
         })?;
@@ -98,7 +99,7 @@ pub async fn backfill(
         })
         .try_collect()
         .await
-        .map_err(|source| ServerlessError::Object {
+        .map_err(|source| AwsError::Object {
             bucket: bucket.into(),
             key: prefix.into(),
             source,
@@ -119,7 +120,7 @@ pub async fn backfill(
         // backfilled lands in the lake once.
         let inputs = chunk
             .iter()
-            .map(|o| InvocationInput::Object {
+            .map(|o| PipelineInput::Object {
                 store: store.clone(),
                 bucket: o.bucket.clone(),
                 key: o.key.clone(),
@@ -127,12 +128,13 @@ pub async fn backfill(
             })
             .collect();
         let outcome = pipeline
-            .ingest(inputs, Utc::now().timestamp_millis())
-            .await?;
-        if let Some((i, reason)) = outcome.failed_inputs.first() {
-            return Err(ServerlessError::Runtime(format!(
-                "s3://{bucket}/{}: {reason} (re-run to resume from here)",
-                chunk[*i].key
+            .ingest(inputs, IngestRun::default(), Utc::now().timestamp_millis())
+            .await?
+            .alerted()?;
+        if let Some(failed) = outcome.failed_inputs.first() {
+            return Err(AwsError::Runtime(format!(
+                "{}: {} (re-run to resume from here)",
+                failed.name, failed.error
             )));
         }
         let last = chunk.last().map(|o| o.key.clone());
@@ -153,8 +155,13 @@ pub async fn backfill(
         progress(&report);
     }
     let outcome = pipeline
-        .detect_range(options.range, Utc::now().timestamp_millis())
-        .await?;
+        .detect_range(
+            options.range,
+            ModeFilter::Scheduled,
+            Utc::now().timestamp_millis(),
+        )
+        .await?
+        .alerted()?;
     report.findings += outcome.findings.len() as u64;
     report.alerts += outcome.delivery.delivered() as u64;
     Ok(report)

@@ -10,11 +10,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
+use vigil_aws::backfill::{backfill, BackfillOptions};
+use vigil_aws::subscribe::{subscribe, Action, SubscribeOptions};
+use vigil_aws::tail::{tail, TailOptions, TailReport};
+use vigil_aws::{Handler, Pipeline, Settings};
 use vigil_queries::TimeRange;
-use vigil_serverless::backfill::{backfill, BackfillOptions};
-use vigil_serverless::subscribe::{subscribe, Action, SubscribeOptions};
-use vigil_serverless::tail::{tail, TailOptions, TailReport};
-use vigil_serverless::{Handler, Pipeline, Settings};
 use vigil_test_support::TopicQueue;
 
 fn endpoint() -> String {
@@ -195,7 +195,10 @@ async fn s3_notifications_from_sqs_stream_trails_into_an_s3_lake_and_alert_once(
     create_bucket(&lake_bucket).await;
     let objects = trail_objects(&trail).await;
     let alerts = AlertQueue::new().await;
-    let pipeline = Pipeline::new(alerts.settings(&format!("s3://{lake_bucket}/lake"))).unwrap();
+    let pipeline = alerts
+        .settings(&format!("s3://{lake_bucket}/lake"))
+        .open_pipeline()
+        .unwrap();
 
     // One plain S3 notification, one inside an SNS envelope, one naming an
     // object that does not exist.
@@ -272,7 +275,7 @@ async fn backfill_replays_the_range_resumes_and_matches_what_notifications_wrote
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
     let lake = format!("s3://{lake_bucket}/lake");
-    let pipeline = Pipeline::new(settings(&lake, &alerts)).unwrap();
+    let pipeline = settings(&lake, &alerts).open_pipeline().unwrap();
     // Only the sample trail's day is in range.
     let options = BackfillOptions {
         source: format!("s3://{trail}/AWSLogs/"),
@@ -516,8 +519,9 @@ async fn tail_ingests_a_log_group_and_resumes_from_its_cursor() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
-    let pipeline =
-        Pipeline::new(settings(dir.path().join("lake").to_str().unwrap(), &alerts)).unwrap();
+    let pipeline = settings(dir.path().join("lake").to_str().unwrap(), &alerts)
+        .open_pipeline()
+        .unwrap();
     let options = TailOptions {
         log_group: group.clone(),
         filter_pattern: None,
@@ -626,10 +630,11 @@ async fn tail_takes_a_backlog_in_batches_each_event_once() {
         put_log_events(&logs, &group, stream, events).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = Pipeline::new(settings(
+    let pipeline = settings(
         dir.path().join("lake").to_str().unwrap(),
         &dir.path().join("alerts.jsonl"),
-    ))
+    )
+    .open_pipeline()
     .unwrap();
     let options = TailOptions {
         log_group: group,
@@ -663,7 +668,10 @@ async fn subscription_and_scheduled_handlers_on_an_s3_lake_alert_through_sns() {
     let lake_bucket = unique("vigil-cw-lake");
     create_bucket(&lake_bucket).await;
     let alerts = AlertQueue::new().await;
-    let pipeline = Pipeline::new(alerts.settings(&format!("s3://{lake_bucket}/lake"))).unwrap();
+    let pipeline = alerts
+        .settings(&format!("s3://{lake_bucket}/lake"))
+        .open_pipeline()
+        .unwrap();
     // 30 failed logins from one address, 09:03 to 09:07:21, and one sqlmap request.
     let t0 = 1_795_510_800_000i64; // 2026-11-24T09:00:00Z
     let mut events: Vec<(i64, String)> = (0..30)

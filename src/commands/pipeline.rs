@@ -1,0 +1,69 @@
+//! The pipeline `run`, `detect`, `tail` and `backfill` share, opened from the
+//! command line's lake, rules and `vigil.toml`, and the end of their runs.
+
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::time::Duration;
+use vigil_detect::RuleSet;
+use vigil_ingest::Lake;
+use vigil_pipeline::{FailedInput, Pipeline, PipelineConfig, RunReport};
+
+use crate::commands::{alerts, ingest};
+use crate::output;
+
+/// Opens the pipeline over `rules` (their plans checked against the lake's
+/// tables first, for a clear error before any work). One command runs at a
+/// time, so it delivers whatever earlier runs left in the outbox.
+pub fn open(
+    runtime: &tokio::runtime::Runtime,
+    lake_location: &str,
+    rules: RuleSet,
+    config_path: Option<&Path>,
+    send_alerts: bool,
+) -> Result<Pipeline> {
+    let lake = Lake::open(lake_location)
+        .with_context(|| format!("opening the lake at {lake_location}"))?;
+    let alerting = alerts::alerting(config_path, lake_location)?;
+    runtime.block_on(rules.check_plans())?;
+    Ok(Pipeline::new(PipelineConfig {
+        lake,
+        rules,
+        alerting,
+        send_alerts,
+        outbox_grace: Duration::ZERO,
+    }))
+}
+
+/// The end of a run (its findings printed): prints its deliveries, then
+/// fails if alerting could not be done, if an input could not be read, if
+/// counts do not reconcile, or if deliveries failed (what could be done was
+/// done first: the lake written, findings settled and alerted).
+pub fn finish(pipeline: &Pipeline, report: RunReport) -> Result<()> {
+    let dead_letter = alerts::dead_letter_location(pipeline.alerting());
+    output::print_deliveries(&report.delivery, &dead_letter);
+    let report = report
+        .alerted()
+        .context("alerting (the findings wait for the next run)")?;
+    check_inputs(&report.failed_inputs)?;
+    ingest::check(&report.ingest)?;
+    if report.delivery.dead_lettered() > 0 {
+        bail!(
+            "{} alert deliveries failed (kept in {dead_letter})",
+            report.delivery.dead_lettered()
+        );
+    }
+    Ok(())
+}
+
+/// Fails if an input could not be read at all.
+pub fn check_inputs(failed: &[FailedInput]) -> Result<()> {
+    match failed {
+        [] => Ok(()),
+        [only] => bail!("{}", only.error),
+        [first, rest @ ..] => bail!(
+            "{} (and {} more input(s) could not be read)",
+            first.error,
+            rest.len()
+        ),
+    }
+}
