@@ -15,62 +15,35 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
+use super::text::Text;
 use super::time::parse_rfc3339_ms;
-use super::{lenient_bool, text, Common, Outcome, ParseError, RecordContext, TimeSource};
+use super::{lenient_bool, Common, Outcome, ParseError, RecordContext, TimeSource};
 use crate::schema::{BatchSize, CloudTrailColumns, CommonColumns};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Record<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_time: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    aws_region: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        rename = "sourceIPAddress"
-    )]
-    source_ip_address: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    user_agent: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    error_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    error_message: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        rename = "requestID"
-    )]
-    request_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "eventID")]
-    event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_category: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    api_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    recipient_account_id: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        rename = "sharedEventID"
-    )]
-    shared_event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    vpc_endpoint_id: Option<Cow<'a, str>>,
+    event_version: Option<Text<'a>>,
+    event_time: Option<Text<'a>>,
+    event_source: Option<Text<'a>>,
+    event_name: Option<Text<'a>>,
+    aws_region: Option<Text<'a>>,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: Option<Text<'a>>,
+    user_agent: Option<Text<'a>>,
+    error_code: Option<Text<'a>>,
+    error_message: Option<Text<'a>>,
+    #[serde(rename = "requestID")]
+    request_id: Option<Text<'a>>,
+    #[serde(rename = "eventID")]
+    event_id: Option<Text<'a>>,
+    event_type: Option<Text<'a>>,
+    event_category: Option<Text<'a>>,
+    api_version: Option<Text<'a>>,
+    recipient_account_id: Option<Text<'a>>,
+    #[serde(rename = "sharedEventID")]
+    shared_event_id: Option<Text<'a>>,
+    vpc_endpoint_id: Option<Text<'a>>,
     #[serde(default, deserialize_with = "lenient_bool::deserialize")]
     read_only: Option<bool>,
     #[serde(default, deserialize_with = "lenient_bool::deserialize")]
@@ -94,17 +67,10 @@ struct Record<'a> {
     #[serde(borrow)]
     tls_details: Option<TlsDetails<'a>>,
     // Wrappers and vendor re-mappings.
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        rename = "@timestamp"
-    )]
-    at_timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    time: Option<Cow<'a, str>>,
+    #[serde(rename = "@timestamp")]
+    at_timestamp: Option<Text<'a>>,
+    timestamp: Option<Text<'a>>,
+    time: Option<Text<'a>>,
     #[serde(borrow)]
     json_payload: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -117,13 +83,12 @@ struct Record<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct TlsDetails<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    tls_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    cipher_suite: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    client_provided_host_header: Option<Cow<'a, str>>,
+    tls_version: Option<Text<'a>>,
+    cipher_suite: Option<Text<'a>>,
+    client_provided_host_header: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -133,36 +98,31 @@ struct DatadogNetwork<'a> {
 }
 
 #[derive(Deserialize)]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct DatadogClient<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    ip: Option<Cow<'a, str>>,
+    ip: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct DatadogHttp<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    useragent: Option<Cow<'a, str>>,
+    useragent: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct UserIdentity<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "type")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    principal_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    access_key_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    user_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    invoked_by: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    identity_provider: Option<Cow<'a, str>>,
+    #[serde(rename = "type")]
+    kind: Option<Text<'a>>,
+    principal_id: Option<Text<'a>>,
+    arn: Option<Text<'a>>,
+    account_id: Option<Text<'a>>,
+    access_key_id: Option<Text<'a>>,
+    user_name: Option<Text<'a>>,
+    invoked_by: Option<Text<'a>>,
+    identity_provider: Option<Text<'a>>,
     #[serde(borrow)]
     session_context: Option<SessionContext<'a>>,
 }
@@ -174,37 +134,37 @@ struct SessionContext<'a> {
     session_issuer: Option<SessionIssuer<'a>>,
     #[serde(borrow)]
     attributes: Option<SessionAttributes<'a>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    source_identity: Option<Cow<'a, str>>,
+    source_identity: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct SessionIssuer<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "type")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    user_name: Option<Cow<'a, str>>,
+    #[serde(rename = "type")]
+    kind: Option<Text<'a>>,
+    arn: Option<Text<'a>>,
+    user_name: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct SessionAttributes<'a> {
     #[serde(default, deserialize_with = "lenient_bool::deserialize")]
     mfa_authenticated: Option<bool>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    creation_date: Option<Cow<'a, str>>,
+    creation_date: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct InsightDetails<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    event_name: Option<Cow<'a, str>>,
+    event_source: Option<Text<'a>>,
+    event_name: Option<Text<'a>>,
 }
 
 /// The `cloudtrail` table's builder.
@@ -345,13 +305,14 @@ impl CloudTrailBuilder {
 
         let common = Common {
             event_time,
-            event_id: record.event_id.clone(),
+            event_id: record.event_id.clone().map(Cow::from),
             account_id: record
                 .recipient_account_id
                 .clone()
-                .or_else(|| identity.account_id.clone()),
-            region: record.aws_region.clone(),
-            src_ip,
+                .or_else(|| identity.account_id.clone())
+                .map(Cow::from),
+            region: record.aws_region.clone().map(Cow::from),
+            src_ip: src_ip.map(Cow::from),
             actor,
             action,
             outcome: Some(outcome),

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
+use super::text::Text;
 use super::time::parse_rfc3339_ms;
-use super::{raw_text, text, Common, Outcome, ParseError, RecordContext, TimeSource};
+use super::{raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
 use crate::schema::{BatchSize, CommonColumns, LambdaColumns};
 
 /// One Lambda row before it is appended.
@@ -251,79 +252,40 @@ fn parse_text(text: &str) -> Row<'_> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonLog<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option", rename = "type")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    time: Option<Cow<'a, str>>,
+    #[serde(rename = "type")]
+    kind: Option<Text<'a>>,
+    time: Option<Text<'a>>,
     #[serde(borrow)]
     timestamp: Option<&'a RawValue>,
     #[serde(borrow)]
     record: Option<&'a RawValue>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        alias = "levelname",
-        alias = "severity"
-    )]
-    level: Option<Cow<'a, str>>,
+    #[serde(alias = "levelname", alias = "severity")]
+    level: Option<Text<'a>>,
     #[serde(borrow, alias = "msg")]
     message: Option<&'a RawValue>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        alias = "request_id",
-        alias = "AWSRequestId",
-        alias = "awsRequestId"
-    )]
-    request_id: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        alias = "errorType",
-        alias = "error_type",
-        alias = "exception_name"
-    )]
-    error_type_: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        alias = "function_name"
-    )]
-    function_name: Option<Cow<'a, str>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "text::option",
-        alias = "xray_trace_id",
-        alias = "traceId"
-    )]
-    xray_trace_id: Option<Cow<'a, str>>,
+    #[serde(alias = "request_id", alias = "AWSRequestId", alias = "awsRequestId")]
+    request_id: Option<Text<'a>>,
+    #[serde(alias = "errorType", alias = "error_type", alias = "exception_name")]
+    error_type_: Option<Text<'a>>,
+    #[serde(alias = "function_name")]
+    function_name: Option<Text<'a>>,
+    #[serde(alias = "xray_trace_id", alias = "traceId")]
+    xray_trace_id: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct PlatformRecord<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    request_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    status: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    error_type: Option<Cow<'a, str>>,
+    request_id: Option<Text<'a>>,
+    version: Option<Text<'a>>,
+    status: Option<Text<'a>>,
+    error_type: Option<Text<'a>>,
     metrics: Option<PlatformMetrics>,
     #[serde(borrow)]
     tracing: Option<PlatformTracing<'a>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    runtime_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    function_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    function_version: Option<Cow<'a, str>>,
+    runtime_version: Option<Text<'a>>,
+    function_name: Option<Text<'a>>,
+    function_version: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -339,9 +301,10 @@ struct PlatformMetrics {
 }
 
 #[derive(Deserialize)]
+// Its only fields are text: borrowed from the record all the same.
+#[serde(bound(deserialize = "'de: 'a"))]
 struct PlatformTracing<'a> {
-    #[serde(borrow, default, deserialize_with = "text::option")]
-    value: Option<Cow<'a, str>>,
+    value: Option<Text<'a>>,
 }
 
 /// `hinted`: the record is known to be a Lambda log (from its log group), so
@@ -360,11 +323,11 @@ fn parse_json(raw: &str, hinted: bool) -> Result<Row<'_>, ParseError> {
         (Some(kind), Some(record)) if kind.starts_with("platform.") => {
             let rec: PlatformRecord<'_> = serde_json::from_str(record.get()).unwrap_or_default();
             let metrics = rec.metrics.unwrap_or_default();
-            row.request_id = rec.request_id;
-            row.function_version = rec.version.or(rec.function_version);
-            row.function_name = rec.function_name;
-            row.status = rec.status;
-            row.error_type = rec.error_type;
+            row.request_id = rec.request_id.map(Cow::from);
+            row.function_version = rec.version.or(rec.function_version).map(Cow::from);
+            row.function_name = rec.function_name.map(Cow::from);
+            row.status = rec.status.map(Cow::from);
+            row.error_type = rec.error_type.map(Cow::from);
             row.duration_ms = metrics.duration_ms;
             row.billed_duration_ms = metrics.billed_duration_ms.map(|v| v as i64);
             row.memory_size_mb = metrics.memory_size_mb.map(|v| v as i64);
@@ -373,20 +336,20 @@ fn parse_json(raw: &str, hinted: bool) -> Result<Row<'_>, ParseError> {
             row.xray_trace_id = rec.tracing.and_then(|t| t.value).map(|v| {
                 match v.split(';').find_map(|p| p.strip_prefix("Root=")) {
                     Some(root) => Cow::Owned(root.to_string()),
-                    None => v,
+                    None => v.into(),
                 }
             });
-            row.runtime_version = rec.runtime_version;
-            if kind == "platform.report" && row.status.is_none() {
+            row.runtime_version = rec.runtime_version.map(Cow::from);
+            if &*kind == "platform.report" && row.status.is_none() {
                 row.status = Some(Cow::Borrowed("success"));
             }
-            row.record_type = kind;
+            row.record_type = kind.into();
         }
         (Some(kind), Some(record)) => {
             // Telemetry API `function`/`extension` records: the log line as a string.
             let text = raw_text(record);
             let inner = text.as_deref().map(parse_text);
-            row.record_type = kind;
+            row.record_type = kind.into();
             if let Some(inner) = inner {
                 row.level = inner.level.map(|l| Cow::Owned(l.into_owned()));
                 row.request_id = inner.request_id.map(|l| Cow::Owned(l.into_owned()));
@@ -398,15 +361,15 @@ fn parse_json(raw: &str, hinted: bool) -> Result<Row<'_>, ParseError> {
                 return Err(ParseError::NotThisFamily);
             }
             row.record_type = Cow::Borrowed("app");
-            row.level = log.level;
+            row.level = log.level.map(Cow::from);
             row.message = match log.message {
                 Some(m) => raw_text(m),
                 None => Some(Cow::Borrowed(raw.trim())),
             };
-            row.request_id = log.request_id;
-            row.error_type = log.error_type_;
-            row.function_name = log.function_name;
-            row.xray_trace_id = log.xray_trace_id;
+            row.request_id = log.request_id.map(Cow::from);
+            row.error_type = log.error_type_.map(Cow::from);
+            row.function_name = log.function_name.map(Cow::from);
+            row.xray_trace_id = log.xray_trace_id.map(Cow::from);
         }
     }
     Ok(row)

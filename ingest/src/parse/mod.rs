@@ -167,9 +167,26 @@ pub(crate) mod text {
     use serde::de::{Deserialize, Deserializer, Error, Visitor};
     use std::borrow::Cow;
     use std::fmt;
+    use std::ops::Deref;
 
-    /// A JSON string (an object key, say), borrowed unless it had escapes.
+    /// A JSON string, borrowed unless it had escapes: the type of the
+    /// parsers' text fields (`Option<Text<'a>>`: null or missing is `None`;
+    /// a value of another type fails the record, which is dead-lettered).
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Text<'a>(pub Cow<'a, str>);
+
+    impl Deref for Text<'_> {
+        type Target = str;
+        fn deref(&self) -> &str {
+            &self.0
+        }
+    }
+
+    impl<'a> From<Text<'a>> for Cow<'a, str> {
+        fn from(text: Text<'a>) -> Cow<'a, str> {
+            text.0
+        }
+    }
 
     struct TextVisitor;
 
@@ -204,13 +221,6 @@ pub(crate) mod text {
                 .map(Text)
                 .ok_or_else(|| D::Error::custom("expected a string"))
         }
-    }
-
-    /// For `#[serde(borrow, default, deserialize_with = "text::option")]`.
-    pub fn option<'de: 'a, 'a, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Cow<'a, str>>, D::Error> {
-        d.deserialize_option(TextVisitor)
     }
 }
 
@@ -277,14 +287,14 @@ mod tests {
     #[test]
     fn text_borrows_unless_the_string_has_escapes() {
         #[derive(serde::Deserialize)]
+        #[serde(bound(deserialize = "'de: 'a"))]
         struct T<'a> {
-            #[serde(borrow, default, deserialize_with = "text::option")]
-            a: Option<Cow<'a, str>>,
+            a: Option<text::Text<'a>>,
         }
         let t: T<'_> = serde_json::from_str(r#"{"a":"plain"}"#).unwrap();
-        assert!(matches!(t.a, Some(Cow::Borrowed("plain"))));
+        assert!(matches!(t.a, Some(text::Text(Cow::Borrowed("plain")))));
         let t: T<'_> = serde_json::from_str(r#"{"a":"say \"hi\""}"#).unwrap();
-        assert!(matches!(t.a.as_ref(), Some(Cow::Owned(s)) if s == "say \"hi\""));
+        assert!(matches!(t.a.as_ref(), Some(text::Text(Cow::Owned(s))) if s == "say \"hi\""));
         let t: T<'_> = serde_json::from_str(r#"{"a":null}"#).unwrap();
         assert!(t.a.is_none());
         let t: T<'_> = serde_json::from_str("{}").unwrap();
