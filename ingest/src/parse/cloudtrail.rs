@@ -83,7 +83,7 @@ struct Record<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct TlsDetails<'a> {
     tls_version: Option<Text<'a>>,
@@ -98,14 +98,14 @@ struct DatadogNetwork<'a> {
 }
 
 #[derive(Deserialize)]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct DatadogClient<'a> {
     ip: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct DatadogHttp<'a> {
     useragent: Option<Text<'a>>,
@@ -139,7 +139,7 @@ struct SessionContext<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct SessionIssuer<'a> {
     #[serde(rename = "type")]
@@ -150,7 +150,7 @@ struct SessionIssuer<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct SessionAttributes<'a> {
     #[serde(default, deserialize_with = "lenient_bool::deserialize")]
@@ -160,11 +160,44 @@ struct SessionAttributes<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct InsightDetails<'a> {
     event_source: Option<Text<'a>>,
     event_name: Option<Text<'a>>,
+}
+
+impl<'a> Record<'a> {
+    /// Whether this is a CloudTrail record rather than a wrapper around one.
+    fn is_cloudtrail(&self) -> bool {
+        self.event_version.is_some() || self.event_name.is_some() || self.event_source.is_some()
+    }
+
+    /// The time a wrapper gives (`@timestamp`, `timestamp`, `time`).
+    fn wrapper_time(&self) -> Option<i64> {
+        [&self.at_timestamp, &self.timestamp, &self.time]
+            .into_iter()
+            .flatten()
+            .find_map(|t| parse_rfc3339_ms(t))
+    }
+
+    /// The event's name (an Insight event carries it in its details).
+    fn event_name<'r>(&'r self, insight: &'r InsightDetails<'_>) -> Option<&'r str> {
+        self.event_name.as_deref().or(insight.event_name.as_deref())
+    }
+
+    fn event_source<'r>(&'r self, insight: &'r InsightDetails<'_>) -> Option<&'r str> {
+        self.event_source
+            .as_deref()
+            .or(insight.event_source.as_deref())
+    }
+
+    /// The user agent, or a Datadog export's.
+    fn user_agent(&self) -> Option<&str> {
+        self.user_agent
+            .as_deref()
+            .or_else(|| self.http.as_ref().and_then(|h| h.useragent.as_deref()))
+    }
 }
 
 /// The `cloudtrail` table's builder.
@@ -205,25 +238,9 @@ impl CloudTrailBuilder {
         raw: &str,
         ctx: &RecordContext<'_>,
     ) -> Result<(), ParseError> {
-        let is_cloudtrail = record.event_version.is_some()
-            || record.event_name.is_some()
-            || record.event_source.is_some();
-        if !is_cloudtrail {
-            // A wrapper around a record: unwrap it, keeping the wrapper's time.
-            let outer_time = [&record.at_timestamp, &record.timestamp, &record.time]
-                .into_iter()
-                .flatten()
-                .find_map(|t| parse_rfc3339_ms(t));
-            if let Some(inner) = record.json_payload.or(record.detail) {
-                let inner: Record<'_> =
-                    serde_json::from_str(inner.get()).map_err(ParseError::json)?;
-                if inner.event_version.is_some() || inner.event_name.is_some() {
-                    return self.append_record(inner, outer_time, raw, ctx);
-                }
-            }
-            return Err(ParseError::NotThisFamily);
+        if !record.is_cloudtrail() {
+            return self.append_wrapped(record, raw, ctx);
         }
-
         let identity: UserIdentity<'_> = match record.user_identity {
             Some(v) => serde_json::from_str(v.get())
                 .map_err(|e| ParseError::invalid("invalid_field", format!("userIdentity: {e}")))?,
@@ -233,168 +250,183 @@ impl CloudTrailBuilder {
             Some(v) => serde_json::from_str(v.get()).unwrap_or_default(),
             None => InsightDetails::default(),
         };
-        let session = identity.session_context.as_ref();
-        let issuer = session.and_then(|s| s.session_issuer.as_ref());
-        let attributes = session.and_then(|s| s.attributes.as_ref());
-
-        let event_time = record
-            .event_time
-            .as_deref()
-            .and_then(parse_rfc3339_ms)
-            .map(|t| (t, TimeSource::Record))
-            .or_else(|| wrapper_time.map(|t| (t, TimeSource::Wrapper)))
-            .or_else(|| {
-                [&record.at_timestamp, &record.timestamp, &record.time]
-                    .into_iter()
-                    .flatten()
-                    .find_map(|t| parse_rfc3339_ms(t))
-                    .map(|t| (t, TimeSource::Wrapper))
-            });
-
-        let event_name = record
-            .event_name
-            .as_deref()
-            .or(insight.event_name.as_deref());
-        let event_source = record
-            .event_source
-            .as_deref()
-            .or(insight.event_source.as_deref());
-        let action = event_name.map(|name| match event_source {
-            Some(src) => {
-                let service = src.split('.').next().unwrap_or(src);
-                let mut action = String::with_capacity(service.len() + 1 + name.len());
-                action.push_str(service);
-                action.push(':');
-                action.push_str(name);
-                Cow::Owned(action)
-            }
-            None => Cow::Borrowed(name),
-        });
-        let outcome = if record.error_code.is_some() {
-            Outcome::Failure
-        } else if record.event_type.as_deref() == Some("AwsCloudTrailInsight") {
-            Outcome::Unknown
-        } else if event_name == Some("ConsoleLogin")
-            && record
-                .response_elements
-                .is_some_and(|r| r.get().contains("\"Failure\""))
-        {
-            Outcome::Failure
-        } else {
-            Outcome::Success
-        };
-        let actor = identity
-            .arn
-            .as_deref()
-            .or(identity.principal_id.as_deref())
-            .or(identity.user_name.as_deref())
-            .or(identity.invoked_by.as_deref())
-            .or(identity.kind.as_deref())
-            .map(Cow::Borrowed);
-        let src_ip = record.source_ip_address.clone().or_else(|| {
-            record
-                .network
-                .as_ref()
-                .and_then(|n| n.client.as_ref())
-                .and_then(|c| c.ip.clone())
-        });
-        let user_agent = record
-            .user_agent
-            .as_deref()
-            .or_else(|| record.http.as_ref().and_then(|h| h.useragent.as_deref()));
-
-        let common = Common {
-            event_time,
-            event_id: record.event_id.clone().map(Cow::from),
-            account_id: record
-                .recipient_account_id
-                .clone()
-                .or_else(|| identity.account_id.clone())
-                .map(Cow::from),
-            region: record.aws_region.clone().map(Cow::from),
-            src_ip: src_ip.map(Cow::from),
-            actor,
-            action,
-            outcome: Some(outcome),
-        };
-        common.append(&mut self.common, ctx, raw);
-
-        let c = &mut self.columns;
-        fn json(v: Option<&RawValue>) -> Option<&str> {
-            v.map(RawValue::get).filter(|s| *s != "null")
-        }
-        c.event_version
-            .append_option(record.event_version.as_deref());
-        c.event_source.append_option(event_source);
-        c.event_name.append_option(event_name);
-        c.event_type.append_option(record.event_type.as_deref());
-        c.event_category
-            .append_option(record.event_category.as_deref());
-        c.api_version.append_option(record.api_version.as_deref());
-        c.user_agent.append_option(user_agent);
-        c.error_code.append_option(record.error_code.as_deref());
-        c.error_message
-            .append_option(record.error_message.as_deref());
-        c.request_id.append_option(record.request_id.as_deref());
-        c.read_only.append_option(record.read_only);
-        c.management_event.append_option(record.management_event);
-        c.recipient_account_id
-            .append_option(record.recipient_account_id.as_deref());
-        c.shared_event_id
-            .append_option(record.shared_event_id.as_deref());
-        c.vpc_endpoint_id
-            .append_option(record.vpc_endpoint_id.as_deref());
-        c.session_credential_from_console
-            .append_option(record.session_credential_from_console);
-        c.user_identity_type.append_option(identity.kind.as_deref());
-        c.user_identity_principal_id
-            .append_option(identity.principal_id.as_deref());
-        c.user_identity_arn.append_option(identity.arn.as_deref());
-        c.user_identity_account_id
-            .append_option(identity.account_id.as_deref());
-        c.user_identity_access_key_id
-            .append_option(identity.access_key_id.as_deref());
-        c.user_identity_user_name
-            .append_option(identity.user_name.as_deref());
-        c.user_identity_invoked_by
-            .append_option(identity.invoked_by.as_deref());
-        c.user_identity_identity_provider
-            .append_option(identity.identity_provider.as_deref());
-        c.user_identity_session_issuer_type
-            .append_option(issuer.and_then(|i| i.kind.as_deref()));
-        c.user_identity_session_issuer_arn
-            .append_option(issuer.and_then(|i| i.arn.as_deref()));
-        c.user_identity_session_issuer_user_name
-            .append_option(issuer.and_then(|i| i.user_name.as_deref()));
-        c.user_identity_mfa_authenticated
-            .append_option(attributes.and_then(|a| a.mfa_authenticated));
-        c.user_identity_session_created.append_option(
-            attributes
-                .and_then(|a| a.creation_date.as_deref())
-                .and_then(parse_rfc3339_ms),
-        );
-        c.user_identity_source_identity
-            .append_option(session.and_then(|s| s.source_identity.as_deref()));
-        c.user_identity.append_option(json(record.user_identity));
-        c.request_parameters
-            .append_option(json(record.request_parameters));
-        c.response_elements
-            .append_option(json(record.response_elements));
-        c.additional_event_data
-            .append_option(json(record.additional_event_data));
-        c.resources.append_option(json(record.resources));
-        c.service_event_details
-            .append_option(json(record.service_event_details));
-        c.insight_details
-            .append_option(json(record.insight_details));
-        let tls = record.tls_details.as_ref();
-        c.tls_version
-            .append_option(tls.and_then(|t| t.tls_version.as_deref()));
-        c.tls_cipher_suite
-            .append_option(tls.and_then(|t| t.cipher_suite.as_deref()));
-        c.tls_client_provided_host_header
-            .append_option(tls.and_then(|t| t.client_provided_host_header.as_deref()));
+        common(&record, &identity, &insight, wrapper_time).append(&mut self.common, ctx, raw);
+        append_columns(&mut self.columns, &record, &identity, &insight);
         self.rows += 1;
         Ok(())
     }
+
+    /// A wrapper around a record (GCP's `jsonPayload`, EventBridge's
+    /// `detail`): the record inside, with the wrapper's time.
+    fn append_wrapped(
+        &mut self,
+        wrapper: Record<'_>,
+        raw: &str,
+        ctx: &RecordContext<'_>,
+    ) -> Result<(), ParseError> {
+        let outer_time = wrapper.wrapper_time();
+        if let Some(inner) = wrapper.json_payload.or(wrapper.detail) {
+            let inner: Record<'_> = serde_json::from_str(inner.get()).map_err(ParseError::json)?;
+            if inner.event_version.is_some() || inner.event_name.is_some() {
+                return self.append_record(inner, outer_time, raw, ctx);
+            }
+        }
+        Err(ParseError::NotThisFamily)
+    }
+}
+
+/// The common columns of a CloudTrail record.
+fn common<'r>(
+    record: &'r Record<'_>,
+    identity: &'r UserIdentity<'_>,
+    insight: &'r InsightDetails<'_>,
+    wrapper_time: Option<i64>,
+) -> Common<'r> {
+    let event_time = record
+        .event_time
+        .as_deref()
+        .and_then(parse_rfc3339_ms)
+        .map(|t| (t, TimeSource::Record))
+        .or_else(|| wrapper_time.map(|t| (t, TimeSource::Wrapper)))
+        .or_else(|| record.wrapper_time().map(|t| (t, TimeSource::Wrapper)));
+    let (event_name, event_source) = (record.event_name(insight), record.event_source(insight));
+    let action = event_name.map(|name| match event_source {
+        Some(src) => {
+            let service = src.split('.').next().unwrap_or(src);
+            let mut action = String::with_capacity(service.len() + 1 + name.len());
+            action.push_str(service);
+            action.push(':');
+            action.push_str(name);
+            Cow::Owned(action)
+        }
+        None => Cow::Borrowed(name),
+    });
+    let outcome = if record.error_code.is_some() {
+        Outcome::Failure
+    } else if record.event_type.as_deref() == Some("AwsCloudTrailInsight") {
+        Outcome::Unknown
+    } else if event_name == Some("ConsoleLogin")
+        && record
+            .response_elements
+            .is_some_and(|r| r.get().contains("\"Failure\""))
+    {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
+    let actor = identity
+        .arn
+        .as_deref()
+        .or(identity.principal_id.as_deref())
+        .or(identity.user_name.as_deref())
+        .or(identity.invoked_by.as_deref())
+        .or(identity.kind.as_deref())
+        .map(Cow::Borrowed);
+    let src_ip = record.source_ip_address.clone().or_else(|| {
+        record
+            .network
+            .as_ref()
+            .and_then(|n| n.client.as_ref())
+            .and_then(|c| c.ip.clone())
+    });
+    Common {
+        event_time,
+        event_id: record.event_id.clone().map(Cow::from),
+        account_id: record
+            .recipient_account_id
+            .clone()
+            .or_else(|| identity.account_id.clone())
+            .map(Cow::from),
+        region: record.aws_region.clone().map(Cow::from),
+        src_ip: src_ip.map(Cow::from),
+        actor,
+        action,
+        outcome: Some(outcome),
+    }
+}
+
+/// The `cloudtrail` table's own columns of a record.
+fn append_columns(
+    c: &mut CloudTrailColumns,
+    record: &Record<'_>,
+    identity: &UserIdentity<'_>,
+    insight: &InsightDetails<'_>,
+) {
+    let session = identity.session_context.as_ref();
+    let issuer = session.and_then(|s| s.session_issuer.as_ref());
+    let attributes = session.and_then(|s| s.attributes.as_ref());
+    fn json(v: Option<&RawValue>) -> Option<&str> {
+        v.map(RawValue::get).filter(|s| *s != "null")
+    }
+    c.event_version
+        .append_option(record.event_version.as_deref());
+    c.event_source.append_option(record.event_source(insight));
+    c.event_name.append_option(record.event_name(insight));
+    c.event_type.append_option(record.event_type.as_deref());
+    c.event_category
+        .append_option(record.event_category.as_deref());
+    c.api_version.append_option(record.api_version.as_deref());
+    c.user_agent.append_option(record.user_agent());
+    c.error_code.append_option(record.error_code.as_deref());
+    c.error_message
+        .append_option(record.error_message.as_deref());
+    c.request_id.append_option(record.request_id.as_deref());
+    c.read_only.append_option(record.read_only);
+    c.management_event.append_option(record.management_event);
+    c.recipient_account_id
+        .append_option(record.recipient_account_id.as_deref());
+    c.shared_event_id
+        .append_option(record.shared_event_id.as_deref());
+    c.vpc_endpoint_id
+        .append_option(record.vpc_endpoint_id.as_deref());
+    c.session_credential_from_console
+        .append_option(record.session_credential_from_console);
+    c.user_identity_type.append_option(identity.kind.as_deref());
+    c.user_identity_principal_id
+        .append_option(identity.principal_id.as_deref());
+    c.user_identity_arn.append_option(identity.arn.as_deref());
+    c.user_identity_account_id
+        .append_option(identity.account_id.as_deref());
+    c.user_identity_access_key_id
+        .append_option(identity.access_key_id.as_deref());
+    c.user_identity_user_name
+        .append_option(identity.user_name.as_deref());
+    c.user_identity_invoked_by
+        .append_option(identity.invoked_by.as_deref());
+    c.user_identity_identity_provider
+        .append_option(identity.identity_provider.as_deref());
+    c.user_identity_session_issuer_type
+        .append_option(issuer.and_then(|i| i.kind.as_deref()));
+    c.user_identity_session_issuer_arn
+        .append_option(issuer.and_then(|i| i.arn.as_deref()));
+    c.user_identity_session_issuer_user_name
+        .append_option(issuer.and_then(|i| i.user_name.as_deref()));
+    c.user_identity_mfa_authenticated
+        .append_option(attributes.and_then(|a| a.mfa_authenticated));
+    c.user_identity_session_created.append_option(
+        attributes
+            .and_then(|a| a.creation_date.as_deref())
+            .and_then(parse_rfc3339_ms),
+    );
+    c.user_identity_source_identity
+        .append_option(session.and_then(|s| s.source_identity.as_deref()));
+    c.user_identity.append_option(json(record.user_identity));
+    c.request_parameters
+        .append_option(json(record.request_parameters));
+    c.response_elements
+        .append_option(json(record.response_elements));
+    c.additional_event_data
+        .append_option(json(record.additional_event_data));
+    c.resources.append_option(json(record.resources));
+    c.service_event_details
+        .append_option(json(record.service_event_details));
+    c.insight_details
+        .append_option(json(record.insight_details));
+    let tls = record.tls_details.as_ref();
+    c.tls_version
+        .append_option(tls.and_then(|t| t.tls_version.as_deref()));
+    c.tls_cipher_suite
+        .append_option(tls.and_then(|t| t.cipher_suite.as_deref()));
+    c.tls_client_provided_host_header
+        .append_option(tls.and_then(|t| t.client_provided_host_header.as_deref()));
 }

@@ -301,7 +301,7 @@ struct PlatformMetrics {
 }
 
 #[derive(Deserialize)]
-// Its only fields are text: borrowed from the record all the same.
+// Its text borrows from the record (serde sees no borrowed field here).
 #[serde(bound(deserialize = "'de: 'a"))]
 struct PlatformTracing<'a> {
     value: Option<Text<'a>>,
