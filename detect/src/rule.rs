@@ -165,150 +165,28 @@ impl Rule {
         text: &str,
         tests_required: TestsRequired,
     ) -> Result<Rule, RuleError> {
-        let at = |line: usize, message: String| RuleError {
-            path: path.to_path_buf(),
-            line,
-            message,
-        };
+        let source = RuleText { path, text };
         let file: RuleFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-            at(line, e.message().to_string())
+            source.error(line, e.message())
         })?;
-        let line_of_key = |key: &str| {
-            text.lines()
-                .position(|l| l.trim_start().starts_with(key))
-                .map(|i| i + 1)
-                .unwrap_or(1)
-        };
-        if file.id.is_empty()
-            || !file
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
-        {
-            return Err(at(
-                line_of_key("id"),
-                format!(
-                    "rule id {:?} must be lowercase letters, digits, '_', '.' or '-'",
-                    file.id
-                ),
-            ));
-        }
-        let duration = |key: &str, value: &Option<String>| -> Result<Option<Duration>, RuleError> {
-            value
-                .as_deref()
-                .map(|v| {
-                    humantime::parse_duration(v)
-                        .map_err(|e| {
-                            at(line_of_key(key), format!("bad duration {key} = {v:?}: {e}"))
-                        })
-                        .and_then(|d| {
-                            if d.is_zero() && !["lag", "lookback", "min_history"].contains(&key) {
-                                Err(at(line_of_key(key), format!("{key} must be more than 0")))
-                            } else {
-                                Ok(d)
-                            }
-                        })
-                })
-                .transpose()
-        };
-        let mode = match file.mode.as_str() {
-            "streaming" => {
-                for key in ["window", "every", "lag", "lookback", "min_history"] {
-                    let set = match key {
-                        "window" => &file.window,
-                        "every" => &file.every,
-                        "lag" => &file.lag,
-                        "lookback" => &file.lookback,
-                        _ => &file.min_history,
-                    };
-                    if set.is_some() {
-                        return Err(at(
-                            line_of_key(key),
-                            format!(
-                                "a streaming rule has no {key}: it runs over each ingested batch"
-                            ),
-                        ));
-                    }
-                }
-                Mode::Streaming
-            }
-            "scheduled" => {
-                let window = duration("window", &file.window)?.ok_or_else(|| {
-                    at(
-                        line_of_key("mode"),
-                        "a scheduled rule needs a window".into(),
-                    )
-                })?;
-                let every = duration("every", &file.every)?.unwrap_or(window);
-                if every > window {
-                    return Err(at(
-                        line_of_key("every"),
-                        "every must not exceed window, or events between windows would never be read".into(),
-                    ));
-                }
-                let lookback = duration("lookback", &file.lookback)?.unwrap_or_default();
-                let min_history = duration("min_history", &file.min_history)?.unwrap_or_default();
-                if min_history > lookback {
-                    return Err(at(
-                        line_of_key("min_history"),
-                        "min_history must not exceed lookback: the rule sees no further back"
-                            .into(),
-                    ));
-                }
-                Mode::Scheduled(Schedule {
-                    window,
-                    every,
-                    lag: duration("lag", &file.lag)?.unwrap_or_default(),
-                    lookback,
-                    min_history,
-                })
-            }
-            other => {
-                return Err(at(
-                    line_of_key("mode"),
-                    format!("mode must be \"streaming\" or \"scheduled\", not {other:?}"),
-                ))
-            }
-        };
-        let dedup_period =
-            duration("period", &Some(file.dedup.period.clone()))?.unwrap_or_default();
+        source.check_id(&file.id)?;
+        let mode = source.mode(&file)?;
+        let dedup_period = source
+            .duration("period", Some(&file.dedup.period))?
+            .unwrap_or_default();
         let sql_line = sql_start_line(text, file.sql.span().start);
         let sql_template = file.sql.into_inner();
-        template::check_placeholders(&sql_template, &file.params).map_err(|m| at(sql_line, m))?;
+        template::check_placeholders(&sql_template, &file.params)
+            .map_err(|m| source.error(sql_line, m))?;
         let probe = template::render(
             &sql_template,
             &file.params,
             vigil_queries::TimeRange::new(0, 1),
         );
-        let tables =
-            guard::check(&probe).map_err(|e| at(sql_line + e.line.saturating_sub(1), e.message))?;
-        if file.tests.is_empty() && tests_required == TestsRequired::Yes {
-            return Err(at(
-                1,
-                "a rule needs [[tests]]: at least one that fires and one that stays quiet".into(),
-            ));
-        }
-        if !file.tests.is_empty()
-            && (!file.tests.iter().any(|t| t.expect_count > 0)
-                || !file.tests.iter().any(|t| t.expect_count == 0))
-        {
-            return Err(at(
-                line_of_key("[[tests]]"),
-                "a rule needs a positive test (expect_count > 0) and a negative one (expect_count = 0)".into(),
-            ));
-        }
-        for t in &file.tests {
-            if t.expect.len() > t.expect_count {
-                return Err(at(
-                    line_of_key("[[tests]]"),
-                    format!(
-                        "test {:?} lists more expected findings than expect_count",
-                        t.name
-                    ),
-                ));
-            }
-        }
+        let tables = guard::check(&probe)
+            .map_err(|e| source.error(sql_line + e.line.saturating_sub(1), e.message))?;
+        source.check_tests(&file.tests, tests_required)?;
         Ok(Rule {
             id: file.id,
             title: file.title,
@@ -354,6 +232,145 @@ impl Rule {
             line: self.sql_line,
             message,
         }
+    }
+}
+
+/// A rule file's text, so that each check's error points at its line.
+struct RuleText<'t> {
+    path: &'t Path,
+    text: &'t str,
+}
+
+impl RuleText<'_> {
+    fn error(&self, line: usize, message: impl Into<String>) -> RuleError {
+        RuleError {
+            path: self.path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// The error, at the first line that sets `key` (line 1 if none does).
+    fn error_at(&self, key: &str, message: impl Into<String>) -> RuleError {
+        let line = self
+            .text
+            .lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map_or(1, |i| i + 1);
+        self.error(line, message)
+    }
+
+    fn check_id(&self, id: &str) -> Result<(), RuleError> {
+        let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c);
+        if id.is_empty() || !id.chars().all(valid) {
+            return Err(self.error_at(
+                "id",
+                format!("rule id {id:?} must be lowercase letters, digits, '_', '.' or '-'"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A duration setting; only `lag`, `lookback` and `min_history` may be 0.
+    fn duration(&self, key: &str, value: Option<&str>) -> Result<Option<Duration>, RuleError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let d = humantime::parse_duration(value)
+            .map_err(|e| self.error_at(key, format!("bad duration {key} = {value:?}: {e}")))?;
+        if d.is_zero() && !["lag", "lookback", "min_history"].contains(&key) {
+            return Err(self.error_at(key, format!("{key} must be more than 0")));
+        }
+        Ok(Some(d))
+    }
+
+    /// The rule's mode, with the schedule of a scheduled rule.
+    fn mode(&self, file: &RuleFile) -> Result<Mode, RuleError> {
+        let schedule_keys = [
+            ("window", &file.window),
+            ("every", &file.every),
+            ("lag", &file.lag),
+            ("lookback", &file.lookback),
+            ("min_history", &file.min_history),
+        ];
+        match file.mode.as_str() {
+            "streaming" => match schedule_keys.iter().find(|(_, value)| value.is_some()) {
+                Some((key, _)) => Err(self.error_at(
+                    key,
+                    format!("a streaming rule has no {key}: it runs over each ingested batch"),
+                )),
+                None => Ok(Mode::Streaming),
+            },
+            "scheduled" => {
+                let window = self
+                    .duration("window", file.window.as_deref())?
+                    .ok_or_else(|| self.error_at("mode", "a scheduled rule needs a window"))?;
+                let every = self
+                    .duration("every", file.every.as_deref())?
+                    .unwrap_or(window);
+                if every > window {
+                    return Err(self.error_at(
+                        "every",
+                        "every must not exceed window, or events between windows would never be read",
+                    ));
+                }
+                let lookback = self
+                    .duration("lookback", file.lookback.as_deref())?
+                    .unwrap_or_default();
+                let min_history = self
+                    .duration("min_history", file.min_history.as_deref())?
+                    .unwrap_or_default();
+                if min_history > lookback {
+                    return Err(self.error_at(
+                        "min_history",
+                        "min_history must not exceed lookback: the rule sees no further back",
+                    ));
+                }
+                Ok(Mode::Scheduled(Schedule {
+                    window,
+                    every,
+                    lag: self
+                        .duration("lag", file.lag.as_deref())?
+                        .unwrap_or_default(),
+                    lookback,
+                    min_history,
+                }))
+            }
+            other => Err(self.error_at(
+                "mode",
+                format!("mode must be \"streaming\" or \"scheduled\", not {other:?}"),
+            )),
+        }
+    }
+
+    /// A rule proves itself: a test that fires and one that stays quiet,
+    /// each listing no more findings than it expects.
+    fn check_tests(&self, tests: &[RuleTest], required: TestsRequired) -> Result<(), RuleError> {
+        if tests.is_empty() && required == TestsRequired::Yes {
+            return Err(self.error(
+                1,
+                "a rule needs [[tests]]: at least one that fires and one that stays quiet",
+            ));
+        }
+        if !tests.is_empty()
+            && (!tests.iter().any(|t| t.expect_count > 0)
+                || !tests.iter().any(|t| t.expect_count == 0))
+        {
+            return Err(self.error_at(
+                "[[tests]]",
+                "a rule needs a positive test (expect_count > 0) and a negative one (expect_count = 0)",
+            ));
+        }
+        if let Some(t) = tests.iter().find(|t| t.expect.len() > t.expect_count) {
+            return Err(self.error_at(
+                "[[tests]]",
+                format!(
+                    "test {:?} lists more expected findings than expect_count",
+                    t.name
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -725,6 +742,108 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DetectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A valid scheduled rule; each case below breaks one thing.
+    const VALID: &str = r#"id = "a_rule"
+title = "t"
+description = "d"
+severity = "low"
+mode = "scheduled"
+window = "5m"
+runbook = "r"
+sql = '''
+SELECT event_time, src_ip FROM cloudtrail
+WHERE event_time >= ${window_start} AND event_time < ${window_end}
+'''
+
+[[tests]]
+name = "fires"
+format = "cloudtrail"
+records = []
+expect_count = 1
+
+[[tests]]
+name = "quiet"
+format = "cloudtrail"
+records = []
+expect_count = 0
+"#;
+
+    #[test]
+    fn each_check_of_a_rule_file_names_its_line() {
+        let parse = |text: &str| Rule::parse(Path::new("r.toml"), text);
+        let rule = parse(VALID).unwrap();
+        assert_eq!(rule.schedule().unwrap().every, Duration::from_secs(300));
+        let cases = [
+            ("id = \"a_rule\"", "id = \"A Rule\"", 1, "must be lowercase"),
+            (
+                "window = \"5m\"",
+                "window = \"0s\"",
+                6,
+                "window must be more than 0",
+            ),
+            (
+                "window = \"5m\"",
+                "window = \"soon\"",
+                6,
+                "bad duration window",
+            ),
+            (
+                "window = \"5m\"",
+                "every = \"10m\"\nwindow = \"5m\"",
+                6,
+                "every must not exceed window",
+            ),
+            ("window = \"5m\"", "runbook_url = \"\"", 6, "unknown field"),
+            (
+                "mode = \"scheduled\"",
+                "mode = \"streaming\"",
+                6,
+                "a streaming rule has no window",
+            ),
+            (
+                "mode = \"scheduled\"",
+                "mode = \"hourly\"",
+                5,
+                "mode must be",
+            ),
+            (
+                "window = \"5m\"",
+                "window = \"5m\"\nlookback = \"1h\"\nmin_history = \"2h\"",
+                8,
+                "min_history must not exceed lookback",
+            ),
+            (
+                "expect_count = 0",
+                "expect_count = 2",
+                13,
+                "a positive test",
+            ),
+            (
+                "expect_count = 1",
+                "expect_count = 1\nexpect = [{a = \"1\"}, {a = \"2\"}]",
+                13,
+                "lists more expected findings",
+            ),
+        ];
+        for (from, to, line, message) in cases {
+            let text = VALID.replacen(from, to, 1);
+            assert_ne!(text, VALID, "{from}");
+            let Err(e) = parse(&text) else {
+                panic!("accepted with {to:?}")
+            };
+            assert!(e.message.contains(message), "{to:?}: {e:?}");
+            assert_eq!(e.line, line, "{to:?}: {e:?}");
+        }
+        let no_window = VALID.replacen("window = \"5m\"\n", "", 1);
+        let e = parse(&no_window).unwrap_err();
+        assert!(e.message.contains("needs a window"), "{e:?}");
+        assert_eq!(e.line, 5);
+        let untested = &VALID[..VALID.find("[[tests]]").unwrap()];
+        let e = parse(untested).unwrap_err();
+        assert!(e.message.contains("needs [[tests]]"), "{e:?}");
+        assert!(Rule::parse_translated(Path::new("r.toml"), untested).is_ok());
+    }
 
     #[test]
     fn sql_errors_point_at_the_line_in_the_file() {
