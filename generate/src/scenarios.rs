@@ -143,300 +143,32 @@ pub fn plant(
     start: i64,
     api_requests_per_minute: f64,
 ) -> (Vec<Event>, Label) {
-    let span = kind.span_ms();
-    let attacker = attacker_ip(rng.u32(0..250));
-    let intruder = "mallory";
-    let intruder_arn = format!("arn:aws:iam::{ACCOUNT}:user/{intruder}");
-    let at = |i: i64, count: i64| start + i * span / count.max(1);
-    let mut events = Vec::new();
-    let mut entities = Vec::new();
-    let api_request = |rng: &mut fastrand::Rng,
-                       route: &'static Route,
-                       ip: &str,
-                       status: u16,
-                       path: String,
-                       agent: &'static str,
-                       ms: i64| Event::ApiGateway {
-        ms,
-        line: access_log(
-            rng,
-            ms,
-            &Request {
-                route,
-                ip: ip.to_string(),
-                status,
-                path,
-                agent,
-                latency_ms: 30,
-            },
-        ),
+    let plot = Plot {
+        start,
+        span: kind.span_ms(),
+        attacker: attacker_ip(rng.u32(0..250)),
+        api_requests_per_minute,
     };
-    let route = |method: &str, resource: &str| {
-        ROUTES
-            .iter()
-            .find(|r| r.method == method && r.resource == resource)
-            .expect("a known route")
-    };
-    match kind {
-        ScenarioKind::FailedAuthBurst => {
-            let login = route("POST", "/login");
-            for i in 0..35 {
-                events.push(api_request(
-                    rng,
-                    login,
-                    &attacker,
-                    401,
-                    "/login".into(),
-                    "python-requests/2.32.3",
-                    at(i, 35),
-                ));
-            }
-            entities.push(attacker.clone());
-        }
-        ScenarioKind::PasswordSpray => {
-            let users = &CONSOLE_USERS[..12];
-            for (i, user) in users.iter().enumerate() {
-                let ms = at(i as i64, users.len() as i64);
-                let record = json!({
-                    "eventVersion": "1.09",
-                    "userIdentity": {"type": "IAMUser", "principalId": format!("AIDAYFAKE{}", user.to_uppercase()), "accountId": ACCOUNT, "userName": user},
-                    "eventTime": iso(ms), "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
-                    "awsRegion": "us-east-1", "sourceIPAddress": attacker, "userAgent": USER_AGENTS[2],
-                    "errorMessage": "Failed authentication", "requestParameters": null,
-                    "responseElements": {"ConsoleLogin": "Failure"},
-                    "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"},
-                    "eventID": uuid(rng), "readOnly": false, "eventType": "AwsConsoleSignIn",
-                    "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
-                });
-                events.push(Event::CloudTrail {
-                    ms,
-                    record: record.to_string(),
-                });
-            }
-            entities.push(attacker.clone());
-        }
-        ScenarioKind::TrafficSpike => {
-            let search = route("GET", "/search");
-            // Three times the route's usual rate in all: a flood, whatever the hour.
-            let usual =
-                expected_requests(api_requests_per_minute, span, |r| std::ptr::eq(r, search));
-            let count = (2.0 * usual).max(400.0) as i64;
-            for i in 0..count {
-                let ip = attacker_ip(rng.u32(0..250));
-                let path = format!("/search?q=item{}", rng.u32(0..1000));
-                events.push(api_request(
-                    rng,
-                    search,
-                    &ip,
-                    200,
-                    path,
-                    "okhttp/4.12.0",
-                    at(i, count),
-                ));
-            }
-            entities.push("GET /search".into());
-        }
-        ScenarioKind::FlashCrowd => {
-            let orders = route("GET", "/orders");
-            let usual =
-                expected_requests(api_requests_per_minute, span, |r| std::ptr::eq(r, orders));
-            let count = (5.0 * usual).max(60.0) as i64;
-            for i in 0..count {
-                // The background's own clients, in the background's proportions.
-                let mut crowd = crate::background::request(rng);
-                crowd.route = orders;
-                crowd.status = 200;
-                crowd.path = "/orders".into();
-                events.push(Event::ApiGateway {
-                    ms: at(i, count),
-                    line: access_log(rng, at(i, count), &crowd),
-                });
-            }
-            entities.push("GET /orders".into());
-        }
-        ScenarioKind::ErrorSpike5xx => {
-            // The payments backend fails: a quarter again as many requests as
-            // the API usually serves answer 502, on every route of the API
-            // in proportion to its traffic (no route floods).
-            let api = route("POST", "/payments").api;
-            let routes: Vec<&'static Route> = ROUTES.iter().filter(|r| r.api == api).collect();
-            let usual = expected_requests(api_requests_per_minute, span, |r| r.api == api);
-            let count = (usual / 4.0).max(45.0) as i64;
-            for i in 0..count {
-                let failing = routes[weighted(rng, &routes, |r| r.weight)];
-                let ip = client_ip(rng.u32(0..900));
-                let path = failing
-                    .resource
-                    .replace("{id}", &rng.u32(1000..99999).to_string());
-                events.push(api_request(
-                    rng,
-                    failing,
-                    &ip,
-                    502,
-                    path,
-                    CLIENT_AGENTS[1],
-                    at(i, count),
-                ));
-            }
-            entities.push(api.into());
-        }
+    let Planted {
+        mut events,
+        entities,
+    } = match kind {
+        ScenarioKind::FailedAuthBurst => failed_auth_burst(rng, &plot),
+        ScenarioKind::PasswordSpray => password_spray(rng, &plot),
+        ScenarioKind::TrafficSpike => traffic_spike(rng, &plot),
+        ScenarioKind::FlashCrowd => flash_crowd(rng, &plot),
+        ScenarioKind::ErrorSpike5xx => error_spike_5xx(rng, &plot),
         ScenarioKind::IamPolicyChange
         | ScenarioKind::StopLogging
         | ScenarioKind::AccessKeyForOtherUser
         | ScenarioKind::PublicLambdaPermission
         | ScenarioKind::BackdoorUser
         | ScenarioKind::LambdaLayerBackdoor
-        | ScenarioKind::ApiAuthorizationRemoved => {
-            // The intruder's CloudTrail calls, in order.
-            let steps: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = match kind {
-                ScenarioKind::IamPolicyChange => vec![(
-                    "iam.amazonaws.com",
-                    "PutUserPolicy",
-                    json!({
-                        "userName": intruder, "policyName": "maintenance",
-                        "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}"
-                    }),
-                    json!(null),
-                )],
-                ScenarioKind::StopLogging => vec![(
-                    "cloudtrail.amazonaws.com",
-                    "StopLogging",
-                    json!({
-                        "name": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-events")
-                    }),
-                    json!(null),
-                )],
-                ScenarioKind::AccessKeyForOtherUser => vec![(
-                    "iam.amazonaws.com",
-                    "CreateAccessKey",
-                    json!({"userName": "bob"}),
-                    json!({
-                        "accessKey": {"userName": "bob", "accessKeyId": "AKIAYFAKEBOBKEY00001", "status": "Active", "createDate": iso(start)}
-                    }),
-                )],
-                ScenarioKind::PublicLambdaPermission => vec![(
-                    "lambda.amazonaws.com",
-                    "AddPermission20150331v2",
-                    json!({
-                        "functionName": "orders-api", "statementId": "open", "action": "lambda:InvokeFunction", "principal": "*"
-                    }),
-                    json!({"statement": "{\"Sid\":\"open\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunction\"}"}),
-                )],
-                ScenarioKind::BackdoorUser => vec![
-                    (
-                        "iam.amazonaws.com",
-                        "CreateUser",
-                        json!({"userName": "svc-sync"}),
-                        json!(null),
-                    ),
-                    (
-                        "iam.amazonaws.com",
-                        "AttachUserPolicy",
-                        json!({"userName": "svc-sync", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
-                        json!(null),
-                    ),
-                    (
-                        "iam.amazonaws.com",
-                        "CreateAccessKey",
-                        json!({"userName": "svc-sync"}),
-                        json!({"accessKey": {"userName": "svc-sync", "accessKeyId": "AKIAYFAKESVCSYNC0001", "status": "Active", "createDate": iso(start)}}),
-                    ),
-                ],
-                ScenarioKind::LambdaLayerBackdoor => vec![(
-                    "lambda.amazonaws.com",
-                    "UpdateFunctionConfiguration20150331v2",
-                    json!({"functionName": FUNCTIONS[0].name, "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:telemetry:4"]}),
-                    json!(null),
-                )],
-                // ApiAuthorizationRemoved
-                _ => vec![(
-                    "apigateway.amazonaws.com",
-                    "UpdateMethod",
-                    json!({"restApiId": ROUTES[0].api, "resourceId": "r0login", "httpMethod": "POST",
-                           "patchBatch": {"patchOperations": [{"op": "replace", "path": "/authorizationType", "value": "NONE"}]}}),
-                    json!(null),
-                )],
-            };
-            let count = steps.len() as i64;
-            for (i, (source, name, params, response)) in steps.into_iter().enumerate() {
-                // Inside the scenario's span, one step after another.
-                let ms = at(i as i64 + 1, count + 2);
-                let record = json!({
-                    "eventVersion": "1.09", "userIdentity": user_identity_of(intruder),
-                    "eventTime": iso(ms), "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-                    "sourceIPAddress": attacker, "userAgent": USER_AGENTS[0],
-                    "requestParameters": params, "responseElements": response,
-                    "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
-                    "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
-                });
-                events.push(Event::CloudTrail {
-                    ms,
-                    record: record.to_string(),
-                });
-            }
-            entities.push(intruder_arn);
-            entities.push(attacker.clone());
-        }
-        ScenarioKind::SqlInjectionProbes => {
-            let search = route("GET", "/search");
-            let probes = [
-                "/search?q=1%27%20OR%20%271%27=%271",
-                "/search?q=1%20UNION%20SELECT%20username,password%20FROM%20users--",
-                "/search?q=%27;%20DROP%20TABLE%20orders;--",
-                "/search?q=1%27%20AND%20SLEEP(5)--",
-            ];
-            for (i, p) in probes.iter().enumerate() {
-                events.push(api_request(
-                    rng,
-                    search,
-                    &attacker,
-                    400,
-                    p.to_string(),
-                    "python-requests/2.32.3",
-                    at(i as i64, probes.len() as i64),
-                ));
-            }
-            entities.push(attacker.clone());
-        }
-        ScenarioKind::BruteForceThatWorked => {
-            let login = route("POST", "/login");
-            for i in 0..16 {
-                // Fifteen refusals, then the guess that works.
-                let status = if i < 15 { 401 } else { 200 };
-                events.push(api_request(
-                    rng,
-                    login,
-                    &attacker,
-                    status,
-                    "/login".into(),
-                    "python-requests/2.32.3",
-                    at(i, 16),
-                ));
-            }
-            entities.push(attacker.clone());
-        }
-        ScenarioKind::LambdaTimeouts => {
-            let f = &FUNCTIONS[0];
-            for i in 0..12 {
-                events.extend(
-                    invocation(
-                        rng,
-                        f,
-                        at(i, 12) - 3_000,
-                        Ending::TimedOut { after_s: 3.0 },
-                        false,
-                    )
-                    .into_iter()
-                    .map(|(ms, line)| Event::Lambda {
-                        function: f.name,
-                        ms,
-                        line,
-                    }),
-                );
-            }
-            entities.push(f.name.into());
-        }
-    }
+        | ScenarioKind::ApiAuthorizationRemoved => intruder_calls(rng, &plot, kind),
+        ScenarioKind::SqlInjectionProbes => sql_injection_probes(rng, &plot),
+        ScenarioKind::BruteForceThatWorked => brute_force_that_worked(rng, &plot),
+        ScenarioKind::LambdaTimeouts => lambda_timeouts(rng, &plot),
+    };
     events.sort_by_key(Event::ms);
     let start_ms = events.first().map(Event::ms).unwrap_or(start);
     let end_ms = events.last().map(Event::ms).unwrap_or(start);
@@ -461,6 +193,381 @@ pub fn plant(
             .collect(),
     };
     (events, label)
+}
+
+/// Where and when a scenario is planted.
+struct Plot {
+    start: i64,
+    span: i64,
+    /// The address the scenario's attacker comes from.
+    attacker: String,
+    /// The background's API Gateway rate at `start`.
+    api_requests_per_minute: f64,
+}
+
+impl Plot {
+    /// The time of the `i`th of `count` events spread over the span.
+    fn at(&self, i: i64, count: i64) -> i64 {
+        self.start + i * self.span / count.max(1)
+    }
+}
+
+/// What a scenario plants: its events, and the entities its findings name.
+struct Planted {
+    events: Vec<Event>,
+    entities: Vec<String>,
+}
+
+/// The IAM user an intruder acts as.
+const INTRUDER: &str = "mallory";
+
+/// The route with this method and resource.
+fn route(method: &str, resource: &str) -> &'static Route {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.resource == resource)
+        .expect("a known route")
+}
+
+/// One API Gateway request of a scenario.
+fn api_request(
+    rng: &mut fastrand::Rng,
+    route: &'static Route,
+    ip: &str,
+    status: u16,
+    path: String,
+    agent: &'static str,
+    ms: i64,
+) -> Event {
+    let request = Request {
+        route,
+        ip: ip.to_string(),
+        status,
+        path,
+        agent,
+        latency_ms: 30,
+    };
+    Event::ApiGateway {
+        ms,
+        line: access_log(rng, ms, &request),
+    }
+}
+
+fn failed_auth_burst(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let login = route("POST", "/login");
+    for i in 0..35 {
+        events.push(api_request(
+            rng,
+            login,
+            &plot.attacker,
+            401,
+            "/login".into(),
+            "python-requests/2.32.3",
+            plot.at(i, 35),
+        ));
+    }
+    entities.push(plot.attacker.clone());
+    Planted { events, entities }
+}
+
+fn password_spray(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let users = &CONSOLE_USERS[..12];
+    for (i, user) in users.iter().enumerate() {
+        let ms = plot.at(i as i64, users.len() as i64);
+        let record = json!({
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "IAMUser", "principalId": format!("AIDAYFAKE{}", user.to_uppercase()), "accountId": ACCOUNT, "userName": user},
+            "eventTime": iso(ms), "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+            "awsRegion": "us-east-1", "sourceIPAddress": plot.attacker, "userAgent": USER_AGENTS[2],
+            "errorMessage": "Failed authentication", "requestParameters": null,
+            "responseElements": {"ConsoleLogin": "Failure"},
+            "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"},
+            "eventID": uuid(rng), "readOnly": false, "eventType": "AwsConsoleSignIn",
+            "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+        });
+        events.push(Event::CloudTrail {
+            ms,
+            record: record.to_string(),
+        });
+    }
+    entities.push(plot.attacker.clone());
+    Planted { events, entities }
+}
+
+fn traffic_spike(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let search = route("GET", "/search");
+    // Three times the route's usual rate in all: a flood, whatever the hour.
+    let usual = expected_requests(plot.api_requests_per_minute, plot.span, |r| {
+        std::ptr::eq(r, search)
+    });
+    let count = (2.0 * usual).max(400.0) as i64;
+    for i in 0..count {
+        let ip = attacker_ip(rng.u32(0..250));
+        let path = format!("/search?q=item{}", rng.u32(0..1000));
+        events.push(api_request(
+            rng,
+            search,
+            &ip,
+            200,
+            path,
+            "okhttp/4.12.0",
+            plot.at(i, count),
+        ));
+    }
+    entities.push("GET /search".into());
+    Planted { events, entities }
+}
+
+fn flash_crowd(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let orders = route("GET", "/orders");
+    let usual = expected_requests(plot.api_requests_per_minute, plot.span, |r| {
+        std::ptr::eq(r, orders)
+    });
+    let count = (5.0 * usual).max(60.0) as i64;
+    for i in 0..count {
+        // The background's own clients, in the background's proportions.
+        let mut crowd = crate::background::request(rng);
+        crowd.route = orders;
+        crowd.status = 200;
+        crowd.path = "/orders".into();
+        events.push(Event::ApiGateway {
+            ms: plot.at(i, count),
+            line: access_log(rng, plot.at(i, count), &crowd),
+        });
+    }
+    entities.push("GET /orders".into());
+    Planted { events, entities }
+}
+
+fn error_spike_5xx(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    // The payments backend fails: a quarter again as many requests as
+    // the API usually serves answer 502, on every route of the API
+    // in proportion to its traffic (no route floods).
+    let api = route("POST", "/payments").api;
+    let routes: Vec<&'static Route> = ROUTES.iter().filter(|r| r.api == api).collect();
+    let usual = expected_requests(plot.api_requests_per_minute, plot.span, |r| r.api == api);
+    let count = (usual / 4.0).max(45.0) as i64;
+    for i in 0..count {
+        let failing = routes[weighted(rng, &routes, |r| r.weight)];
+        let ip = client_ip(rng.u32(0..900));
+        let path = failing
+            .resource
+            .replace("{id}", &rng.u32(1000..99999).to_string());
+        events.push(api_request(
+            rng,
+            failing,
+            &ip,
+            502,
+            path,
+            CLIENT_AGENTS[1],
+            plot.at(i, count),
+        ));
+    }
+    entities.push(api.into());
+    Planted { events, entities }
+}
+
+fn intruder_calls(rng: &mut fastrand::Rng, plot: &Plot, kind: ScenarioKind) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let steps = intruder_steps(kind, plot.start);
+    let count = steps.len() as i64;
+    for (i, step) in steps.into_iter().enumerate() {
+        // Inside the scenario's span, one step after another.
+        let ms = plot.at(i as i64 + 1, count + 2);
+        let record = json!({
+            "eventVersion": "1.09", "userIdentity": user_identity_of(INTRUDER),
+            "eventTime": iso(ms), "eventSource": step.source, "eventName": step.name, "awsRegion": "us-east-1",
+            "sourceIPAddress": plot.attacker, "userAgent": USER_AGENTS[0],
+            "requestParameters": step.params, "responseElements": step.response,
+            "requestID": uuid(rng), "eventID": uuid(rng), "readOnly": false, "eventType": "AwsApiCall",
+            "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+        });
+        events.push(Event::CloudTrail {
+            ms,
+            record: record.to_string(),
+        });
+    }
+    entities.push(format!("arn:aws:iam::{ACCOUNT}:user/{INTRUDER}"));
+    entities.push(plot.attacker.clone());
+    Planted { events, entities }
+}
+
+/// One CloudTrail call of an intruder's.
+struct IntruderCall {
+    source: &'static str,
+    name: &'static str,
+    params: serde_json::Value,
+    response: serde_json::Value,
+}
+
+fn call(
+    source: &'static str,
+    name: &'static str,
+    params: serde_json::Value,
+    response: serde_json::Value,
+) -> IntruderCall {
+    IntruderCall {
+        source,
+        name,
+        params,
+        response,
+    }
+}
+
+/// The intruder's CloudTrail calls of a scenario, in order.
+fn intruder_steps(kind: ScenarioKind, start: i64) -> Vec<IntruderCall> {
+    match kind {
+        ScenarioKind::IamPolicyChange => vec![call(
+            "iam.amazonaws.com",
+            "PutUserPolicy",
+            json!({
+                "userName": INTRUDER, "policyName": "maintenance",
+                "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}"
+            }),
+            json!(null),
+        )],
+        ScenarioKind::StopLogging => vec![call(
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({
+                "name": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/management-events")
+            }),
+            json!(null),
+        )],
+        ScenarioKind::AccessKeyForOtherUser => vec![call(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            json!({"userName": "bob"}),
+            json!({
+                "accessKey": {"userName": "bob", "accessKeyId": "AKIAYFAKEBOBKEY00001", "status": "Active", "createDate": iso(start)}
+            }),
+        )],
+        ScenarioKind::PublicLambdaPermission => vec![call(
+            "lambda.amazonaws.com",
+            "AddPermission20150331v2",
+            json!({
+                "functionName": "orders-api", "statementId": "open", "action": "lambda:InvokeFunction", "principal": "*"
+            }),
+            json!({"statement": "{\"Sid\":\"open\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunction\"}"}),
+        )],
+        ScenarioKind::BackdoorUser => vec![
+            call(
+                "iam.amazonaws.com",
+                "CreateUser",
+                json!({"userName": "svc-sync"}),
+                json!(null),
+            ),
+            call(
+                "iam.amazonaws.com",
+                "AttachUserPolicy",
+                json!({"userName": "svc-sync", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+                json!(null),
+            ),
+            call(
+                "iam.amazonaws.com",
+                "CreateAccessKey",
+                json!({"userName": "svc-sync"}),
+                json!({"accessKey": {"userName": "svc-sync", "accessKeyId": "AKIAYFAKESVCSYNC0001", "status": "Active", "createDate": iso(start)}}),
+            ),
+        ],
+        ScenarioKind::LambdaLayerBackdoor => vec![call(
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            json!({"functionName": FUNCTIONS[0].name, "layers": ["arn:aws:lambda:us-east-1:999988887777:layer:telemetry:4"]}),
+            json!(null),
+        )],
+        // ApiAuthorizationRemoved
+        _ => vec![call(
+            "apigateway.amazonaws.com",
+            "UpdateMethod",
+            json!({"restApiId": ROUTES[0].api, "resourceId": "r0login", "httpMethod": "POST",
+                   "patchBatch": {"patchOperations": [{"op": "replace", "path": "/authorizationType", "value": "NONE"}]}}),
+            json!(null),
+        )],
+    }
+}
+
+fn sql_injection_probes(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let search = route("GET", "/search");
+    let probes = [
+        "/search?q=1%27%20OR%20%271%27=%271",
+        "/search?q=1%20UNION%20SELECT%20username,password%20FROM%20users--",
+        "/search?q=%27;%20DROP%20TABLE%20orders;--",
+        "/search?q=1%27%20AND%20SLEEP(5)--",
+    ];
+    for (i, p) in probes.iter().enumerate() {
+        events.push(api_request(
+            rng,
+            search,
+            &plot.attacker,
+            400,
+            p.to_string(),
+            "python-requests/2.32.3",
+            plot.at(i as i64, probes.len() as i64),
+        ));
+    }
+    entities.push(plot.attacker.clone());
+    Planted { events, entities }
+}
+
+fn brute_force_that_worked(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let login = route("POST", "/login");
+    for i in 0..16 {
+        // Fifteen refusals, then the guess that works.
+        let status = if i < 15 { 401 } else { 200 };
+        events.push(api_request(
+            rng,
+            login,
+            &plot.attacker,
+            status,
+            "/login".into(),
+            "python-requests/2.32.3",
+            plot.at(i, 16),
+        ));
+    }
+    entities.push(plot.attacker.clone());
+    Planted { events, entities }
+}
+
+fn lambda_timeouts(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let mut events = Vec::new();
+    let mut entities = Vec::new();
+    let f = &FUNCTIONS[0];
+    for i in 0..12 {
+        events.extend(
+            invocation(
+                rng,
+                f,
+                plot.at(i, 12) - 3_000,
+                Ending::TimedOut { after_s: 3.0 },
+                false,
+            )
+            .into_iter()
+            .map(|(ms, line)| Event::Lambda {
+                function: f.name,
+                ms,
+                line,
+            }),
+        );
+    }
+    entities.push(f.name.into());
+
+    Planted { events, entities }
 }
 
 /// How many background requests the routes `on` usually receive in `span_ms`
