@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use vigil_detect::engine::ModeFilter;
 use vigil_detect::state::State;
 use vigil_ingest::SourceId;
-use vigil_pipeline::{IngestRun, Pipeline, PipelineInput};
+use vigil_pipeline::{IngestRun, Pipeline, PipelineError, PipelineInput};
 use vigil_queries::TimeRange;
 
 use crate::error::AwsError;
@@ -99,7 +99,7 @@ pub async fn backfill(
         })
         .try_collect()
         .await
-        .map_err(|source| AwsError::Object {
+        .map_err(|source| PipelineError::Object {
             bucket: bucket.into(),
             key: prefix.into(),
             source,

@@ -1,6 +1,7 @@
 //! The errors of the AWS edge: the Lambda handlers and the commands that wire AWS.
 
 use thiserror::Error;
+use vigil_pipeline::PipelineError;
 
 #[derive(Debug, Error)]
 pub enum AwsError {
@@ -15,18 +16,9 @@ pub enum AwsError {
     },
     #[error("unknown handler {0:?} (expected ingest-cloudwatch, ingest-s3, detect-scheduled or compact-lake)")]
     UnknownHandler(String),
+    /// Ingest, detection or alerting failed (the pipeline's errors).
     #[error(transparent)]
-    Ingest(#[from] vigil_ingest::IngestError),
-    #[error(transparent)]
-    Detect(#[from] vigil_detect::DetectError),
-    #[error(transparent)]
-    Alert(#[from] vigil_alerting::AlertError),
-    #[error("reading s3://{bucket}/{key}: {source}")]
-    Object {
-        bucket: String,
-        key: String,
-        source: object_store::Error,
-    },
+    Pipeline(#[from] PipelineError),
     /// An AWS API call failed.
     #[error("{operation}: {message}")]
     Api {
@@ -39,23 +31,20 @@ pub enum AwsError {
     Runtime(String),
 }
 
-impl From<vigil_pipeline::PipelineError> for AwsError {
-    fn from(error: vigil_pipeline::PipelineError) -> AwsError {
-        use vigil_pipeline::PipelineError;
-        match error {
-            PipelineError::Ingest(e) => AwsError::Ingest(e),
-            PipelineError::Detect(e) => AwsError::Detect(e),
-            PipelineError::Alert(e) => AwsError::Alert(e),
-            PipelineError::Object {
-                bucket,
-                key,
-                source,
-            } => AwsError::Object {
-                bucket,
-                key,
-                source,
-            },
-            PipelineError::Runtime(message) => AwsError::Runtime(message),
-        }
+impl From<vigil_ingest::IngestError> for AwsError {
+    fn from(error: vigil_ingest::IngestError) -> AwsError {
+        AwsError::Pipeline(error.into())
+    }
+}
+
+impl From<vigil_detect::DetectError> for AwsError {
+    fn from(error: vigil_detect::DetectError) -> AwsError {
+        AwsError::Pipeline(error.into())
+    }
+}
+
+impl From<vigil_alerting::AlertError> for AwsError {
+    fn from(error: vigil_alerting::AlertError) -> AwsError {
+        AwsError::Pipeline(error.into())
     }
 }

@@ -11,7 +11,7 @@ use crate::error::AwsError;
 use crate::handlers::Handler;
 use crate::metrics;
 use crate::settings::Settings;
-use vigil_pipeline::Pipeline;
+use vigil_pipeline::{Pipeline, PipelineError};
 
 /// Set by the Lambda service: the Runtime API's `host:port`.
 pub const RUNTIME_API_ENV: &str = "AWS_LAMBDA_RUNTIME_API";
@@ -27,9 +27,12 @@ fn error_type(error: &AwsError) -> &'static str {
         AwsError::Setting { .. } => "Vigil.Setting",
         AwsError::Event { .. } => "Vigil.BadEvent",
         AwsError::UnknownHandler(_) => "Vigil.UnknownHandler",
-        AwsError::Ingest(_) | AwsError::Object { .. } => "Vigil.Ingest",
-        AwsError::Detect(_) | AwsError::State(_) => "Vigil.Detect",
-        AwsError::Alert(_) => "Vigil.Alert",
+        AwsError::Pipeline(PipelineError::Ingest(_) | PipelineError::Object { .. }) => {
+            "Vigil.Ingest"
+        }
+        AwsError::Pipeline(PipelineError::Detect(_)) | AwsError::State(_) => "Vigil.Detect",
+        AwsError::Pipeline(PipelineError::Alert(_)) => "Vigil.Alert",
+        AwsError::Pipeline(PipelineError::Runtime(_)) => "Vigil.Runtime",
         AwsError::Api { .. } | AwsError::Runtime(_) => "Vigil.Runtime",
     }
 }
