@@ -161,6 +161,7 @@ impl Settings {
             alerting: self.alerting.clone(),
             send_alerts: self.send_alerts,
             outbox_grace: OVERLAPPING_RUN_GRACE,
+            on_settled: None,
         }))
     }
 }

@@ -15,4 +15,4 @@ pub mod pipeline;
 
 pub use error::PipelineError;
 pub use input::{feed, FailedInput, PipelineInput, Progress, ProgressFn};
-pub use pipeline::{IngestRun, Pipeline, PipelineConfig, RunReport};
+pub use pipeline::{IngestRun, Pipeline, PipelineConfig, RunReport, SettledHook};

@@ -29,7 +29,14 @@ pub struct PipelineConfig {
     /// outbox longer were left by a run that stopped before alerting, and
     /// the next run delivers them.
     pub outbox_grace: Duration,
+    /// Called with each run's report once its findings are settled, before
+    /// they are alerted (the command line prints them then, so that they
+    /// come before the alerts).
+    pub on_settled: Option<SettledHook>,
 }
+
+/// See [`PipelineConfig::on_settled`].
+pub type SettledHook = Box<dyn Fn(&RunReport) + Send + Sync>;
 
 /// How one ingest run goes.
 #[derive(Default)]
@@ -57,6 +64,15 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The report of a detection run, its findings settled.
+    fn settled(detect: DetectReport, findings: Vec<Finding>) -> RunReport {
+        RunReport {
+            detect,
+            findings,
+            ..RunReport::default()
+        }
+    }
+
     /// The report, or the error that kept the run from alerting (a Lambda
     /// invocation then fails, and is retried).
     pub fn alerted(mut self) -> Result<RunReport, PipelineError> {
@@ -76,6 +92,7 @@ pub struct Pipeline {
     alerting: AlertingConfig,
     send_alerts: bool,
     outbox_grace: Duration,
+    on_settled: Option<SettledHook>,
     dispatcher: OnceCell<Dispatcher>,
     buckets: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
 }
@@ -90,6 +107,7 @@ impl Pipeline {
             alerting: config.alerting,
             send_alerts: config.send_alerts,
             outbox_grace: config.outbox_grace,
+            on_settled: config.on_settled,
             dispatcher: OnceCell::new(),
             buckets: Mutex::new(HashMap::new()),
         }
@@ -186,11 +204,12 @@ impl Pipeline {
             .detector
             .settle(candidates, now_ms, &mut detect)
             .await?;
-        Ok(RunReport {
+        let settled = RunReport {
             ingest,
             failed_inputs,
-            ..self.alerted(detect, findings, started_ms).await
-        })
+            ..RunReport::settled(detect, findings)
+        };
+        Ok(self.alerted(settled, started_ms).await)
     }
 
     /// Runs every scheduled rule over the windows due at `now_ms` (catching
@@ -200,7 +219,9 @@ impl Pipeline {
         let started_ms = chrono::Utc::now().timestamp_millis();
         let mut detect = DetectReport::default();
         let findings = self.detector.due(now_ms, &mut detect).await?;
-        Ok(self.alerted(detect, findings, started_ms).await)
+        Ok(self
+            .alerted(RunReport::settled(detect, findings), started_ms)
+            .await)
     }
 
     /// Runs the rules `modes` selects over an explicit range of the lake
@@ -221,28 +242,22 @@ impl Pipeline {
             .detector
             .settle(candidates, now_ms, &mut detect)
             .await?;
-        Ok(self.alerted(detect, findings, started_ms).await)
+        Ok(self
+            .alerted(RunReport::settled(detect, findings), started_ms)
+            .await)
     }
 
     /// Alerts the settled findings: the end of every run. A failure to
     /// alert is reported beside the findings, which are settled already.
-    async fn alerted(
-        &self,
-        detect: DetectReport,
-        findings: Vec<Finding>,
-        started_ms: i64,
-    ) -> RunReport {
-        let (delivery, alert_error) = match self.alert(&findings, started_ms).await {
-            Ok(delivery) => (delivery, None),
-            Err(error) => (DeliveryReport::default(), Some(error)),
-        };
-        RunReport {
-            detect,
-            findings,
-            delivery,
-            alert_error,
-            ..RunReport::default()
+    async fn alerted(&self, mut report: RunReport, started_ms: i64) -> RunReport {
+        if let Some(hook) = &self.on_settled {
+            hook(&report);
         }
+        match self.alert(&report.findings, started_ms).await {
+            Ok(delivery) => report.delivery = delivery,
+            Err(error) => report.alert_error = Some(error),
+        }
+        report
     }
 
     /// Delivers the findings just settled, and those an earlier run settled

@@ -3,6 +3,7 @@
 //! overlapping runs give each other.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
@@ -16,9 +17,13 @@ const DAY: i64 = 86_400_000;
 
 /// A pipeline with the built-in rules over `lake`, alerting to a JSON Lines file.
 fn pipeline(lake: &Path, alerts: &Path, send_alerts: bool, outbox_grace: Duration) -> Pipeline {
+    Pipeline::new(config(lake, alerts, send_alerts, outbox_grace))
+}
+
+fn config(lake: &Path, alerts: &Path, send_alerts: bool, outbox_grace: Duration) -> PipelineConfig {
     let mut file = DestinationConfig::new("file", DestinationKind::File);
     file.path = Some(alerts.to_path_buf());
-    Pipeline::new(PipelineConfig {
+    PipelineConfig {
         lake: Lake::open(lake.to_str().unwrap()).unwrap(),
         rules: RuleSet::builtin().unwrap(),
         alerting: AlertingConfig {
@@ -28,7 +33,8 @@ fn pipeline(lake: &Path, alerts: &Path, send_alerts: bool, outbox_grace: Duratio
         },
         send_alerts,
         outbox_grace,
-    })
+        on_settled: None,
+    }
 }
 
 fn samples() -> PathBuf {
@@ -170,4 +176,28 @@ async fn without_alerts_findings_are_recorded_and_nothing_waits_to_be_sent() {
     assert_eq!(report.delivery.delivered(), 0);
     assert_eq!(alerted(&alerts), 0);
     assert_eq!(outbox_groups(&lake), 0);
+}
+
+#[tokio::test]
+async fn a_run_shows_its_settled_findings_before_it_alerts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, alerts) = (dir.path().join("lake"), dir.path().join("alerts.jsonl"));
+    // What the hook saw: the findings settled, and the alerts sent by then.
+    let seen = Arc::new(Mutex::new(None));
+    let (hook_seen, hook_alerts) = (seen.clone(), alerts.clone());
+    let mut config = config(&lake, &alerts, true, Duration::ZERO);
+    config.on_settled = Some(Box::new(move |report| {
+        *hook_seen.lock().unwrap() = Some((report.findings.len(), alerted(&hook_alerts)));
+    }));
+    let report = Pipeline::new(config)
+        .ingest(
+            vec![PipelineInput::Path(samples())],
+            IngestRun::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(!report.findings.is_empty());
+    assert_eq!(*seen.lock().unwrap(), Some((report.findings.len(), 0)));
+    assert!(alerted(&alerts) > 0);
 }

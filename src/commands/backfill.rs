@@ -47,7 +47,7 @@ pub fn run(
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let rules = load_rules(rule_sources)?;
-    let pipeline = pipeline::open(&runtime, lake, rules, config_path, !args.no_alerts)?;
+    let pipeline = pipeline::open(&runtime, lake, rules, config_path, !args.no_alerts, None)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use vigil_detect::engine::ModeFilter;
 use vigil_detect::RuleSources;
+use vigil_pipeline::RunReport;
 use vigil_queries::TimeRange;
 
 use crate::commands::pipeline;
@@ -94,7 +95,21 @@ pub fn run(
     let runtime = tokio::runtime::Runtime::new()?;
     let mut rules = load_rules(rule_sources)?;
     rules.select(&args.rules)?;
-    let pipeline = pipeline::open(&runtime, lake_location, rules, config_path, !args.no_alerts)?;
+    let (format, timings) = (args.format, args.timings);
+    let print_settled = move |report: &RunReport| {
+        output::print_findings(&report.findings, &report.detect, format);
+        if timings {
+            output::print_timings(&report.detect);
+        }
+    };
+    let pipeline = pipeline::open(
+        &runtime,
+        lake_location,
+        rules,
+        config_path,
+        !args.no_alerts,
+        Some(Box::new(print_settled)),
+    )?;
     let now = match &args.now {
         Some(t) => parse_time(t)?,
         None => Utc::now().timestamp_millis(),
@@ -111,9 +126,5 @@ pub fn run(
             false => pipeline.detect_range(range, modes, now).await,
         }
     })?;
-    output::print_findings(&report.findings, &report.detect, args.format);
-    if args.timings {
-        output::print_timings(&report.detect);
-    }
     pipeline::finish(&pipeline, report)
 }

@@ -120,8 +120,8 @@ impl IngestDisplay {
     }
 
     /// Clears the spinner and prints the summary.
-    pub fn finish(self, report: &IngestReport, lake_location: &str) {
-        if let Some(bar) = self.bar {
+    pub fn finish(&self, report: &IngestReport, lake_location: &str) {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
         output::print_ingest_summary(report, lake_location, self.started.elapsed());

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 use vigil_detect::RuleSet;
 use vigil_ingest::Lake;
-use vigil_pipeline::{FailedInput, Pipeline, PipelineConfig, RunReport};
+use vigil_pipeline::{FailedInput, Pipeline, PipelineConfig, RunReport, SettledHook};
 
 use crate::commands::{alerts, ingest};
 use crate::output;
@@ -14,12 +14,14 @@ use crate::output;
 /// Opens the pipeline over `rules` (their plans checked against the lake's
 /// tables first, for a clear error before any work). One command runs at a
 /// time, so it delivers whatever earlier runs left in the outbox.
+/// `on_settled` prints what a run found before its alerts go out.
 pub fn open(
     runtime: &tokio::runtime::Runtime,
     lake_location: &str,
     rules: RuleSet,
     config_path: Option<&Path>,
     send_alerts: bool,
+    on_settled: Option<SettledHook>,
 ) -> Result<Pipeline> {
     let lake = Lake::open(lake_location)
         .with_context(|| format!("opening the lake at {lake_location}"))?;
@@ -31,10 +33,11 @@ pub fn open(
         alerting,
         send_alerts,
         outbox_grace: Duration::ZERO,
+        on_settled,
     }))
 }
 
-/// The end of a run (its findings printed): prints its deliveries, then
+/// The end of a run (its findings printed by `on_settled`): prints its deliveries, then
 /// fails if alerting could not be done, if an input could not be read, if
 /// counts do not reconcile, or if deliveries failed (what could be done was
 /// done first: the lake written, findings settled and alerted).

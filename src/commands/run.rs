@@ -2,11 +2,13 @@
 //! every batch, then the scheduled rules over the time span ingested, then
 //! settle, alert and report.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Args;
+use std::sync::Arc;
 use vigil_detect::RuleSources;
-use vigil_pipeline::IngestRun;
+use vigil_ingest::Lake;
+use vigil_pipeline::{IngestRun, RunReport};
 
 use crate::commands::detect::FormatArg;
 use crate::commands::ingest::{self, IngestArgs, IngestDisplay};
@@ -34,17 +36,33 @@ pub fn run(
 ) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let rules = load_rules(rule_sources)?;
-    let pipeline = pipeline::open(&runtime, lake_location, rules, config_path, !args.no_alerts)?;
-    let display = IngestDisplay::start(&args.ingest);
+    // The summary names the lake as opening it resolves it (an absolute path).
+    let lake = Lake::open(lake_location)
+        .with_context(|| format!("opening the lake at {lake_location}"))?
+        .location()
+        .to_string();
+    let display = Arc::new(IngestDisplay::start(&args.ingest));
+    let progress = display.progress();
+    let format = args.output;
+    let print_settled = move |report: &RunReport| {
+        display.finish(&report.ingest, &lake);
+        println!();
+        output::print_findings(&report.findings, &report.detect, format);
+    };
+    let pipeline = pipeline::open(
+        &runtime,
+        lake_location,
+        rules,
+        config_path,
+        !args.no_alerts,
+        Some(Box::new(print_settled)),
+    )?;
     let run = IngestRun {
         options: ingest::options(&args.ingest),
         scheduled_over_span: true,
-        progress: display.progress(),
+        progress,
     };
     let now = Utc::now().timestamp_millis();
     let report = runtime.block_on(pipeline.ingest(ingest::inputs(&args.ingest), run, now))?;
-    display.finish(&report.ingest, pipeline.lake().location());
-    println!();
-    output::print_findings(&report.findings, &report.detect, args.output);
     pipeline::finish(&pipeline, report)
 }
