@@ -9,7 +9,7 @@ use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_alerting::AlertingConfig;
 use vigil_detect::{DetectReport, FindingStatus, Mode, RuleSet};
 use vigil_ingest::Lake;
-use vigil_pipeline::{IngestRun, Pipeline, PipelineConfig, PipelineInput};
+use vigil_pipeline::{IngestRun, Pipeline, PipelineConfig, PipelineInput, RunReport};
 
 /// After the sample logs' last event (2026-11-24T09:53:20Z).
 const NOW: i64 = 1_795_514_000_000;
@@ -35,6 +35,15 @@ fn config(lake: &Path, alerts: &Path, send_alerts: bool, outbox_grace: Duration)
         outbox_grace,
         on_settled: None,
     }
+}
+
+/// The sample logs through `pipeline`, streaming rules only.
+async fn ingest_samples(pipeline: &Pipeline) -> RunReport {
+    let inputs = vec![PipelineInput::Path(samples())];
+    pipeline
+        .ingest(inputs, IngestRun::default(), NOW)
+        .await
+        .unwrap()
 }
 
 fn samples() -> PathBuf {
@@ -163,14 +172,7 @@ async fn without_alerts_findings_are_recorded_and_nothing_waits_to_be_sent() {
     let dir = tempfile::tempdir().unwrap();
     let (lake, alerts) = (dir.path().join("lake"), dir.path().join("alerts.jsonl"));
     let pipeline = pipeline(&lake, &alerts, false, Duration::ZERO);
-    let report = pipeline
-        .ingest(
-            vec![PipelineInput::Path(samples())],
-            IngestRun::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+    let report = ingest_samples(&pipeline).await;
     assert!(!report.findings.is_empty());
     assert!(!ran_scheduled_rules(&pipeline, &report.detect));
     assert_eq!(report.delivery.delivered(), 0);
@@ -189,14 +191,7 @@ async fn a_run_shows_its_settled_findings_before_it_alerts_them() {
     config.on_settled = Some(Box::new(move |report| {
         *hook_seen.lock().unwrap() = Some((report.findings.len(), alerted(&hook_alerts)));
     }));
-    let report = Pipeline::new(config)
-        .ingest(
-            vec![PipelineInput::Path(samples())],
-            IngestRun::default(),
-            NOW,
-        )
-        .await
-        .unwrap();
+    let report = ingest_samples(&Pipeline::new(config)).await;
     assert!(!report.findings.is_empty());
     assert_eq!(*seen.lock().unwrap(), Some((report.findings.len(), 0)));
     assert!(alerted(&alerts) > 0);
