@@ -9,9 +9,9 @@ use vigil_aws::backfill::{self, BackfillOptions};
 use vigil_detect::RuleSources;
 use vigil_queries::TimeRange;
 
-use crate::commands::pipeline;
 use crate::commands::query::time_arg;
 use crate::commands::rules::load_rules;
+use crate::commands::{open_lake, pipeline};
 
 #[derive(Args, Debug)]
 pub struct BackfillArgs {
@@ -47,7 +47,14 @@ pub fn run(
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let rules = load_rules(rule_sources)?;
-    let pipeline = pipeline::open(&runtime, lake, rules, config_path, !args.no_alerts, None)?;
+    let pipeline = pipeline::open(
+        &runtime,
+        open_lake(lake)?,
+        rules,
+        config_path,
+        !args.no_alerts,
+        None,
+    )?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use vigil_ingest::compact::{compact, CompactOptions};
-use vigil_ingest::{Lake, Table};
+use vigil_ingest::Table;
 
 use crate::commands::query::time_arg;
 use crate::output;
@@ -38,8 +38,7 @@ fn parse_table(name: &str) -> Result<Table, String> {
 }
 
 pub fn run(lake_location: &str, args: &CompactArgs) -> Result<()> {
-    let lake = Lake::open(lake_location)
-        .with_context(|| format!("opening the lake at {lake_location}"))?;
+    let lake = crate::commands::open_lake(lake_location)?;
     let now = chrono::Utc::now().timestamp_millis();
     let options = CompactOptions {
         tables: if args.tables.is_empty() {

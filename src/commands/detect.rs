@@ -8,8 +8,8 @@ use vigil_detect::RuleSources;
 use vigil_pipeline::RunReport;
 use vigil_queries::TimeRange;
 
-use crate::commands::pipeline;
 use crate::commands::rules::load_rules;
+use crate::commands::{open_lake, pipeline};
 use crate::output;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -104,7 +104,7 @@ pub fn run(
     };
     let pipeline = pipeline::open(
         &runtime,
-        lake_location,
+        open_lake(lake_location)?,
         rules,
         config_path,
         !args.no_alerts,

@@ -7,7 +7,6 @@ use comfy_table::Table;
 use std::path::PathBuf;
 use std::time::Instant;
 use vigil_generate::{GenerateOptions, OutputFormat};
-use vigil_ingest::Lake;
 
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
@@ -84,7 +83,7 @@ pub struct ScoreArgs {
 }
 
 pub fn run_score(lake: &str, args: &ScoreArgs) -> Result<()> {
-    let lake = Lake::open(lake).with_context(|| format!("opening the lake at {lake}"))?;
+    let lake = crate::commands::open_lake(lake)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let score = runtime.block_on(vigil_generate::score(&lake, &args.labels))?;
     if args.json {

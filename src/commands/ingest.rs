@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_ingest::{Family, IngestOptions, IngestReport, Ingester, Lake, Limits};
+use vigil_ingest::{Family, IngestOptions, IngestReport, Ingester, Limits};
 use vigil_pipeline::{feed, PipelineInput, Progress, ProgressFn};
 
 use crate::output;
@@ -37,8 +37,7 @@ pub struct IngestArgs {
 }
 
 pub fn run(lake_location: &str, args: &IngestArgs) -> Result<()> {
-    let lake = Lake::open(lake_location)
-        .with_context(|| format!("opening the lake at {lake_location}"))?;
+    let lake = crate::commands::open_lake(lake_location)?;
     // Drives object downloads: none from the command line, but `feed` is
     // the pipeline's, which reads S3 objects too.
     let runtime = tokio::runtime::Runtime::new()?;

@@ -13,3 +13,10 @@ pub mod run;
 pub mod sigma;
 pub mod subscribe;
 pub mod tail;
+
+/// Opens the lake the command line names (`--lake`), with the location in
+/// the error.
+pub fn open_lake(location: &str) -> anyhow::Result<vigil_ingest::Lake> {
+    use anyhow::Context;
+    vigil_ingest::Lake::open(location).with_context(|| format!("opening the lake at {location}"))
+}

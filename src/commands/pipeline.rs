@@ -17,15 +17,13 @@ use crate::output;
 /// `on_settled` prints what a run found before its alerts go out.
 pub fn open(
     runtime: &tokio::runtime::Runtime,
-    lake_location: &str,
+    lake: Lake,
     rules: RuleSet,
     config_path: Option<&Path>,
     send_alerts: bool,
     on_settled: Option<SettledHook>,
 ) -> Result<Pipeline> {
-    let lake = Lake::open(lake_location)
-        .with_context(|| format!("opening the lake at {lake_location}"))?;
-    let alerting = alerts::alerting(config_path, lake_location)?;
+    let alerting = alerts::alerting(config_path, lake.location())?;
     runtime.block_on(rules.check_plans())?;
     Ok(Pipeline::new(PipelineConfig {
         lake,

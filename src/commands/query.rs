@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use vigil_ingest::Lake;
 use vigil_queries::output::{write, Format};
 use vigil_queries::{guard, hunts, TimeRange, HUNTING_TABLES};
 
@@ -180,8 +179,7 @@ fn first_lines(s: &str) -> String {
 }
 
 async fn session(lake_location: &str, o: &QueryOptions) -> Result<SessionContext> {
-    let lake = Lake::open(lake_location)
-        .with_context(|| format!("opening the lake at {lake_location}"))?;
+    let lake = crate::commands::open_lake(lake_location)?;
     if vigil_queries::lake_is_empty(&lake).await? {
         bail!(
             "the lake at {} holds no data yet: run `vigil ingest PATH` (or `vigil run PATH`) first",

@@ -2,18 +2,17 @@
 //! every batch, then the scheduled rules over the time span ingested, then
 //! settle, alert and report.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Utc;
 use clap::Args;
 use std::sync::Arc;
 use vigil_detect::RuleSources;
-use vigil_ingest::Lake;
 use vigil_pipeline::{IngestRun, RunReport};
 
 use crate::commands::detect::FormatArg;
 use crate::commands::ingest::{self, IngestArgs, IngestDisplay};
-use crate::commands::pipeline;
 use crate::commands::rules::load_rules;
+use crate::commands::{open_lake, pipeline};
 use crate::output;
 
 #[derive(Args, Debug)]
@@ -37,21 +36,19 @@ pub fn run(
     let runtime = tokio::runtime::Runtime::new()?;
     let rules = load_rules(rule_sources)?;
     // The summary names the lake as opening it resolves it (an absolute path).
-    let lake = Lake::open(lake_location)
-        .with_context(|| format!("opening the lake at {lake_location}"))?
-        .location()
-        .to_string();
+    let lake = open_lake(lake_location)?;
+    let shown = lake.location().to_string();
     let display = Arc::new(IngestDisplay::start(&args.ingest));
     let progress = display.progress();
     let format = args.output;
     let print_settled = move |report: &RunReport| {
-        display.finish(&report.ingest, &lake);
+        display.finish(&report.ingest, &shown);
         println!();
         output::print_findings(&report.findings, &report.detect, format);
     };
     let pipeline = pipeline::open(
         &runtime,
-        lake_location,
+        lake,
         rules,
         config_path,
         !args.no_alerts,

@@ -8,9 +8,9 @@ use tokio::sync::watch;
 use vigil_aws::tail::{self, TailOptions};
 use vigil_detect::RuleSources;
 
-use crate::commands::pipeline;
 use crate::commands::query::time_arg;
 use crate::commands::rules::load_rules;
+use crate::commands::{open_lake, pipeline};
 
 #[derive(Args, Debug)]
 pub struct TailArgs {
@@ -46,7 +46,7 @@ pub fn run(
     let now = chrono::Utc::now().timestamp_millis();
     let runtime = tokio::runtime::Runtime::new()?;
     let rules = load_rules(rule_sources)?;
-    let pipeline = pipeline::open(&runtime, lake, rules, config_path, true, None)?;
+    let pipeline = pipeline::open(&runtime, open_lake(lake)?, rules, config_path, true, None)?;
     let options = TailOptions {
         log_group: args.log_group.clone(),
         filter_pattern: args.filter_pattern.clone(),
