@@ -46,8 +46,6 @@ pub struct Settings {
     /// the `VIGIL_CONFIG` file).
     pub rule_placeholders: vigil_detect::Placeholders,
     pub alerting: AlertingConfig,
-    /// False: findings are recorded in the lake, never sent (backfills).
-    pub send_alerts: bool,
 }
 
 impl Settings {
@@ -142,12 +140,11 @@ impl Settings {
             rule_packs: Vec::new(),
             rule_placeholders: Default::default(),
             alerting,
-            send_alerts: true,
         }
     }
 
     /// The pipeline these settings describe: the lake opened (no request is
-    /// made) and the rules loaded.
+    /// made) and the rules loaded. A function always alerts.
     pub fn open_pipeline(&self) -> Result<Pipeline, AwsError> {
         let rules = RuleSources {
             dirs: self.rule_dirs.clone(),
@@ -159,7 +156,7 @@ impl Settings {
             lake: Lake::open(&self.lake)?,
             rules,
             alerting: self.alerting.clone(),
-            send_alerts: self.send_alerts,
+            send_alerts: true,
             outbox_grace: OVERLAPPING_RUN_GRACE,
             on_settled: None,
         }))
