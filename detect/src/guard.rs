@@ -4,7 +4,7 @@ use vigil_ingest::Table;
 pub use vigil_queries::guard::{sql_options, Refusal};
 
 /// The tables a rule may read.
-pub const RULE_TABLES: [Table; 3] = [Table::CloudTrail, Table::ApiGateway, Table::Lambda];
+pub const RULE_TABLES: [Table; 4] = Table::LOGS;
 
 /// One read-only SELECT over the rule tables; returns the tables it reads.
 pub fn check(sql: &str) -> Result<Vec<Table>, Refusal> {

@@ -73,6 +73,16 @@ pub fn redact_text(text: &str) -> String {
 
 fn redact_value(value: &mut Value) {
     match value {
+        // A header as a name/value pair (WAF's `httpRequest.headers`).
+        Value::Object(map)
+            if map
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(sensitive_key)
+                && map.get("value").is_some_and(|v| !v.is_null()) =>
+        {
+            map.insert("value".into(), Value::String(REDACTED.into()));
+        }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 if sensitive_key(k) && !v.is_null() {
@@ -120,6 +130,17 @@ mod tests {
         }
         assert!(out.contains("\"userName\":\"bob\""), "{out}");
         assert!(out.contains("\"x\":null"), "{out}");
+    }
+
+    #[test]
+    fn headers_logged_as_name_value_pairs_are_redacted_by_name() {
+        let out = redact(
+            r#"{"httpRequest":{"headers":[{"name":"Authorization","value":"Basic dXNlcjpwYXNz"},{"name":"cookie","value":"sid=42"},{"name":"X-Api-Key","value":"K9"},{"name":"User-Agent","value":"curl/8"}]}}"#,
+        );
+        for secret in ["dXNlcjpwYXNz", "sid=42", "K9"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(out.contains("curl/8"), "{out}");
     }
 
     #[test]

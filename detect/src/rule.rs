@@ -45,7 +45,7 @@ pub struct Schedule {
 #[serde(deny_unknown_fields)]
 pub struct RuleTest {
     pub name: String,
-    /// The log family of `records` (cloudtrail, apigateway, lambda).
+    /// The log family of `records` (cloudtrail, apigateway, lambda, waf).
     #[serde(deserialize_with = "family")]
     pub format: Family,
     /// Records in their raw log format, one per entry.

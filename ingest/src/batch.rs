@@ -10,6 +10,7 @@ use crate::family::Table;
 use crate::parse::apigateway::ApiGatewayBuilder;
 use crate::parse::cloudtrail::CloudTrailBuilder;
 use crate::parse::lambda::LambdaBuilder;
+use crate::parse::waf::WafBuilder;
 use crate::schema::{schema, BatchSize};
 
 /// A finished batch of one table, with the id its lake objects are named by.
@@ -76,9 +77,10 @@ pub struct Builders {
     pub cloudtrail: CloudTrailBuilder,
     pub apigateway: ApiGatewayBuilder,
     pub lambda: LambdaBuilder,
+    pub waf: WafBuilder,
     pub deadletter: DeadLetterBuilder,
     /// Raw bytes appended per table since its last flush (memory bound).
-    bytes: [usize; 4],
+    bytes: [usize; Table::INGESTED.len()],
     capacity: usize,
     sizes: BatchSizes,
 }
@@ -86,7 +88,7 @@ pub struct Builders {
 /// Per table, the size of its last full batch (see [`BatchSize`]); kept by
 /// the ingester from one input to the next.
 #[derive(Debug, Clone, Default)]
-pub struct BatchSizes([Option<BatchSize>; 4]);
+pub struct BatchSizes([Option<BatchSize>; Table::INGESTED.len()]);
 
 impl BatchSizes {
     fn get(&self, table: Table) -> Option<&BatchSize> {
@@ -114,7 +116,8 @@ fn slot(table: Table) -> usize {
         Table::CloudTrail => 0,
         Table::ApiGateway => 1,
         Table::Lambda => 2,
-        Table::DeadLetter | Table::Findings => 3,
+        Table::Waf => 3,
+        Table::DeadLetter | Table::Findings => 4,
     }
 }
 
@@ -133,11 +136,12 @@ impl Builders {
                 sizes.get(Table::ApiGateway),
             ),
             lambda: LambdaBuilder::with_size(rows(Table::Lambda), sizes.get(Table::Lambda)),
+            waf: WafBuilder::with_size(rows(Table::Waf), sizes.get(Table::Waf)),
             deadletter: DeadLetterBuilder::with_size(
                 capacity.min(1024),
                 sizes.get(Table::DeadLetter),
             ),
-            bytes: [0; 4],
+            bytes: [0; Table::INGESTED.len()],
             capacity,
             sizes,
         }
@@ -153,6 +157,7 @@ impl Builders {
             Table::CloudTrail => self.cloudtrail.rows(),
             Table::ApiGateway => self.apigateway.rows(),
             Table::Lambda => self.lambda.rows(),
+            Table::Waf => self.waf.rows(),
             Table::DeadLetter => self.deadletter.rows(),
             Table::Findings => 0,
         }
@@ -187,6 +192,10 @@ impl Builders {
                 self.lambda.common.finish_into(&mut arrays);
                 self.lambda.columns.finish_into(&mut arrays);
             }
+            Table::Waf => {
+                self.waf.common.finish_into(&mut arrays);
+                self.waf.columns.finish_into(&mut arrays);
+            }
             Table::DeadLetter => self.deadletter.columns.finish_into(&mut arrays),
             Table::Findings => return Ok(None),
         }
@@ -197,6 +206,7 @@ impl Builders {
             Table::CloudTrail => self.cloudtrail = CloudTrailBuilder::with_size(next_rows, size),
             Table::ApiGateway => self.apigateway = ApiGatewayBuilder::with_size(next_rows, size),
             Table::Lambda => self.lambda = LambdaBuilder::with_size(next_rows, size),
+            Table::Waf => self.waf = WafBuilder::with_size(next_rows, size),
             _ => self.deadletter = DeadLetterBuilder::with_size(self.capacity.min(1024), size),
         }
         self.bytes[slot(table)] = 0;

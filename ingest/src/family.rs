@@ -10,16 +10,23 @@ pub enum Family {
     CloudTrail,
     ApiGateway,
     Lambda,
+    Waf,
 }
 
 impl Family {
-    pub const ALL: [Family; 3] = [Family::CloudTrail, Family::ApiGateway, Family::Lambda];
+    pub const ALL: [Family; 4] = [
+        Family::CloudTrail,
+        Family::ApiGateway,
+        Family::Lambda,
+        Family::Waf,
+    ];
 
     pub fn table(self) -> Table {
         match self {
             Family::CloudTrail => Table::CloudTrail,
             Family::ApiGateway => Table::ApiGateway,
             Family::Lambda => Table::Lambda,
+            Family::Waf => Table::Waf,
         }
     }
 
@@ -31,6 +38,10 @@ impl Family {
     pub fn from_log_group(group: &str) -> Option<Family> {
         if group.starts_with("/aws/lambda/") {
             return Some(Family::Lambda);
+        }
+        // WAF only logs to groups named so.
+        if group.starts_with("aws-waf-logs-") {
+            return Some(Family::Waf);
         }
         let lower = group.to_ascii_lowercase();
         if lower.contains("cloudtrail") {
@@ -48,10 +59,30 @@ impl Family {
         }
     }
 
+    /// The family an object's key or a file's path says it holds: WAF
+    /// writes to S3 under `AWSLogs/<account>/WAFLogs/`, and a Firehose
+    /// stream's objects carry the stream's name, which for WAF must start
+    /// with `aws-waf-logs-`. Other families are recognised by their records.
+    pub fn from_object_key(key: &str) -> Option<Family> {
+        (key.contains("/WAFLogs/") || key.contains("aws-waf-logs-")).then_some(Family::Waf)
+    }
+
     /// Recognises a record by its shape. Cheap: a few substring searches.
     pub fn sniff(record: &[u8]) -> Option<Family> {
         let trimmed = trim_ascii_start(record);
         if trimmed.first() == Some(&b'{') {
+            // First: a WAF record logs the client's header names, which an
+            // attacker chooses (a header named `eventVersion`).
+            if [
+                &b"\"webaclId\""[..],
+                b"\"terminatingRuleId\"",
+                b"\"httpRequest\"",
+            ]
+            .iter()
+            .all(|k| memmem::find(record, k).is_some())
+            {
+                return Some(Family::Waf);
+            }
             if memmem::find(record, b"\"eventVersion\"").is_some()
                 || (memmem::find(record, b"\"eventSource\"").is_some()
                     && memmem::find(record, b"\"eventName\"").is_some())
@@ -108,8 +139,9 @@ impl FromStr for Family {
             "cloudtrail" => Ok(Family::CloudTrail),
             "apigateway" | "api-gateway" | "apigw" => Ok(Family::ApiGateway),
             "lambda" => Ok(Family::Lambda),
+            "waf" | "wafv2" => Ok(Family::Waf),
             other => Err(format!(
-                "unknown format {other:?}: expected cloudtrail, apigateway or lambda"
+                "unknown format {other:?}: expected cloudtrail, apigateway, lambda or waf"
             )),
         }
     }
@@ -121,22 +153,32 @@ pub enum Table {
     CloudTrail,
     ApiGateway,
     Lambda,
+    Waf,
     Findings,
     DeadLetter,
 }
 
 impl Table {
-    /// The tables the ingester writes.
-    pub const INGESTED: [Table; 4] = [
+    /// The tables of the log families, which start with the common columns.
+    pub const LOGS: [Table; 4] = [
         Table::CloudTrail,
         Table::ApiGateway,
         Table::Lambda,
+        Table::Waf,
+    ];
+    /// The tables the ingester writes.
+    pub const INGESTED: [Table; 5] = [
+        Table::CloudTrail,
+        Table::ApiGateway,
+        Table::Lambda,
+        Table::Waf,
         Table::DeadLetter,
     ];
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::CloudTrail,
         Table::ApiGateway,
         Table::Lambda,
+        Table::Waf,
         Table::Findings,
         Table::DeadLetter,
     ];
@@ -146,6 +188,7 @@ impl Table {
             Table::CloudTrail => "cloudtrail",
             Table::ApiGateway => "apigateway",
             Table::Lambda => "lambda",
+            Table::Waf => "waf",
             Table::Findings => "findings",
             Table::DeadLetter => "deadletter",
         }

@@ -162,7 +162,10 @@ impl Ingester {
                 ingest_time_ms: self.ingest_time_ms,
                 ..RecordContext::default()
             },
-            family_hint: self.options.format,
+            family_hint: self
+                .options
+                .format
+                .or_else(|| Family::from_object_key(&source.source_ref)),
         };
         let records_before = self.report.records_read;
         let mut run = SourceRun {
@@ -329,6 +332,7 @@ impl SourceRun<'_> {
             Family::CloudTrail => self.builders.cloudtrail.append(text, ctx),
             Family::ApiGateway => self.builders.apigateway.append(text, ctx),
             Family::Lambda => self.builders.lambda.append(text, ctx),
+            Family::Waf => self.builders.waf.append(text, ctx),
         }
     }
 }
@@ -408,7 +412,7 @@ impl RecordHandler for SourceRun<'_> {
                 self,
                 None,
                 "unrecognized_format",
-                "not a CloudTrail, API Gateway or Lambda record",
+                "not a CloudTrail, API Gateway, Lambda or WAF record",
             ),
         }
     }

@@ -7,7 +7,7 @@
 
 use arrow::array::{
     ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Float64Builder, Int32Builder,
-    Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+    Int64Builder, ListBuilder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::sync::{Arc, OnceLock};
@@ -61,6 +61,21 @@ impl_column_builder!(
     DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())),
     |n, _| TimestampMillisecondBuilder::with_capacity(n).with_timezone(UTC)
 );
+
+/// A list of strings (WAF labels, rule ids): queried with `array_has`.
+pub type StringListBuilder = ListBuilder<StringBuilder>;
+
+impl ColumnBuilder for StringListBuilder {
+    fn with_capacity(rows: usize, bytes: Option<usize>) -> Self {
+        ListBuilder::with_capacity(
+            StringBuilder::with_capacity(rows, bytes.unwrap_or(rows * 16)),
+            rows,
+        )
+    }
+    fn data_type() -> DataType {
+        DataType::new_list(DataType::Utf8, true)
+    }
+}
 
 /// How big a table's last batch was: its rows and each column's value bytes.
 /// The next batch's builders start at that size, so they are not grown (and
@@ -165,13 +180,13 @@ fn column_field<B: ColumnBuilder>(name: &str, doc: &str) -> Field {
 
 columns! {
     /// Columns every log family's table starts with, so that one query can follow
-    /// an IP or a principal across CloudTrail, API Gateway and Lambda.
+    /// an IP or a principal across CloudTrail, API Gateway, Lambda and WAF.
     pub struct CommonColumns {
         /// When the event happened (UTC, ms). See `time_source` for where it came from.
         event_time: TimestampMillisecondBuilder,
         /// Where `event_time` came from: `record`, `wrapper` (e.g. `@timestamp`), `envelope` (the log event's timestamp) or `ingest` (none found: the time of ingestion).
         time_source: StringBuilder,
-        /// The record's own id: CloudTrail `eventID`, API Gateway `requestId`, the CloudWatch Logs event id for Lambda.
+        /// The record's own id: CloudTrail `eventID`, API Gateway `requestId`, WAF `httpRequest.requestId`, the CloudWatch Logs event id for Lambda.
         event_id: StringBuilder,
         /// The AWS account the event belongs to.
         account_id: StringBuilder,
@@ -179,11 +194,11 @@ columns! {
         region: StringBuilder,
         /// The client address as logged (kept as text: CloudTrail also logs service names such as `AWS Internal`).
         src_ip: StringBuilder,
-        /// Who acted: an IAM ARN or principal, the API caller or user, or the Lambda function.
+        /// Who acted: an IAM ARN or principal, the API caller or user, or the Lambda function (null for WAF, which does not know the caller).
         actor: StringBuilder,
-        /// What was done: `service:EventName` for CloudTrail, `METHOD route` for API Gateway, the record type for Lambda.
+        /// What was done: `service:EventName` for CloudTrail, `METHOD route` for API Gateway, the record type for Lambda, the terminating action for WAF (`ALLOW`, `BLOCK`, `CAPTCHA`, `CHALLENGE`).
         action: StringBuilder,
-        /// `success`, `failure` or `unknown`.
+        /// `success`, `failure` or `unknown`; for WAF, the fate of the request: `allowed`, `blocked` or `challenged` (CAPTCHA or Challenge).
         outcome: StringBuilder,
         /// Where the record came from: log group/stream, S3 key, or file path.
         source_ref: StringBuilder,
@@ -337,6 +352,8 @@ columns! {
         websocket_event_type: StringBuilder,
         /// `$context.identity.apiKeyId` / `apiKey`.
         api_key_id: StringBuilder,
+        /// `$context.requestId` (the same as `event_id`): what a WAF record's `request_id` joins on.
+        request_id: StringBuilder,
     }
 }
 
@@ -375,6 +392,104 @@ columns! {
         xray_trace_id: StringBuilder,
         /// `INIT_START` / `platform.initStart` runtime version.
         runtime_version: StringBuilder,
+    }
+}
+
+columns! {
+    /// AWS WAF (v2) web ACL traffic logs: the firewall in front of an API stage, load balancer or distribution.
+    pub struct WafColumns {
+        /// `formatVersion`.
+        format_version: Int32Builder,
+        /// `webaclId`: the web ACL's ARN.
+        web_acl_id: StringBuilder,
+        /// The web ACL's name, from its ARN.
+        web_acl_name: StringBuilder,
+        /// `terminatingRuleId`: the rule that decided (`Default_Action` when none matched).
+        terminating_rule_id: StringBuilder,
+        /// `terminatingRuleType`: `REGULAR`, `RATE_BASED`, `GROUP` or `MANAGED_RULE_GROUP`.
+        terminating_rule_type: StringBuilder,
+        /// The rule group holding the terminating rule (`ruleGroupList[].ruleGroupId`, e.g. `AWS#AWSManagedRulesSQLiRuleSet`).
+        terminating_rule_group_id: StringBuilder,
+        /// The terminating rule inside that group (`ruleGroupList[].terminatingRule.ruleId`, e.g. `SQLi_QUERYARGUMENTS`).
+        terminating_group_rule_id: StringBuilder,
+        /// What the terminating rule matched (`terminatingRuleMatchDetails`, or the group rule's `ruleMatchDetails`), JSON text: condition type, location, matched data.
+        terminating_rule_match_details: StringBuilder,
+        /// The rule groups in which any rule matched, terminating or not.
+        matched_rule_groups: StringListBuilder,
+        /// Rules that matched without terminating (COUNT, or CAPTCHA/Challenge with a valid token), top level and in rule groups.
+        non_terminating_rule_ids: StringListBuilder,
+        /// `nonTerminatingMatchingRules`, JSON text.
+        non_terminating_matching_rules: StringBuilder,
+        /// `ruleGroupList`, JSON text: every rule group evaluated, with its terminating and non-terminating matches, excluded rules and match details.
+        rule_group_list: StringBuilder,
+        /// The first rate-based rule that applied (`rateBasedRuleList[].rateBasedRuleName`).
+        rate_based_rule_name: StringBuilder,
+        /// Its aggregation key (`limitKey`: `IP`, `FORWARDED_IP`, `CUSTOMKEYS`, ...).
+        rate_limit_key: StringBuilder,
+        /// `rateBasedRuleList`, JSON text (limits, windows, custom key values).
+        rate_based_rule_list: StringBuilder,
+        /// `httpSourceName`: `APIGW`, `ALB`, `CF`, `APPSYNC`, `COGNITOIDP`, ...
+        http_source_name: StringBuilder,
+        /// `httpSourceId`: for API Gateway `account:apiId:stage`, for a load balancer its ARN, for CloudFront the distribution id.
+        http_source_id: StringBuilder,
+        /// The API Gateway API id, from `httpSourceId` (joins `apigateway.api_id`).
+        api_id: StringBuilder,
+        /// The API Gateway stage, from `httpSourceId` (joins `apigateway.stage`).
+        stage: StringBuilder,
+        /// `httpRequest.country`: ISO country code of the client (null when unknown).
+        country: StringBuilder,
+        /// `httpRequest.clientAsn` (logged when an ASN match statement is in use).
+        client_asn: Int64Builder,
+        /// `httpRequest.uri`.
+        uri: StringBuilder,
+        /// `httpRequest.args`: the query string.
+        args: StringBuilder,
+        /// `httpRequest.httpMethod`.
+        http_method: StringBuilder,
+        /// `httpRequest.httpVersion`.
+        http_version: StringBuilder,
+        /// `httpRequest.scheme`.
+        scheme: StringBuilder,
+        /// `httpRequest.fragment`.
+        fragment: StringBuilder,
+        /// `httpRequest.host`, else the `Host` header.
+        host: StringBuilder,
+        /// `httpRequest.requestId`: for API Gateway, its `$context.requestId` (joins `apigateway.request_id`).
+        request_id: StringBuilder,
+        /// The `User-Agent` header.
+        user_agent: StringBuilder,
+        /// `httpRequest.headers`, JSON text (`[{"name":..,"value":..}]`), whole: credentials in it are redacted in findings.
+        headers: StringBuilder,
+        /// `labels[].name`: labels the rules added (`awswaf:managed:aws:bot-control:...`, `awswaf:managed:aws:anonymous-ip-list:...`).
+        labels: StringListBuilder,
+        /// `ja3Fingerprint`: the TLS client hello's JA3 hash.
+        ja3_fingerprint: StringBuilder,
+        /// `ja4Fingerprint`.
+        ja4_fingerprint: StringBuilder,
+        /// `captchaResponse.responseCode` (405 when a CAPTCHA was required and not solved).
+        captcha_response_code: Int32Builder,
+        /// `captchaResponse.failureReason`: `TOKEN_MISSING`, `TOKEN_EXPIRED`, `TOKEN_INVALID`, `TOKEN_DOMAIN_MISMATCH`.
+        captcha_failure_reason: StringBuilder,
+        /// `captchaResponse.solveTimestamp`: when the client last solved a CAPTCHA.
+        captcha_solve_time: TimestampMillisecondBuilder,
+        /// `challengeResponse.responseCode` (202 when a challenge was served).
+        challenge_response_code: Int32Builder,
+        /// `challengeResponse.failureReason`.
+        challenge_failure_reason: StringBuilder,
+        /// `challengeResponse.solveTimestamp`.
+        challenge_solve_time: TimestampMillisecondBuilder,
+        /// `requestHeadersInserted`, JSON text: headers a custom ALLOW/COUNT action added.
+        request_headers_inserted: StringBuilder,
+        /// `responseCodeSent`: the status code of a custom response.
+        response_code_sent: Int32Builder,
+        /// `oversizeFields`: parts of the request too large for WAF to inspect whole (`REQUEST_BODY`, `REQUEST_JSON_BODY`, `REQUEST_HEADERS`, `REQUEST_COOKIES`).
+        oversize_fields: StringListBuilder,
+        /// `requestBodySize` in bytes.
+        request_body_size: Int64Builder,
+        /// `requestBodySizeInspectedByWAF` in bytes.
+        request_body_size_inspected: Int64Builder,
+        /// `cfDistributionTenantId` (CloudFront distribution tenants).
+        cf_distribution_tenant_id: StringBuilder,
     }
 }
 
@@ -462,12 +577,13 @@ fn build_schema(common: bool, family: Vec<Field>) -> SchemaRef {
 
 /// The Arrow schema of a lake table.
 pub fn schema(table: Table) -> SchemaRef {
-    static SCHEMAS: OnceLock<[SchemaRef; 5]> = OnceLock::new();
+    static SCHEMAS: OnceLock<[SchemaRef; 6]> = OnceLock::new();
     let s = SCHEMAS.get_or_init(|| {
         [
             build_schema(true, CloudTrailColumns::fields()),
             build_schema(true, ApiGatewayColumns::fields()),
             build_schema(true, LambdaColumns::fields()),
+            build_schema(true, WafColumns::fields()),
             build_schema(false, DeadLetterColumns::fields()),
             build_schema(false, FindingsColumns::fields()),
         ]
@@ -476,8 +592,9 @@ pub fn schema(table: Table) -> SchemaRef {
         Table::CloudTrail => s[0].clone(),
         Table::ApiGateway => s[1].clone(),
         Table::Lambda => s[2].clone(),
-        Table::DeadLetter => s[3].clone(),
-        Table::Findings => s[4].clone(),
+        Table::Waf => s[3].clone(),
+        Table::DeadLetter => s[4].clone(),
+        Table::Findings => s[5].clone(),
     }
 }
 
@@ -493,6 +610,7 @@ fn type_name(dt: &DataType) -> &'static str {
         DataType::Int64 => "int64",
         DataType::Float64 => "float64",
         DataType::Timestamp(_, _) => "timestamp(ms, UTC)",
+        DataType::List(_) => "list<string>",
         _ => "other",
     }
 }
@@ -535,7 +653,7 @@ pub fn schema_markdown(examples: &Examples) -> String {
         };
     section(
         &mut out,
-        "Common columns (first in `cloudtrail`, `apigateway`, `lambda`; example from `cloudtrail`)",
+        "Common columns (first in `cloudtrail`, `apigateway`, `lambda`, `waf`; example from `cloudtrail`)",
         Table::CloudTrail,
         CommonColumns::docs(),
     );
@@ -552,6 +670,7 @@ pub fn schema_markdown(examples: &Examples) -> String {
         ApiGatewayColumns::docs(),
     );
     section(&mut out, "`lambda`", Table::Lambda, LambdaColumns::docs());
+    section(&mut out, "`waf`", Table::Waf, WafColumns::docs());
     section(
         &mut out,
         "`deadletter`",
@@ -603,7 +722,7 @@ mod tests {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        for table in [Table::CloudTrail, Table::ApiGateway, Table::Lambda] {
+        for table in Table::LOGS {
             let schema = schema(table);
             let names: Vec<&String> = schema
                 .fields()

@@ -92,7 +92,7 @@ async fn round_trip_through_the_lake_keeps_counts_and_values() {
     let report = ingest_into(&lake, &[sample("")], IngestOptions::default());
     let ctx = SessionContext::new();
     register(&ctx, &lake).await;
-    for table in [Table::CloudTrail, Table::ApiGateway, Table::Lambda] {
+    for table in Table::LOGS {
         let n = count(&ctx, &format!("SELECT count(*) FROM {}", table.name())).await;
         assert_eq!(n as u64, report.parsed[&table], "{table}");
     }
@@ -367,7 +367,7 @@ async fn all_rows(lake: &Lake) -> Vec<(String, Option<String>, Option<String>)> 
     let ctx = SessionContext::new();
     register(&ctx, lake).await;
     let mut rows = Vec::new();
-    for table in ["cloudtrail", "apigateway", "lambda"] {
+    for table in Table::LOGS.map(Table::name) {
         if !ctx.table_exist(table).unwrap() {
             continue;
         }

@@ -13,6 +13,7 @@ fn schema_doc_is_up_to_date() {
         sample("cloudtrail/111122223333_CloudTrail_us-east-1_20261124T0900Z_e5f6a7b8.json.gz"),
         sample("apigateway/rest-api-access-prod.ndjson"),
         sample("lambda/cloudwatch-subscription-orders-search.json"),
+        sample("waf/AWSLogs/111122223333/WAFLogs/us-east-1/orders-api/2026/11/24/09/00/111122223333_waflogs_us-east-1_orders-api_20261124T0900Z_095c2b8e.log.gz"),
     ]);
     // A dead letter, for its example row.
     let (_, dead) = ingest_bytes(b"{\"eventVersion\":\"1.08\",\"eventName\":\n");

@@ -324,7 +324,7 @@ pub async fn hunting_session(
         }
     }
     let mut events: Option<datafusion::dataframe::DataFrame> = None;
-    for table in [Table::CloudTrail, Table::ApiGateway, Table::Lambda] {
+    for table in Table::LOGS {
         let mut columns = vec![datafusion::prelude::lit(table.name()).alias("source")];
         columns.extend(EVENT_COLUMNS.iter().map(|c| datafusion::prelude::col(*c)));
         let df = ctx
@@ -346,10 +346,11 @@ pub async fn hunting_session(
 }
 
 /// The tables a hunting query may read.
-pub const HUNTING_TABLES: [&str; 6] = [
+pub const HUNTING_TABLES: [&str; 7] = [
     "cloudtrail",
     "apigateway",
     "lambda",
+    "waf",
     "findings",
     "deadletter",
     "events",

@@ -19,7 +19,7 @@ pub struct IngestArgs {
     pub paths: Vec<PathBuf>,
 
     /// Parse every record as this family instead of detecting it
-    /// (cloudtrail, apigateway, lambda).
+    /// (cloudtrail, apigateway, lambda, waf).
     #[arg(long)]
     pub format: Option<Family>,
 

@@ -303,6 +303,7 @@ impl ApiGatewayBuilder {
         c.connection_id.append_option(f.get(Var::ConnectionId));
         c.websocket_event_type.append_option(f.get(Var::EventType));
         c.api_key_id.append_option(f.get(Var::ApiKeyId));
+        c.request_id.append_option(f.get(Var::RequestId));
         self.rows += 1;
     }
 }

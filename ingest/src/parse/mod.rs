@@ -7,6 +7,7 @@ pub mod apigateway;
 pub mod cloudtrail;
 pub mod lambda;
 pub mod time;
+pub mod waf;
 
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -65,12 +66,16 @@ impl ParseError {
     }
 }
 
-/// `success`, `failure` or `unknown`.
+/// What came of an event: `success`, `failure` or `unknown`; for a request
+/// a firewall judged, `allowed`, `blocked` or `challenged`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Success,
     Failure,
     Unknown,
+    Allowed,
+    Blocked,
+    Challenged,
 }
 
 impl Outcome {
@@ -79,6 +84,9 @@ impl Outcome {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
             Outcome::Unknown => "unknown",
+            Outcome::Allowed => "allowed",
+            Outcome::Blocked => "blocked",
+            Outcome::Challenged => "challenged",
         }
     }
 }
