@@ -72,7 +72,7 @@ async fn run_on_the_sample_logs_ingests_the_whole_attack_story() {
     assert!(!stdout.contains("MISMATCH"));
 
     let ctx = SessionContext::new();
-    for table in ["cloudtrail", "apigateway", "lambda"] {
+    for table in ["cloudtrail", "apigateway", "lambda", "waf"] {
         ctx.register_parquet(
             table,
             lake.join(table).to_str().unwrap(),
@@ -123,6 +123,32 @@ async fn run_on_the_sample_logs_ingests_the_whole_attack_story() {
     );
     // Lambda timeouts during the spike.
     assert_eq!(count(&ctx, "SELECT count(*) FROM lambda WHERE record_type = 'timeout' AND function_name = 'orders-search'").await, 3);
+    // The web ACL blocked the injection probes, then the rest of the login burst.
+    assert_eq!(
+        count(&ctx, &format!("SELECT count(*) FROM waf WHERE src_ip = {attacker} AND terminating_rule_group_id = 'AWS#AWSManagedRulesSQLiRuleSet' AND outcome = 'blocked'")).await,
+        15
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "SELECT count(*) FROM waf WHERE terminating_rule_type = 'RATE_BASED'"
+        )
+        .await,
+        20
+    );
+    // What it let through is in API Gateway's logs under the same request id;
+    // stage v1 has no WAF record at all.
+    let allowed = count(
+        &ctx,
+        "SELECT count(*) FROM waf WHERE outcome = 'allowed' AND http_source_name = 'APIGW'",
+    )
+    .await;
+    let joined = count(&ctx, "SELECT count(*) FROM waf w JOIN apigateway a ON w.request_id = a.request_id WHERE w.outcome = 'allowed'").await;
+    assert!(allowed > 300 && joined == allowed, "{joined} of {allowed}");
+    assert_eq!(
+        count(&ctx, "SELECT count(*) FROM apigateway a WHERE a.stage = 'v1' AND a.request_id IN (SELECT request_id FROM waf)").await,
+        0
+    );
 }
 
 #[test]
@@ -237,6 +263,13 @@ const STORY: &[(&str, &str)] = &[
     ("cloudtrail_logging_tampered", "management-events"),
     ("apigw_route_traffic_spike", "GET /search"),
     ("lambda_error_spike", "orders-search"),
+    ("waf_blocked_burst", "203.0.113.66"),
+    ("waf_attack_rule_groups", "AWSManagedRulesSQLiRuleSet"),
+    ("waf_evasion_after_block", "203.0.113.66"),
+    ("waf_unprotected_api_traffic", "stage v1"),
+    ("waf_flagged_client_on_auth_route", "/login"),
+    ("waf_rate_limit_triggered", "login-rate-limit"),
+    ("waf_web_acl_removed", "DisassociateWebACL"),
 ];
 
 #[test]
@@ -255,6 +288,15 @@ fn run_reports_every_step_of_the_sample_attack_story() {
         });
         assert!(hit, "no {rule} finding about {needle}: {stdout}");
     }
+    // The bearer tokens the WAF records' headers carry are redacted in the samples.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule_id"] == "waf_evasion_after_block"
+                && f.to_string().contains("Authorization")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("eyJhbGciOiJSUzI1NiJ9"), "{stdout}");
     // The quiet morning around the story stays quiet: no finding about the ordinary clients.
     for f in &findings {
         let text = f.to_string();

@@ -45,9 +45,11 @@ pub struct Schedule {
 #[serde(deny_unknown_fields)]
 pub struct RuleTest {
     pub name: String,
-    /// The log family of `records` (cloudtrail, apigateway, lambda, waf).
+    /// The log family of `records` (cloudtrail, apigateway, lambda, waf), or
+    /// `None` (`format = "auto"`) to recognise each record's family by its
+    /// shape, for rules that join tables.
     #[serde(deserialize_with = "family")]
-    pub format: Family,
+    pub format: Option<Family>,
     /// Records in their raw log format, one per entry.
     pub records: Vec<String>,
     /// How many findings the rule must produce.
@@ -57,9 +59,12 @@ pub struct RuleTest {
     pub expect: Vec<BTreeMap<String, String>>,
 }
 
-fn family<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Family, D::Error> {
+fn family<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Family>, D::Error> {
     let s = String::deserialize(d)?;
-    s.parse().map_err(serde::de::Error::custom)
+    if s == "auto" {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Deserialize)]

@@ -46,7 +46,7 @@ pub async fn run_rule_tests(rule: &Rule) -> Vec<TestOutcome> {
 pub fn ingest_records(test: &RuleTest) -> Result<Tables, String> {
     let sink = MemorySink::default();
     let options = IngestOptions {
-        format: Some(test.format),
+        format: test.format,
         ..IngestOptions::default()
     };
     let mut ingester = Ingester::new(options, sink.clone()).with_ingest_time(TEST_INGEST_TIME);

@@ -36,7 +36,7 @@ async fn route_spike_findings(per_bucket: &[usize]) -> Vec<Finding> {
         .expect("the route spike rule exists");
     let test = RuleTest {
         name: "traffic shape".into(),
-        format: Family::ApiGateway,
+        format: Some(Family::ApiGateway),
         records: search_traffic(per_bucket),
         expect_count: 0,
         expect: Vec::new(),
