@@ -354,6 +354,8 @@ columns! {
         api_key_id: StringBuilder,
         /// `$context.requestId` (the same as `event_id`): what a WAF record's `request_id` joins on.
         request_id: StringBuilder,
+        /// `$context.integration.requestId`: for a Lambda integration, the invocation's request id (joins `lambda.request_id`).
+        integration_request_id: StringBuilder,
     }
 }
 

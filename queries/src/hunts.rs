@@ -54,6 +54,18 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../hunts/slowest_routes.sql"),
     ),
     ("top_talkers", include_str!("../hunts/top_talkers.sql")),
+    (
+        "waf_client_path",
+        include_str!("../hunts/waf_client_path.sql"),
+    ),
+    (
+        "waf_count_matches",
+        include_str!("../hunts/waf_count_matches.sql"),
+    ),
+    (
+        "waf_top_blocked",
+        include_str!("../hunts/waf_top_blocked.sql"),
+    ),
 ];
 
 /// A hunt parameter and its default.

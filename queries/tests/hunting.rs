@@ -67,9 +67,11 @@ async fn the_events_view_follows_one_ip_across_sources() {
         .map(|r| (s(&r["source"]), s(&r["n"])))
         .collect();
     // 40 401s + its share of the /search flood on API Gateway; 10 console
-    // failures, bob's sign-in and his four changes in CloudTrail.
-    assert_eq!(counts["cloudtrail"], "15");
+    // failures, bob's sign-in and his five changes in CloudTrail; the web
+    // ACL's 41 blocks, 20 rate-limited logins and what it let through.
+    assert_eq!(counts["cloudtrail"], "16");
     assert!(counts["apigateway"].parse::<u32>().unwrap() > 40);
+    assert!(counts["waf"].parse::<u32>().unwrap() > 61);
     assert!(!counts.contains_key("lambda"));
 }
 
@@ -186,6 +188,12 @@ fn expectation(name: &str) -> (&'static str, &'static str) {
         "resources_made_public" => ("resource", "acme-invoices"),
         "slowest_routes" => ("route", "GET /search"),
         "top_talkers" => ("src_ip", "203.0.113.66"),
+        "waf_client_path" => ("stage", "v1"),
+        "waf_count_matches" => ("rule_id", "HostingProviderIPList"),
+        "waf_top_blocked" => (
+            "rule",
+            "AWS#AWSManagedRulesSQLiRuleSet / SQLi_QUERYARGUMENTS",
+        ),
         other => panic!("hunt {other} has no test expectation: add one"),
     }
 }

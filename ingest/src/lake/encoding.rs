@@ -18,6 +18,7 @@ const UNIQUE_COLUMNS: &[&str] = &[
     "raw_bytes",
     "event_id",
     "request_id",
+    "integration_request_id",
     "extended_request_id",
     "shared_event_id",
     "xray_trace_id",

@@ -52,6 +52,7 @@ enum Var {
     ConnectionId,
     EventType,
     ApiKeyId,
+    IntegrationRequestId,
     AccountId,
 }
 
@@ -103,16 +104,28 @@ fn key_of(name: &str) -> Option<Var> {
         "connectionId" | "connection_id" => ConnectionId,
         "eventType" | "event_type" => EventType,
         "apiKeyId" | "apiKey" | "api_key_id" | "identity.apiKeyId" => ApiKeyId,
+        "integrationRequestId" | "integration_request_id" | "integration.requestId" => {
+            IntegrationRequestId
+        }
         "accountId" | "account_id" => AccountId,
         _ => return None,
     })
 }
 
 /// One access log's values, by [`Var`].
-#[derive(Default)]
 struct Fields<'a> {
     values: [Option<Cow<'a, str>>; KEY_COUNT],
     known: usize,
+}
+
+// Arrays derive `Default` only up to 32 elements.
+impl Default for Fields<'_> {
+    fn default() -> Self {
+        Fields {
+            values: std::array::from_fn(|_| None),
+            known: 0,
+        }
+    }
 }
 
 impl<'a> Fields<'a> {
@@ -304,6 +317,8 @@ impl ApiGatewayBuilder {
         c.websocket_event_type.append_option(f.get(Var::EventType));
         c.api_key_id.append_option(f.get(Var::ApiKeyId));
         c.request_id.append_option(f.get(Var::RequestId));
+        c.integration_request_id
+            .append_option(f.get(Var::IntegrationRequestId));
         self.rows += 1;
     }
 }
