@@ -22,6 +22,7 @@ fn glue_type(t: &DataType) -> &'static str {
         DataType::Boolean => "boolean",
         DataType::Binary | DataType::LargeBinary => "binary",
         DataType::Timestamp(TimeUnit::Millisecond, _) => "timestamp",
+        DataType::List(item) if item.data_type() == &DataType::Utf8 => "array<string>",
         other => panic!("no Glue type for {other}"),
     }
 }

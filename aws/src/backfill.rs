@@ -1,4 +1,4 @@
-//! `vigil backfill`: replays CloudTrail objects already in S3 into the lake,
+//! `vigil backfill`: replays log objects already in S3 (CloudTrail, WAF) into the lake,
 //! in key order, resuming after the last batch a previous run finished.
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -167,7 +167,7 @@ pub async fn backfill(
     Ok(report)
 }
 
-/// The time a CloudTrail key names: the file's `_YYYYMMDDTHHMMZ_` stamp, else
+/// The time a CloudTrail or WAF key names: the file's `_YYYYMMDDTHHMMZ_` stamp, else
 /// its `/YYYY/MM/DD/` folders (start of that day).
 pub fn key_time(key: &str) -> Option<i64> {
     let name = key.rsplit('/').next().unwrap_or(key);
@@ -197,7 +197,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cloudtrail_keys_name_their_time() {
+    fn cloudtrail_and_waf_keys_name_their_time() {
         let at = |s: &str| {
             chrono::DateTime::parse_from_rfc3339(s)
                 .unwrap()
@@ -210,6 +210,10 @@ mod tests {
         assert_eq!(
             key_time("trail/AWSLogs/1/CloudTrail/eu-west-1/2024/02/29/other.json"),
             Some(at("2024-02-29T00:00:00Z"))
+        );
+        assert_eq!(
+            key_time("AWSLogs/111122223333/WAFLogs/us-east-1/orders-api/2026/11/24/09/05/111122223333_waflogs_us-east-1_orders-api_20261124T0905Z_5c2b8e7f.log.gz"),
+            Some(at("2026-11-24T09:05:00Z"))
         );
         assert_eq!(key_time("logs/readme.txt"), None);
         assert_eq!(key_time("AWSLogs/1/CloudTrail/x/2024/13/40/f.json"), None);
