@@ -55,6 +55,8 @@ pub struct GenerateReport {
     pub cloudtrail: u64,
     pub apigateway: u64,
     pub lambda_lines: u64,
+    /// WAF records: one per request to the protected stage, and the blocked ones.
+    pub waf: u64,
     pub scenarios: usize,
     pub written: Written,
     pub labels: PathBuf,
@@ -62,7 +64,7 @@ pub struct GenerateReport {
 
 impl GenerateReport {
     pub fn events(&self) -> u64 {
-        self.cloudtrail + self.apigateway + self.lambda_lines
+        self.cloudtrail + self.apigateway + self.lambda_lines + self.waf
     }
 }
 
@@ -92,6 +94,15 @@ fn schedule(rng: &mut fastrand::Rng, start: i64, minutes: i64) -> Vec<(ScenarioK
         day_start += DAY;
     }
     planned
+}
+
+/// The web ACL's record of an API request it let through, if it covers the
+/// request's stage.
+fn judge(out: &mut Output, report: &mut GenerateReport, access_log: &str) {
+    if let Some((ms, line)) = crate::firewall::record_of_access_log(access_log) {
+        out.push(Event::Waf { ms, line });
+        report.waf += 1;
+    }
 }
 
 /// Generates the logs and `labels.jsonl` under `options.out`.
@@ -164,10 +175,9 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport, GenerateErr
         for _ in 0..counts[1] {
             let ms = minute + rng.i64(0..MINUTE);
             let r = request(&mut rng);
-            out.push(Event::ApiGateway {
-                ms,
-                line: access_log(&mut rng, ms, &r),
-            });
+            let line = access_log(&mut rng, ms, &r);
+            judge(&mut out, &mut report, &line);
+            out.push(Event::ApiGateway { ms, line });
             report.apigateway += 1;
         }
         for _ in 0..counts[2] {
@@ -187,8 +197,12 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport, GenerateErr
         while let Some(e) = planted.next_if(|e| e.ms() < minute + MINUTE) {
             match &e {
                 Event::CloudTrail { .. } => report.cloudtrail += 1,
-                Event::ApiGateway { .. } => report.apigateway += 1,
+                Event::ApiGateway { line, .. } => {
+                    judge(&mut out, &mut report, line);
+                    report.apigateway += 1
+                }
                 Event::Lambda { .. } => report.lambda_lines += 1,
+                Event::Waf { .. } => report.waf += 1,
             }
             out.push(e);
         }

@@ -1,5 +1,6 @@
 //! Synthetic AWS logs for scale and for scoring: CloudTrail, API Gateway
-//! access logs and Lambda logs shaped like the real samples, with a daily
+//! access logs, Lambda logs and the WAF logs of the API's web ACL, shaped
+//! like the real samples, with a daily
 //! traffic curve, deterministic for a seed, streamed to disk (memory does not
 //! grow with the event count). Labelled attack scenarios are planted at random
 //! times and described in `labels.jsonl`, so that [`score`] can measure a
@@ -7,6 +8,7 @@
 
 pub mod background;
 pub mod error;
+pub mod firewall;
 pub mod generator;
 pub mod identity;
 pub mod output;

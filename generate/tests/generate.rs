@@ -16,7 +16,7 @@ const START: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
 fn options(out: &Path, format: OutputFormat, events: u64, seed: u64) -> GenerateOptions {
     GenerateOptions {
         events,
-        hours: Some(6),
+        hours: Some(7),
         seed,
         format,
         out: out.to_path_buf(),
@@ -128,6 +128,8 @@ fn every_shape_parses_with_nothing_dead_lettered() {
             generated.lambda_lines,
             "{format:?}"
         );
+        assert_eq!(rows(vigil_ingest::Table::Waf), generated.waf, "{format:?}");
+        assert!(generated.waf > 0, "{format:?}");
         assert!(generated.events() >= 4_000);
     }
 }
@@ -147,13 +149,13 @@ async fn the_builtin_rules_find_every_scenario_and_nothing_else() {
 
     let detector = Detector::for_lake(RuleSet::builtin().unwrap(), lake.clone());
     let mut detect = DetectReport::default();
-    let range = TimeRange::new(START, START + 6 * 3_600_000);
+    let range = TimeRange::new(START, START + 7 * 3_600_000);
     let candidates = detector
         .over_range(range, Source::Lake, ModeFilter::All, &mut detect)
         .await
         .unwrap();
     detector
-        .settle(candidates, START + 7 * 3_600_000, &mut detect)
+        .settle(candidates, START + 8 * 3_600_000, &mut detect)
         .await
         .unwrap();
 

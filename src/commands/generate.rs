@@ -16,7 +16,7 @@ pub struct GenerateArgs {
     /// Days of traffic.
     #[arg(long, default_value_t = 1)]
     pub days: u32,
-    /// A timeline of this many hours instead of --days (at least 6 with scenarios).
+    /// A timeline of this many hours instead of --days (at least 7 with scenarios).
     #[arg(long)]
     pub hours: Option<u32>,
     /// Where to write the logs and labels.jsonl.
@@ -57,11 +57,12 @@ pub fn run_generate(args: &GenerateArgs) -> Result<()> {
     let report = vigil_generate::generate(&options)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{} events ({} CloudTrail, {} API Gateway, {} Lambda lines) and {} scenarios in {:.1} s: {} files, {:.1} MB under {}; labels in {}",
+        "{} events ({} CloudTrail, {} API Gateway, {} Lambda lines, {} WAF) and {} scenarios in {:.1} s: {} files, {:.1} MB under {}; labels in {}",
         report.events(),
         report.cloudtrail,
         report.apigateway,
         report.lambda_lines,
+        report.waf,
         report.scenarios,
         secs,
         report.written.files,
