@@ -13,7 +13,7 @@ def restrict_views(con, lake, from_ms, to_ms):
     d0, h0, d1, h1 = first.strftime("%Y-%m-%d"), first.strftime("%H"), last.strftime("%Y-%m-%d"), last.strftime("%H")
     t0 = at(from_ms).strftime("%Y-%m-%d %H:%M:%S")
     t1 = at(to_ms).strftime("%Y-%m-%d %H:%M:%S")
-    for table in ("cloudtrail", "apigateway", "lambda"):
+    for table in ("cloudtrail", "apigateway", "lambda", "waf"):
         con.execute(f"""CREATE OR REPLACE VIEW "{table}" AS
             SELECT * EXCLUDE (date, hour) FROM read_parquet('{lake}/{table}/*/*/*.parquet', hive_partitioning = true, hive_types_autocast = false)
             WHERE (date > '{d0}' OR (date = '{d0}' AND hour >= '{h0}')) AND (date < '{d1}' OR (date = '{d1}' AND hour <= '{h1}'))

@@ -16,12 +16,12 @@ COMMON = "event_time, time_source, event_id, account_id, region, src_ip, actor, 
 con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
 con.execute("SET TimeZone = 'UTC'")
-for table in ("cloudtrail", "apigateway", "lambda", "findings", "deadletter"):
+for table in ("cloudtrail", "apigateway", "lambda", "waf", "findings", "deadletter"):
     if glob.glob(f"{lake}/{table}/*/*/*.parquet"):
         con.execute(f"""CREATE VIEW "{table}" AS SELECT * FROM read_parquet('{lake}/{table}/*/*/*.parquet',
                         hive_partitioning = true, hive_types_autocast = false, union_by_name = true)""")
 con.execute("CREATE VIEW events AS " + " UNION ALL ".join(
-    f"""SELECT '{t}' AS source, {COMMON} FROM "{t}" """ for t in ("cloudtrail", "apigateway", "lambda")))
+    f"""SELECT '{t}' AS source, {COMMON} FROM "{t}" """ for t in ("cloudtrail", "apigateway", "lambda", "waf")))
 
 for path in sorted(glob.glob(f"{hunts_dir}/*.sql")):
     name = os.path.basename(path)[:-4]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Vigil vs DuckDB in one run, on one generated data set (`vigil generate`):
-#   1. ingest: CloudTrail and API Gateway NDJSON → Parquet, Vigil on one core
+#   1. ingest: CloudTrail, API Gateway and WAF NDJSON → Parquet, Vigil on one core
 #      and on all cores vs DuckDB (read_json streamed into COPY, and read_json into a
 #      table then COPY) with 1 and all threads;
 #   2. detection: every built-in scheduled rule over its latest window
@@ -47,7 +47,9 @@ fi
 source bench/measure.sh
 
 echo "==> generating $EVENTS events over $DAYS days (seed $SEED)" >&2
-if [ ! -f "$DATA/labels.jsonl" ]; then
+# Data generated before the generator wrote WAF logs is made again.
+if [ ! -f "$DATA/labels.jsonl" ] || [ ! -d "$DATA/waf" ]; then
+  rm -rf "$DATA"
   read -r GEN_S GEN_KB < <(measure "$VIGIL" generate --events "$EVENTS" --days "$DAYS" --seed "$SEED" --out "$DATA")
 else
   GEN_S="(cached)"; GEN_KB=0
@@ -55,11 +57,11 @@ fi
 bytes() { du -cb "$@" | tail -1 | cut -f1; }
 CT_BYTES=$(bytes "$DATA"/cloudtrail/*.ndjson)
 API_BYTES=$(bytes "$DATA"/apigateway/*.ndjson)
-ALL_BYTES=$(bytes "$DATA"/cloudtrail "$DATA"/apigateway "$DATA"/lambda)
+ALL_BYTES=$(bytes "$DATA"/cloudtrail "$DATA"/apigateway "$DATA"/lambda "$DATA"/waf)
 
 echo "==> 1. ingest" >&2
 INGEST_ROWS=""
-for family in cloudtrail apigateway; do
+for family in cloudtrail apigateway waf; do
   SIZE=$(bytes "$DATA/$family"/*.ndjson)
   rm -rf "$SCRATCH"; mkdir -p "$SCRATCH"
   read -r V1_S V1_KB < <(measure taskset -c 0 "$VIGIL" --lake "$SCRATCH/lake1" ingest --no-progress "$DATA/$family")
@@ -76,9 +78,9 @@ for family in cloudtrail apigateway; do
 done
 rm -rf "$SCRATCH"
 
-echo "==> the lake (all three families)" >&2
+echo "==> the lake (all four families)" >&2
 rm -rf "$LAKE"
-read -r LAKE_S LAKE_KB < <(measure "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/cloudtrail" "$DATA/apigateway" "$DATA/lambda")
+read -r LAKE_S LAKE_KB < <(measure "$VIGIL" --lake "$LAKE" ingest --no-progress "$DATA/cloudtrail" "$DATA/apigateway" "$DATA/lambda" "$DATA/waf")
 LAKE_SUMMARY=$(tail -1 "$OUT/last.out")
 
 CEILING_ROWS=""
@@ -144,7 +146,7 @@ cat > "$REPORT" <<MD
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Vigil $BUILD, DuckDB $DUCKDB_VERSION (PyPI).
 Data: \`vigil generate --events $EVENTS --days $DAYS --seed $SEED\` ($GEN_S s):
 $(awk -v b="$ALL_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB of NDJSON, CloudTrail $(awk -v b="$CT_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB,
-API Gateway $(awk -v b="$API_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB, Lambda subscription messages the rest.
+API Gateway $(awk -v b="$API_BYTES" 'BEGIN{printf "%.0f", b/1e6}') MB, Lambda subscription messages and WAF records the rest.
 Ratios are Vigil's time / DuckDB's (below 1.00 Vigil is faster); peak RSS in parentheses.
 
 ### 1. Ingest: NDJSON → Parquet (zstd), same files, same end result
@@ -156,7 +158,7 @@ then export).
 | input | parallelism | Vigil | DuckDB streamed COPY | ratio | DuckDB table, then COPY | ratio |
 |---|---|---|---|---|---|---|
 $INGEST_ROWS
-The lake for what follows (all three families, $LAKE_S s, peak $(mb "$LAKE_KB") MB): $LAKE_SUMMARY
+The lake for what follows (all four families, $LAKE_S s, peak $(mb "$LAKE_KB") MB): $LAKE_SUMMARY
 $( [ -n "$CEILING_ROWS" ] && printf '\nParse only, one thread, first 32 MiB of one generated CloudTrail hour (criterion, median):\n\n| | throughput |\n|---|---|\n%s' "$CEILING_ROWS" )
 
 ### 2. Detection: the scheduled rule pack, latest window of each rule (\`--now $NOW\`), best of 3

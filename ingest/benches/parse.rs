@@ -1,5 +1,6 @@
 //! Parse + build throughput per family, single thread, on data of realistic
-//! shape: real corpus and sample records repeated (with fresh ids) to ~32 MB.
+//! shape: real corpus and sample records repeated (with fresh ids) to ~32 MB
+//! (WAF: the sample story's records, every verdict and nesting it has).
 //! Also the `serde_json::IgnoredAny` ceiling and NDJSON → Parquet end to end.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -122,6 +123,32 @@ fn lambda_text() -> Vec<u8> {
     out
 }
 
+/// The WAF records of the sample S3 objects (every verdict: allowed, blocked
+/// by managed rule groups and by the rate-based rule, with labels and match
+/// details).
+fn waf_json() -> Vec<u8> {
+    let mut lines = Vec::new();
+    let mut dirs = vec![sample_logs("waf/AWSLogs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&std::fs::read(&path).unwrap()[..]),
+                    &mut text,
+                )
+                .unwrap();
+                lines.extend(text.lines().map(String::from));
+            }
+        }
+    }
+    lines.sort();
+    repeat_lines(&lines)
+}
+
 /// Parses `data` as one more input of a running ingester, as `vigil ingest
 /// DIR` does file after file (its builders sized by the batches before).
 fn parse_only(ingester: &mut Ingester, data: &[u8]) -> u64 {
@@ -147,6 +174,7 @@ fn benches(c: &mut Criterion) {
             repeat_lines(&sample_lines("apigateway/rest-api-access-prod.ndjson")),
         ),
         ("lambda_text", lambda_text()),
+        ("waf_json", waf_json()),
     ];
     let mut group = c.benchmark_group("parse_and_build");
     group.sample_size(10);
