@@ -88,6 +88,57 @@ async fn a_subscription_event_lands_in_the_lake_and_its_retry_changes_nothing() 
 }
 
 #[tokio::test]
+async fn a_waf_log_group_subscription_lands_in_the_waf_table_and_its_rules_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let pipeline = settings(dir.path().join("lake").to_str().unwrap(), &alerts)
+        .open_pipeline()
+        .unwrap();
+    // The sample's CAPTCHAs, as the aws-waf-logs-* group delivers them.
+    let sample = std::fs::read_to_string(
+        repo().join("sample-logs/waf/cloudwatch-subscription-aws-waf-logs-orders-api.json"),
+    )
+    .unwrap();
+    let (response, outcome) = Handler::IngestCloudwatch
+        .handle(&pipeline, &sample, NOW)
+        .await
+        .unwrap();
+    assert_eq!(response["parsed"], 6, "{response}");
+    assert!(outcome.ingest.reconciles());
+    let lake = pipeline.lake();
+    let rows = query(
+        lake,
+        "SELECT outcome, terminating_rule_id, captcha_failure_reason, source_ref FROM waf",
+    )
+    .await;
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r["outcome"] == "challenged"
+        && r["captcha_failure_reason"] == "TOKEN_MISSING"
+        && r["source_ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws-waf-logs-orders-api/")));
+
+    // A rate-based block in the same kind of event: the streaming rule alerts.
+    let record = r#"{"timestamp":1795511400000,"formatVersion":1,"webaclId":"arn:aws:wafv2:us-east-1:111122223333:regional/webacl/orders-api/1","terminatingRuleId":"login-rate-limit","terminatingRuleType":"RATE_BASED","action":"BLOCK","httpSourceName":"APIGW","httpSourceId":"111122223333:a1b2c3d4e5:prod","rateBasedRuleList":[{"rateBasedRuleName":"login-rate-limit","limitKey":"IP"}],"httpRequest":{"clientIp":"203.0.113.66","country":"US","headers":[],"uri":"/login","args":"","httpVersion":"HTTP/1.1","httpMethod":"POST","requestId":"w-rate-1"}}"#;
+    let payload = subscription_event(
+        "aws-waf-logs-orders-api",
+        "us-east-1_orders-api_0",
+        &[(1_795_511_400_000, record.to_string())],
+    );
+    Handler::IngestCloudwatch
+        .handle(&pipeline, &payload, NOW)
+        .await
+        .unwrap();
+    let sent = alerts_in(&alerts);
+    assert!(
+        sent.iter()
+            .any(|a| a["finding"]["rule_id"] == "waf_rate_limit_triggered"),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_runtime_fixture_decodes_and_every_record_is_accounted_for() {
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
