@@ -157,6 +157,11 @@ fn number<T: std::str::FromStr>(value: Option<&RawValue>) -> Option<T> {
     value.and_then(raw_text).and_then(|t| t.trim().parse().ok())
 }
 
+/// A time in seconds or milliseconds since the epoch, as ms.
+fn epoch_ms(value: Option<&RawValue>) -> Option<i64> {
+    value.and_then(raw_text).and_then(|t| parse_epoch_ms(&t))
+}
+
 /// The parts of a web ACL ARN,
 /// `arn:aws:wafv2:<region>:<account>:<scope>/webacl/<name>/<id>`.
 struct WebAclArn<'a> {
@@ -286,39 +291,75 @@ impl WafBuilder {
 
     /// Parses one WAF log record and appends it as a row.
     pub fn append(&mut self, raw: &str, ctx: &RecordContext<'_>) -> Result<(), ParseError> {
+        let decoded = Decoded::parse(raw)?;
+        decoded.common().append(&mut self.common, ctx, raw);
+        let c = &mut self.columns;
+        decoded.append_rules(c);
+        decoded.append_request(c);
+        decoded.append_responses(c);
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+/// A WAF record with its nested lists decoded: everything that can fail, done
+/// before a column is touched.
+struct Decoded<'a> {
+    record: Record<'a>,
+    request: HttpRequest<'a>,
+    headers: Vec<Header<'a>>,
+    groups: GroupMatches<'a>,
+    top_matches: Vec<MatchedRule<'a>>,
+    rate_rules: Vec<RateBasedRule<'a>>,
+}
+
+impl<'a> Decoded<'a> {
+    fn parse(raw: &'a str) -> Result<Self, ParseError> {
         if !raw.trim_start().starts_with('{') {
             return Err(ParseError::NotThisFamily);
         }
-        let record: Record<'_> = serde_json::from_str(raw).map_err(ParseError::json)?;
+        let mut record: Record<'a> = serde_json::from_str(raw).map_err(ParseError::json)?;
         if record.webacl_id.is_none() && record.terminating_rule_id.is_none() {
             return Err(ParseError::NotThisFamily);
         }
-        let Some(request) = &record.http_request else {
+        let Some(request) = record.http_request.take() else {
             return Err(ParseError::invalid(
                 "missing_field",
                 "a WAF record without httpRequest",
             ));
         };
-        let headers: Vec<Header<'_>> = list(request.headers, "httpRequest.headers")?;
-        let groups = GroupMatches::of(list(record.rule_group_list, "ruleGroupList")?);
-        let top_matches: Vec<MatchedRule<'_>> = list(
-            record.non_terminating_matching_rules,
-            "nonTerminatingMatchingRules",
-        )?;
-        let rate_rules: Vec<RateBasedRule<'_>> =
-            list(record.rate_based_rule_list, "rateBasedRuleList")?;
-        let arn = WebAclArn::parse(record.webacl_id.as_deref().unwrap_or_default());
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|h| {
-                    h.name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-                .and_then(|h| h.value.as_deref())
-        };
-        let action = record.action.as_deref();
+        Ok(Decoded {
+            headers: list(request.headers, "httpRequest.headers")?,
+            groups: GroupMatches::of(list(record.rule_group_list, "ruleGroupList")?),
+            top_matches: list(
+                record.non_terminating_matching_rules,
+                "nonTerminatingMatchingRules",
+            )?,
+            rate_rules: list(record.rate_based_rule_list, "rateBasedRuleList")?,
+            record,
+            request,
+        })
+    }
+
+    /// The value of a request header (names are case-insensitive).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| {
+                h.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|h| h.value.as_deref())
+    }
+
+    fn web_acl(&self) -> WebAclArn<'_> {
+        WebAclArn::parse(self.record.webacl_id.as_deref().unwrap_or_default())
+    }
+
+    fn common(&self) -> Common<'_> {
+        let arn = self.web_acl();
+        let action = self.record.action.as_deref();
         let outcome = match action.map(str::to_ascii_uppercase).as_deref() {
             Some("ALLOW") => Outcome::Allowed,
             Some("BLOCK") => Outcome::Blocked,
@@ -326,29 +367,29 @@ impl WafBuilder {
             _ => Outcome::Unknown,
         };
         Common {
-            event_time: number::<String>(record.timestamp)
-                .and_then(|t| parse_epoch_ms(&t))
-                .map(|t| (t, TimeSource::Record)),
-            event_id: request.request_id.clone().map(Cow::from),
+            event_time: epoch_ms(self.record.timestamp).map(|t| (t, TimeSource::Record)),
+            event_id: self.request.request_id.as_deref().map(Cow::Borrowed),
             account_id: arn.account_id.map(Cow::Borrowed),
             region: arn.region.map(Cow::Borrowed),
-            src_ip: request.client_ip.clone().map(Cow::from),
+            src_ip: self.request.client_ip.as_deref().map(Cow::Borrowed),
             actor: None,
             action: action.map(Cow::Borrowed),
             outcome: Some(outcome),
         }
-        .append(&mut self.common, ctx, raw);
+    }
 
-        let c = &mut self.columns;
+    /// The web ACL, the rule that decided, and the rules that matched.
+    fn append_rules(&self, c: &mut WafColumns) {
+        let record = &self.record;
         c.format_version
             .append_option(number(record.format_version));
         c.web_acl_id.append_option(record.webacl_id.as_deref());
-        c.web_acl_name.append_option(arn.name);
+        c.web_acl_name.append_option(self.web_acl().name);
         c.terminating_rule_id
             .append_option(record.terminating_rule_id.as_deref());
         c.terminating_rule_type
             .append_option(record.terminating_rule_type.as_deref());
-        let decider = groups.terminating.as_ref();
+        let decider = self.groups.terminating.as_ref();
         c.terminating_rule_group_id
             .append_option(decider.and_then(|d| d.group_id.as_deref()));
         c.terminating_group_rule_id
@@ -359,26 +400,40 @@ impl WafBuilder {
         );
         append_list(
             &mut c.matched_rule_groups,
-            groups.groups.iter().map(|g| &**g),
+            self.groups.groups.iter().map(|g| &**g),
         );
         append_list(
             &mut c.non_terminating_rule_ids,
-            top_matches
+            self.top_matches
                 .iter()
                 .filter_map(|r| r.rule_id.as_deref())
-                .chain(groups.non_terminating_rules.iter().map(|r| &**r)),
+                .chain(self.groups.non_terminating_rules.iter().map(|r| &**r)),
         );
         c.non_terminating_matching_rules
             .append_option(json(record.non_terminating_matching_rules));
         c.rule_group_list
             .append_option(json(record.rule_group_list));
-        let first_rate = rate_rules.first();
+        let first_rate = self.rate_rules.first();
         c.rate_based_rule_name
             .append_option(first_rate.and_then(|r| r.rate_based_rule_name.as_deref()));
         c.rate_limit_key
             .append_option(first_rate.and_then(|r| r.limit_key.as_deref()));
         c.rate_based_rule_list
             .append_option(json(record.rate_based_rule_list));
+        append_list(
+            &mut c.labels,
+            record
+                .labels
+                .iter()
+                .flatten()
+                .flatten()
+                .filter_map(|l| l.name.as_deref()),
+        );
+    }
+
+    /// Where the request went and what it was.
+    fn append_request(&self, c: &mut WafColumns) {
+        let (record, request) = (&self.record, &self.request);
         let source_name = record.http_source_name.as_deref();
         let source_id = record.http_source_id.as_deref();
         c.http_source_name.append_option(source_name);
@@ -400,47 +455,14 @@ impl WafBuilder {
         c.fragment
             .append_option(request.fragment.as_deref().filter(|f| !f.is_empty()));
         c.host
-            .append_option(request.host.as_deref().or_else(|| header("host")));
+            .append_option(request.host.as_deref().or_else(|| self.header("host")));
         c.request_id.append_option(request.request_id.as_deref());
-        c.user_agent.append_option(header("user-agent"));
+        c.user_agent.append_option(self.header("user-agent"));
         c.headers.append_option(json(request.headers));
-        append_list(
-            &mut c.labels,
-            record
-                .labels
-                .iter()
-                .flatten()
-                .flatten()
-                .filter_map(|l| l.name.as_deref()),
-        );
         c.ja3_fingerprint
             .append_option(record.ja3_fingerprint.as_deref());
         c.ja4_fingerprint
             .append_option(record.ja4_fingerprint.as_deref());
-        let captcha = record.captcha_response.as_ref();
-        c.captcha_response_code
-            .append_option(captcha.and_then(|r| number(r.response_code)));
-        c.captcha_failure_reason
-            .append_option(captcha.and_then(|r| r.failure_reason.as_deref()));
-        c.captcha_solve_time.append_option(
-            captcha
-                .and_then(|r| number::<String>(r.solve_timestamp))
-                .and_then(|t| parse_epoch_ms(&t)),
-        );
-        let challenge = record.challenge_response.as_ref();
-        c.challenge_response_code
-            .append_option(challenge.and_then(|r| number(r.response_code)));
-        c.challenge_failure_reason
-            .append_option(challenge.and_then(|r| r.failure_reason.as_deref()));
-        c.challenge_solve_time.append_option(
-            challenge
-                .and_then(|r| number::<String>(r.solve_timestamp))
-                .and_then(|t| parse_epoch_ms(&t)),
-        );
-        c.request_headers_inserted
-            .append_option(json(record.request_headers_inserted));
-        c.response_code_sent
-            .append_option(number(record.response_code_sent));
         append_list(
             &mut c.oversize_fields,
             record
@@ -456,8 +478,29 @@ impl WafBuilder {
             .append_option(number(record.request_body_size_inspected));
         c.cf_distribution_tenant_id
             .append_option(record.cf_distribution_tenant_id.as_deref());
-        self.rows += 1;
-        Ok(())
+    }
+
+    /// What the client was asked or sent back: CAPTCHA, challenge, custom responses.
+    fn append_responses(&self, c: &mut WafColumns) {
+        let record = &self.record;
+        let captcha = record.captcha_response.as_ref();
+        c.captcha_response_code
+            .append_option(captcha.and_then(|r| number(r.response_code)));
+        c.captcha_failure_reason
+            .append_option(captcha.and_then(|r| r.failure_reason.as_deref()));
+        c.captcha_solve_time
+            .append_option(captcha.and_then(|r| epoch_ms(r.solve_timestamp)));
+        let challenge = record.challenge_response.as_ref();
+        c.challenge_response_code
+            .append_option(challenge.and_then(|r| number(r.response_code)));
+        c.challenge_failure_reason
+            .append_option(challenge.and_then(|r| r.failure_reason.as_deref()));
+        c.challenge_solve_time
+            .append_option(challenge.and_then(|r| epoch_ms(r.solve_timestamp)));
+        c.request_headers_inserted
+            .append_option(json(record.request_headers_inserted));
+        c.response_code_sent
+            .append_option(number(record.response_code_sent));
     }
 }
 
