@@ -118,48 +118,23 @@ fn fingerprints(agent: &str) -> (String, String) {
 /// The WAF log record of a request.
 pub fn record(r: &Inspected<'_>, verdict: Verdict) -> String {
     let (uri, args) = r.target.split_once('?').unwrap_or((r.target, ""));
-    let mut groups = vec![
-        json!({"ruleGroupId": SQLI.group, "terminatingRule": null, "nonTerminatingMatchingRules": [], "excludedRules": null}),
-        json!({"ruleGroupId": XSS.group, "terminatingRule": null, "nonTerminatingMatchingRules": [], "excludedRules": null}),
-        json!({"ruleGroupId": LOG4J.group, "terminatingRule": null, "nonTerminatingMatchingRules": [], "excludedRules": null}),
-    ];
-    let mut labels: Vec<&str> = Vec::new();
-    let (action, rule_id, rule_type, rate_rules) = match verdict {
-        Verdict::Allowed => ("ALLOW", "Default_Action".to_string(), "REGULAR", json!([])),
-        Verdict::BlockedByGroup(m) => {
-            if let Some(g) = groups.iter_mut().find(|g| g["ruleGroupId"] == m.group) {
-                g["terminatingRule"] = json!({"ruleId": m.rule, "action": "BLOCK", "ruleMatchDetails": [
-                    {"conditionType": m.condition, "location": "QUERY_STRING", "matchedData": [args]}]});
-            }
-            labels.push(m.label);
-            (
-                "BLOCK",
-                m.group.replace('#', "-"),
-                "MANAGED_RULE_GROUP",
-                json!([]),
-            )
-        }
-        Verdict::RateLimited { rule } => (
-            "BLOCK",
-            rule.to_string(),
-            "RATE_BASED",
-            json!([{"rateBasedRuleId": "8c1b5e0a-4d2f-4b7e-9f3a-2e6d7c8b9a01", "rateBasedRuleName": rule,
-                    "limitKey": "IP", "maxRateAllowed": 100, "evaluationWindowSec": "300"}]),
-        ),
-    };
+    // The web ACL's rule groups, each evaluated on every request.
+    let groups = [SQLI, XSS, LOG4J].map(|m| {
+        json!({"ruleGroupId": m.group, "terminatingRule": null, "nonTerminatingMatchingRules": [], "excludedRules": null})
+    });
     let (ja3, ja4) = fingerprints(r.agent);
-    json!({
+    let mut record = json!({
         "timestamp": r.ms,
         "formatVersion": 1,
         "webaclId": WEB_ACL,
-        "terminatingRuleId": rule_id,
-        "terminatingRuleType": rule_type,
-        "action": action,
+        "terminatingRuleId": "Default_Action",
+        "terminatingRuleType": "REGULAR",
+        "action": "ALLOW",
         "terminatingRuleMatchDetails": [],
         "httpSourceName": "APIGW",
         "httpSourceId": format!("{ACCOUNT}:{PROTECTED_API}:{PROTECTED_STAGE}"),
         "ruleGroupList": groups,
-        "rateBasedRuleList": rate_rules,
+        "rateBasedRuleList": [],
         "nonTerminatingMatchingRules": [],
         "requestHeadersInserted": null,
         "responseCodeSent": null,
@@ -176,11 +151,33 @@ pub fn record(r: &Inspected<'_>, verdict: Verdict) -> String {
             "httpMethod": r.method,
             "requestId": r.request_id,
         },
-        "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+        "labels": [],
         "ja3Fingerprint": ja3,
         "ja4Fingerprint": ja4,
-    })
-    .to_string()
+    });
+    match verdict {
+        Verdict::Allowed => {}
+        Verdict::BlockedByGroup(m) => {
+            record["action"] = json!("BLOCK");
+            record["terminatingRuleId"] = json!(m.group.replace('#', "-"));
+            record["terminatingRuleType"] = json!("MANAGED_RULE_GROUP");
+            if let Some(groups) = record["ruleGroupList"].as_array_mut() {
+                for g in groups.iter_mut().filter(|g| g["ruleGroupId"] == m.group) {
+                    g["terminatingRule"] = json!({"ruleId": m.rule, "action": "BLOCK", "ruleMatchDetails": [
+                        {"conditionType": m.condition, "location": "QUERY_STRING", "matchedData": [args]}]});
+                }
+            }
+            record["labels"] = json!([{ "name": m.label }]);
+        }
+        Verdict::RateLimited { rule } => {
+            record["action"] = json!("BLOCK");
+            record["terminatingRuleId"] = json!(rule);
+            record["terminatingRuleType"] = json!("RATE_BASED");
+            record["rateBasedRuleList"] = json!([{"rateBasedRuleId": "8c1b5e0a-4d2f-4b7e-9f3a-2e6d7c8b9a01",
+                "rateBasedRuleName": rule, "limitKey": "IP", "maxRateAllowed": 100, "evaluationWindowSec": "300"}]);
+        }
+    }
+    record.to_string()
 }
 
 #[cfg(test)]
