@@ -381,21 +381,38 @@ impl RecordHandler for SourceRun<'_> {
         }
         let forced = self.options.format.is_some();
         let sniffed = if forced { None } else { Family::sniff(raw) };
+        let unhinted = RecordContext {
+            family_hint: None,
+            ..ctx
+        };
+        let mut sniff_refused = false;
         if let Some(family) = sniffed.filter(|f| Some(*f) != first) {
-            let ctx = RecordContext {
-                family_hint: None,
-                ..ctx
-            };
-            match self.parse_as(family, text, &ctx) {
+            match self.parse_as(family, text, &unhinted) {
                 Ok(()) => {
                     self.sticky = Some(family);
                     return self.parsed(family.table(), raw.len());
                 }
                 // The sniffed family's error says more than a guess's "not mine".
-                Err(e) => match &first_error {
-                    Some((_, ParseError::Invalid { .. })) if e == ParseError::NotThisFamily => {}
-                    _ => first_error = Some((family, e)),
-                },
+                Err(e) => {
+                    sniff_refused = e == ParseError::NotThisFamily;
+                    match &first_error {
+                        Some((_, ParseError::Invalid { .. })) if sniff_refused => {}
+                        _ => first_error = Some((family, e)),
+                    }
+                }
+            }
+        }
+        // The sniff was fooled (keys of one family inside another's record, an
+        // attacker's request parameters naming WAF's keys): the other parsers try.
+        if sniff_refused {
+            for family in Family::ALL
+                .into_iter()
+                .filter(|f| Some(*f) != first && Some(*f) != sniffed)
+            {
+                if self.parse_as(family, text, &unhinted).is_ok() {
+                    self.sticky = Some(family);
+                    return self.parsed(family.table(), raw.len());
+                }
             }
         }
         match first_error {

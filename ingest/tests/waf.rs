@@ -234,6 +234,19 @@ fn a_header_an_attacker_names_after_another_family_does_not_move_the_record() {
 }
 
 #[test]
+fn a_cloudtrail_record_whose_parameters_name_waf_keys_is_still_cloudtrail() {
+    // The first record of an input, so no family is sticky yet.
+    let record = r#"{"eventVersion":"1.09","eventTime":"2026-11-24T09:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObjectTagging","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.66","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory"},"requestParameters":{"tagging":{"webaclId":"x","terminatingRuleId":"y","httpRequest":"z"}},"eventID":"e-1"}"#;
+    let (report, batches) = ingest_bytes(record.as_bytes());
+    assert_eq!(
+        report.parsed.get(&Table::CloudTrail),
+        Some(&1),
+        "{report:#?}"
+    );
+    assert_eq!(rows(&batches, Table::Waf), 0);
+}
+
+#[test]
 fn the_key_or_the_format_option_names_the_family() {
     assert_eq!(
         Family::from_object_key("logs/AWSLogs/1/WAFLogs/us-east-1/acl/2026/11/24/09/05/x.log.gz"),
