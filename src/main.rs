@@ -85,6 +85,9 @@ enum Command {
     Compact(commands::compact::CompactArgs),
     /// Print the lake's table schemas as Markdown.
     Schema,
+    /// Export the lake's events in another format (OCSF).
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
     /// Subscribe CloudWatch Logs groups to the ingest function (idempotent).
     Subscribe(commands::subscribe::SubscribeArgs),
     /// Pull a log group's events into the pipeline, without Lambda.
@@ -211,6 +214,7 @@ fn main() -> ExitCode {
                 .and_then(|s| commands::backfill::run(&cli.lake, &s, cli.config.as_deref(), &args)),
             Command::Generate(args) => commands::generate::run_generate(&args),
             Command::Score(args) => commands::generate::run_score(&cli.lake, &args),
+            Command::Export(command) => commands::export::run(&cli.lake, &command),
             Command::Schema => {
                 print!(
                     "{}",

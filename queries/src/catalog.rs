@@ -278,8 +278,9 @@ const HUNTING_DEFAULTS: [(&str, &str); 5] = [
 
 /// A session over the lake for hunting: every table (restricted to `range`
 /// when one is given, so only the partitions it touches are read), the
-/// `events` view (the common columns of `cloudtrail`, `apigateway` and
-/// `lambda`, with a `source` column), and Vigil's SQL functions.
+/// `events` view (the common columns of the log tables, with a `source`
+/// column), the OCSF views (`ocsf_api_activity`, ...) and Vigil's SQL
+/// functions.
 pub async fn hunting_session(
     lake: &Lake,
     range: Option<crate::TimeRange>,
@@ -342,11 +343,12 @@ pub async fn hunting_session(
         ctx.register_table("events", events.into_view())
             .map_err(q)?;
     }
+    crate::ocsf::register_views(&ctx).await?;
     Ok(ctx)
 }
 
 /// The tables a hunting query may read.
-pub const HUNTING_TABLES: [&str; 7] = [
+pub const HUNTING_TABLES: [&str; 12] = [
     "cloudtrail",
     "apigateway",
     "lambda",
@@ -354,6 +356,11 @@ pub const HUNTING_TABLES: [&str; 7] = [
     "findings",
     "deadletter",
     "events",
+    "ocsf_api_activity",
+    "ocsf_authentication",
+    "ocsf_account_change",
+    "ocsf_http_activity",
+    "ocsf_application_lifecycle",
 ];
 
 /// Whether the lake holds any Parquet file at all.

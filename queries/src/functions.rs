@@ -1,6 +1,6 @@
 //! SQL functions for log data: JSON fields out of text columns (`json_str`,
 //! plus the `json_get*` family of datafusion-functions-json), CIDR matching
-//! (`cidr_contains`) and ARN parts (`arn_part`).
+//! (`cidr_contains`), addresses (`ip_address`) and ARN parts (`arn_part`).
 
 use arrow::array::{Array, AsArray, StringBuilder, StringViewArray};
 use arrow::compute::cast;
@@ -35,6 +35,7 @@ pub fn register_functions(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(JsonMatch::new()));
     ctx.register_udf(ScalarUDF::from(CidrContains::new()));
     ctx.register_udf(ScalarUDF::from(ArnPart::new()));
+    ctx.register_udf(ScalarUDF::from(IpAddress::new()));
 }
 
 /// `json_str(json, 'a', 'b', '0')`: the value at `a.b[0]` as text (strings
@@ -523,6 +524,56 @@ impl ScalarUDFImpl for ArnPart {
     }
 }
 
+/// `ip_address(text)`: the text when it is an IPv4 or IPv6 address, else
+/// NULL. `src_ip` is logged as text and CloudTrail puts service names there
+/// (`lambda.amazonaws.com`, `AWS Internal`): formats with typed address
+/// fields (OCSF) take only the addresses.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IpAddress {
+    signature: Signature,
+}
+
+impl IpAddress {
+    pub fn new() -> Self {
+        IpAddress {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for IpAddress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for IpAddress {
+    fn name(&self) -> &str {
+        "ip_address"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let [text] = text_args::<1>(&args)?;
+        let mut out = StringBuilder::with_capacity(rows, rows * 12);
+        for i in 0..rows {
+            out.append_option(
+                text.get(i)
+                    .filter(|t| t.parse::<std::net::IpAddr>().is_ok()),
+            );
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
 /// The first `N` arguments as [`TextArg`]s.
 fn text_args<const N: usize>(args: &ScalarFunctionArgs) -> Result<[TextArg; N]> {
     let args: Vec<TextArg> = args
@@ -774,6 +825,31 @@ mod tests {
         assert!(
             text.contains("| x ") && text.contains("true") && text.contains("bob"),
             "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn ip_address_keeps_addresses_only() {
+        let batch = run_sql(
+            r#"SELECT ip_address(arrow_cast(v, 'Utf8View')) AS ip
+               FROM (VALUES ('203.0.113.9'), ('2001:db8::1'), ('::ffff:192.0.2.1'),
+                            ('lambda.amazonaws.com'), ('AWS Internal'), ('999.1.1.1'),
+                            ('010.1.1.1'), (''), (NULL)) AS t(v)"#,
+        )
+        .await;
+        assert_eq!(
+            texts(&batch, "ip"),
+            [
+                Some("203.0.113.9".to_string()),
+                Some("2001:db8::1".to_string()),
+                Some("::ffff:192.0.2.1".to_string()),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None
+            ]
         );
     }
 }

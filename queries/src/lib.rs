@@ -11,6 +11,7 @@ pub mod functions;
 pub mod guard;
 pub mod hunts;
 pub mod like_on_dictionaries;
+pub mod ocsf;
 pub mod output;
 mod parquet_scan;
 pub mod placeholder;
