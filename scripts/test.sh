@@ -4,7 +4,8 @@
 #   - moto_server started on 127.0.0.1 on a free port, its endpoint exported
 #     as VIGIL_TEST_MOTO_ENDPOINT, and stopped by its PID on exit,
 #   - pySigma and its SQLite backend in the same venv, the reference the
-#     Sigma compiler is tested against (VIGIL_TEST_PYTHON),
+#     Sigma compiler is tested against, and ocsf-json-schema, the one the
+#     OCSF mappings are (VIGIL_TEST_PYTHON),
 #   - every cargo test, the #[ignore]d ones that need moto or pySigma included,
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
@@ -17,6 +18,10 @@ MOTO_VERSION="5.2.5"
 # The Sigma reference (differential tests of vigil-sigma).
 PYSIGMA_VERSION="2.0.1"
 PYSIGMA_SQLITE_VERSION="2.1.1"
+# The OCSF reference: schema.ocsf.io's export of each OCSF version, offline,
+# as JSON Schema (differential tests of the OCSF mappings).
+OCSF_JSON_SCHEMA_VERSION="1.2.0"
+JSONSCHEMA_VERSION="4.26.0"
 INFRA_VENV="${VIGIL_INFRA_VENV:-$HOME/.cache/vigil-infra-venv}"
 CFN_LINT_VERSION="1.58.0"
 CHECKOV_VERSION="3.3.30"
@@ -30,6 +35,11 @@ if ! "$VENV/bin/python" -c "import sigma.backends.sqlite" 2>/dev/null; then
   echo "==> installing pySigma $PYSIGMA_VERSION and its SQLite backend into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "pysigma==$PYSIGMA_VERSION" "pysigma-backend-sqlite==$PYSIGMA_SQLITE_VERSION"
+fi
+if ! "$VENV/bin/python" -c "import ocsf_json_schema, jsonschema" 2>/dev/null; then
+  echo "==> installing ocsf-json-schema $OCSF_JSON_SCHEMA_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
 fi
 export VIGIL_TEST_PYTHON="$VENV/bin/python"
 

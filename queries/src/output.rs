@@ -125,6 +125,54 @@ pub fn to_values(column: &ArrayRef) -> Result<Vec<Value>, arrow::error::ArrowErr
             }
             out
         }
+        // Structs (OCSF's objects) as JSON objects, NULL fields left out.
+        DataType::Struct(fields) => {
+            let a = column.as_struct();
+            let children: Vec<Vec<Value>> = a
+                .columns()
+                .iter()
+                .map(to_values)
+                .collect::<Result<_, _>>()?;
+            (0..n)
+                .map(|i| {
+                    if !a.is_valid(i) {
+                        return Value::Null;
+                    }
+                    let object: Map<String, Value> = fields
+                        .iter()
+                        .zip(&children)
+                        .filter(|(_, values)| !values[i].is_null())
+                        .map(|(field, values)| (field.name().clone(), values[i].clone()))
+                        .collect();
+                    Value::Object(object)
+                })
+                .collect()
+        }
+        // Maps (OCSF's `unmapped`) as JSON objects keyed by the keys' text.
+        DataType::Map(_, _) => {
+            let a = column.as_map();
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                if !a.is_valid(i) {
+                    out.push(Value::Null);
+                    continue;
+                }
+                let entries = a.value(i);
+                let keys = to_values(entries.column(0))?;
+                let values = to_values(entries.column(1))?;
+                let object: Map<String, Value> = keys
+                    .into_iter()
+                    .zip(values)
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| match k {
+                        Value::String(k) => (k, v),
+                        other => (other.to_string(), v),
+                    })
+                    .collect();
+                out.push(Value::Object(object));
+            }
+            out
+        }
         _ => {
             let c = cast(column, &DataType::Utf8)?;
             let a = c.as_string::<i32>();

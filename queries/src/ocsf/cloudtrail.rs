@@ -141,9 +141,33 @@ pub(super) fn select(class: EventClass) -> String {
            CASE WHEN user_agent IS NOT NULL THEN named_struct('user_agent', user_agent) END AS http_request, \
            {columns} \
            {unmapped}, raw AS raw_data \
-         FROM cloudtrail WHERE {scope} AND event_name IS NOT NULL",
+         FROM ({records}) AS cloudtrail WHERE {scope} AND event_name IS NOT NULL",
+        records = records(),
         scope = scope(class),
         unmapped = unmapped(&UNMAPPED),
+    )
+}
+
+/// Identity fields CloudTrail logs as empty strings when it has no value
+/// (a failed console sign-in's `principalId` and `accessKeyId`).
+const EMPTY_WHEN_UNKNOWN: [&str; 5] = [
+    "user_identity_principal_id",
+    "user_identity_access_key_id",
+    "user_identity_arn",
+    "user_identity_user_name",
+    "user_identity_account_id",
+];
+
+/// The CloudTrail table with those empty strings as NULLs.
+fn records() -> String {
+    let replaced: Vec<String> = EMPTY_WHEN_UNKNOWN
+        .iter()
+        .map(|c| format!("nullif({c}, '') AS {c}"))
+        .collect();
+    format!(
+        "SELECT * EXCLUDE ({}), {} FROM cloudtrail",
+        EMPTY_WHEN_UNKNOWN.join(", "),
+        replaced.join(", ")
     )
 }
 

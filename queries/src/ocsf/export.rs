@@ -67,12 +67,16 @@ pub async fn export(
 ) -> Result<ExportReport, QueryError> {
     // Partition folders are named by date: the whole lake is 1970 to 9999.
     let range = range.unwrap_or(TimeRange::new(0, 253_402_300_800_000));
-    let mut hours = std::collections::BTreeSet::new();
+    // The hours each table has data for: an hour is read once, by the
+    // mappings of the tables that have it.
+    let mut tables_by_hour: BTreeMap<i64, Vec<Table>> = BTreeMap::new();
     for table in Table::LOGS {
-        hours.extend(crate::partition_hours(lake, table, range).await?);
+        for hour in crate::partition_hours(lake, table, range).await? {
+            tables_by_hour.entry(hour).or_default().push(table);
+        }
     }
     let mut report = ExportReport {
-        hours: hours.len(),
+        hours: tables_by_hour.len(),
         ..ExportReport::default()
     };
     for m in MAPPINGS {
@@ -85,17 +89,17 @@ pub async fn export(
         );
     }
     let mut target = target;
-    for hour in hours {
+    for (hour, tables) in tables_by_hour {
         let hour_range = TimeRange::new(hour.max(range.from_ms), (hour + HOUR_MS).min(range.to_ms));
         let ctx = crate::hunting_session(lake, Some(hour_range)).await?;
-        for mapping in MAPPINGS {
-            let records = count(&ctx, &mapping).await?;
+        for mapping in MAPPINGS.iter().filter(|m| tables.contains(&m.table)) {
+            let records = count(&ctx, mapping).await?;
             if records == 0 {
                 continue;
             }
             let exported = match &mut target {
-                ExportTarget::SecurityLake { root } => write_parquet(&ctx, &mapping, root).await?,
-                ExportTarget::Ndjson(out) => write_ndjson(&ctx, &mapping, &mut **out).await?,
+                ExportTarget::SecurityLake { root } => write_parquet(&ctx, mapping, root).await?,
+                ExportTarget::Ndjson(out) => write_ndjson(&ctx, mapping, &mut **out).await?,
             };
             let counts = report
                 .sources
