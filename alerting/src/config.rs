@@ -119,7 +119,9 @@ pub struct DestinationConfig {
     pub endpoint_url: Option<String>,
     /// file: the JSON Lines file.
     pub path: Option<PathBuf>,
-    /// stdout: `text` (one line per alert, the default) or `json`.
+    /// stdout: `text` (one line per alert, the default), `json` or `ocsf`;
+    /// file, webhook and sns: `json` (Vigil's body, the default) or `ocsf`
+    /// (an OCSF Detection Finding).
     pub format: Option<String>,
     /// Per-request timeout (webhook, slack, sns); default 10s.
     #[serde(default, deserialize_with = "opt_duration")]
@@ -184,6 +186,38 @@ impl DestinationConfig {
     pub fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(Duration::from_secs(10))
     }
+
+    /// The body this destination sends, from `format` (refused when the
+    /// destination does not take it).
+    pub fn body_format(&self) -> Result<crate::payload::BodyFormat, String> {
+        use crate::payload::BodyFormat;
+        let text_allowed = self.kind == DestinationKind::Stdout;
+        let bodies_allowed = matches!(
+            self.kind,
+            DestinationKind::Stdout
+                | DestinationKind::File
+                | DestinationKind::Webhook
+                | DestinationKind::Sns
+        );
+        match self.format.as_deref() {
+            None => Ok(BodyFormat::Vigil),
+            Some("text") if text_allowed => Ok(BodyFormat::Vigil),
+            Some("json") if bodies_allowed => Ok(BodyFormat::Vigil),
+            Some("ocsf") if bodies_allowed => Ok(BodyFormat::Ocsf),
+            Some(other) => Err(format!(
+                "destination {:?} ({:?}) does not take format {other:?} ({})",
+                self.name,
+                self.kind,
+                if text_allowed {
+                    "text, json or ocsf"
+                } else if bodies_allowed {
+                    "json or ocsf"
+                } else {
+                    "it has a format of its own"
+                }
+            )),
+        }
+    }
 }
 
 impl AlertingConfig {
@@ -213,6 +247,7 @@ impl AlertingConfig {
             if !names.insert(d.name.as_str()) {
                 return Err(err(format!("two destinations are named {:?}", d.name)));
             }
+            d.body_format().map_err(err)?;
             let need = |field: &str, v: bool| {
                 if v {
                     Ok(())

@@ -11,7 +11,7 @@ use crate::config::{AlertingConfig, DestinationConfig};
 use crate::deadletter::{DeadDelivery, DeadLetter};
 use crate::destinations::Destination;
 use crate::error::AlertError;
-use crate::payload::finding_json;
+use crate::payload::body;
 use crate::retry::{RetryPolicy, SendError};
 
 /// What happened to the deliveries of one destination.
@@ -115,9 +115,10 @@ impl Dispatcher {
         self.destinations.retain(|(c, _)| c.name == name);
         match self.destinations.first_mut() {
             Some((c, _)) => {
-                let kind = c.kind;
-                let name = c.name.clone();
-                *c = DestinationConfig::new(&name, kind);
+                // Every finding routed to it, in the body format it was given.
+                let mut routes_all = DestinationConfig::new(&c.name, c.kind);
+                routes_all.format = c.format.take();
+                *c = routes_all;
                 Ok(self)
             }
             None => Err(AlertError::UnknownDestination(name.into())),
@@ -137,13 +138,12 @@ impl Dispatcher {
                 report.suppressed += 1;
                 continue;
             }
-            let body = finding_json(f);
             for (i, (config, _)) in self.destinations.iter().enumerate() {
                 if config.routes(f) {
                     jobs.push(DeliveryJob {
                         destination: i,
                         finding: f,
-                        body: body.clone(),
+                        body: body(f, config.body_format().unwrap_or_default()),
                     });
                 }
             }
@@ -275,11 +275,6 @@ impl Dispatcher {
         };
         let mut keep = Vec::new();
         let mut jobs = Vec::new();
-        let bodies: Vec<Vec<u8>> = taken
-            .entries
-            .iter()
-            .map(|e| finding_json(&e.finding))
-            .collect();
         for (n, e) in taken.entries.iter().enumerate() {
             match self
                 .destinations
@@ -295,7 +290,10 @@ impl Dispatcher {
             .map(|(i, n)| DeliveryJob {
                 destination: i,
                 finding: &taken.entries[n].finding,
-                body: bodies[n].clone(),
+                body: body(
+                    &taken.entries[n].finding,
+                    self.destinations[i].0.body_format().unwrap_or_default(),
+                ),
             })
             .collect();
         let mut failed = Vec::new();

@@ -11,6 +11,7 @@ pub mod deadletter;
 pub mod destinations;
 pub mod dispatch;
 pub mod error;
+pub mod ocsf;
 pub mod payload;
 pub mod retry;
 pub mod secret;

@@ -1,4 +1,5 @@
-//! The alert body: a finding as versioned JSON (see `docs/ALERTS.md`).
+//! The alert body: a finding as Vigil's versioned JSON (see `docs/ALERTS.md`)
+//! or, for destinations set to `format = "ocsf"`, an OCSF Detection Finding.
 
 use serde::Serialize;
 use vigil_detect::Finding;
@@ -54,4 +55,23 @@ pub fn finding_json(f: &Finding) -> Vec<u8> {
         hunt: hunt_hint(f),
     })
     .expect("a finding always serializes")
+}
+
+/// What a destination sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyFormat {
+    /// Vigil's versioned JSON (`vigil.finding/v1`).
+    #[default]
+    Vigil,
+    /// An OCSF 1.1.0 Detection Finding (see [`crate::ocsf`]).
+    Ocsf,
+}
+
+/// The body of an alert for `f` in `format`.
+pub fn body(f: &Finding, format: BodyFormat) -> Vec<u8> {
+    match format {
+        BodyFormat::Vigil => finding_json(f),
+        BodyFormat::Ocsf => serde_json::to_vec(&crate::ocsf::detection_finding(f))
+            .expect("a finding always serializes"),
+    }
 }

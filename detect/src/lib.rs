@@ -10,6 +10,7 @@
 //! optional `samples` list). Entity columns `actor`, `src_ip`, `account_id`,
 //! `region` and `resource` are picked up by name.
 
+pub mod attack;
 pub mod builtin;
 pub mod coverage;
 pub mod dedup;

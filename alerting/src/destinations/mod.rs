@@ -26,6 +26,12 @@ pub enum Destination {
 impl Destination {
     /// Builds a destination, resolving its secrets.
     pub async fn build(config: &DestinationConfig) -> Result<Destination, AlertError> {
+        config
+            .body_format()
+            .map_err(|message| AlertError::Destination {
+                destination: config.name.clone(),
+                message,
+            })?;
         Ok(match config.kind {
             DestinationKind::Stdout => Destination::Stdout(stdout::Stdout::new(config)),
             DestinationKind::File => Destination::File(file::File::new(config)?),
@@ -35,7 +41,8 @@ impl Destination {
         })
     }
 
-    /// One attempt to deliver `finding` (its body is `body`, the versioned JSON).
+    /// One attempt to deliver `finding` (its body is `body`, in the
+    /// destination's format).
     pub async fn send(&self, finding: &Finding, body: &[u8]) -> Result<(), SendError> {
         match self {
             Destination::Stdout(d) => d.send(finding, body),

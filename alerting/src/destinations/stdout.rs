@@ -1,4 +1,4 @@
-//! Standard output: one line per alert (text, or the JSON body).
+//! Standard output: one line per alert (text, or the JSON or OCSF body).
 
 use std::io::Write;
 use vigil_detect::Finding;
@@ -14,7 +14,7 @@ pub struct Stdout {
 impl Stdout {
     pub fn new(config: &DestinationConfig) -> Stdout {
         Stdout {
-            json: config.format.as_deref() == Some("json"),
+            json: matches!(config.format.as_deref(), Some("json" | "ocsf")),
         }
     }
 
