@@ -115,8 +115,11 @@ pub struct DestinationConfig {
     pub secret_id: Option<String>,
     /// sns: the topic ARN (a `.fifo` topic gets group and deduplication ids).
     pub topic_arn: Option<String>,
-    /// sns: an endpoint override (tests point it at moto).
+    /// sns and securityhub: an endpoint override (tests point it at moto).
     pub endpoint_url: Option<String>,
+    /// securityhub: the product findings are imported as; for your own
+    /// findings, `arn:aws:securityhub:<region>:<account>:product/<account>/default`.
+    pub product_arn: Option<String>,
     /// file: the JSON Lines file.
     pub path: Option<PathBuf>,
     /// stdout: `text` (one line per alert, the default), `json` or `ocsf`;
@@ -149,6 +152,8 @@ pub enum DestinationKind {
     Slack,
     File,
     Stdout,
+    /// AWS Security Hub, findings in ASFF.
+    SecurityHub,
 }
 
 impl DestinationConfig {
@@ -163,6 +168,7 @@ impl DestinationConfig {
             secret_id: None,
             topic_arn: None,
             endpoint_url: None,
+            product_arn: None,
             path: None,
             format: None,
             timeout: None,
@@ -276,6 +282,11 @@ impl AlertingConfig {
                     }
                 }
                 DestinationKind::Sns => need("topic_arn", d.topic_arn.is_some())?,
+                DestinationKind::SecurityHub => {
+                    need("product_arn", d.product_arn.is_some())?;
+                    crate::asff::Product::from_arn(d.product_arn.as_deref().unwrap_or_default())
+                        .map_err(|m| err(format!("destination {:?}: {m}", d.name)))?;
+                }
                 DestinationKind::File => need("path", d.path.is_some())?,
                 DestinationKind::Stdout => {}
             }

@@ -126,7 +126,8 @@ impl Dispatcher {
     }
 
     /// Sends each new finding to every destination that routes it. Updates of
-    /// findings already alerted are counted, not sent.
+    /// findings already alerted are counted, and sent only to destinations
+    /// that keep findings up to date.
     pub async fn deliver(&self, findings: &[Finding]) -> Result<DeliveryReport, AlertError> {
         let mut report = DeliveryReport {
             findings: findings.len(),
@@ -134,12 +135,14 @@ impl Dispatcher {
         };
         let mut jobs = Vec::new();
         for f in findings {
-            if f.status != FindingStatus::New {
+            let update = f.status != FindingStatus::New;
+            if update {
                 report.suppressed += 1;
-                continue;
             }
-            for (i, (config, _)) in self.destinations.iter().enumerate() {
-                if config.routes(f) {
+            for (i, (config, destination)) in self.destinations.iter().enumerate() {
+                // An update is news only to a destination that keeps
+                // findings up to date (Security Hub), not to a pager.
+                if (!update || destination.takes_updates()) && config.routes(f) {
                     jobs.push(DeliveryJob {
                         destination: i,
                         finding: f,
@@ -163,15 +166,40 @@ impl Dispatcher {
         for (config, _) in &self.destinations {
             report.destinations.entry(config.name.clone()).or_default();
         }
-        let results: Vec<(DeliveryJob, DeliveryOutcome)> = stream::iter(jobs)
-            .map(|job| async move {
-                let destination = &self.destinations[job.destination].1;
-                let outcome = self.attempt_all(destination, job.finding, &job.body).await;
-                (job, outcome)
+        // Destinations that take findings in batches get one task per batch;
+        // the others, one per finding.
+        let mut tasks: Vec<Vec<DeliveryJob>> = Vec::new();
+        let mut batches: BTreeMap<usize, Vec<DeliveryJob>> = BTreeMap::new();
+        for job in jobs {
+            match self.destinations[job.destination].1.batch_size() {
+                Some(size) => {
+                    let batch = batches.entry(job.destination).or_default();
+                    batch.push(job);
+                    if batch.len() == size {
+                        tasks.push(std::mem::take(batch));
+                    }
+                }
+                None => tasks.push(vec![job]),
+            }
+        }
+        tasks.extend(batches.into_values().filter(|b| !b.is_empty()));
+        let results: Vec<(DeliveryJob, DeliveryOutcome)> = stream::iter(tasks)
+            .map(|mut task| async move {
+                let destination = &self.destinations[task[0].destination].1;
+                if destination.batch_size().is_some() {
+                    self.attempt_batch(destination, task).await
+                } else {
+                    let job = task.pop().expect("one job");
+                    let outcome = self.attempt_all(destination, job.finding, &job.body).await;
+                    vec![(job, outcome)]
+                }
             })
             .buffer_unordered(self.max_concurrency)
-            .collect()
-            .await;
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         for (job, outcome) in results {
             let f = job.finding;
             let name = &self.destinations[job.destination].0.name;
@@ -261,6 +289,94 @@ impl Dispatcher {
                     tokio::time::sleep(wait).await;
                 }
             }
+        }
+    }
+
+    /// [`Dispatcher::attempt_all`] for a batch: each attempt sends the
+    /// findings not yet delivered, and each finding ends on its own outcome
+    /// (the service may refuse some and take the rest).
+    async fn attempt_batch<'a>(
+        &self,
+        destination: &Destination,
+        jobs: Vec<DeliveryJob<'a>>,
+    ) -> Vec<(DeliveryJob<'a>, DeliveryOutcome)> {
+        let started = Instant::now();
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut pending = jobs;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = self.policy.deadline.saturating_sub(started.elapsed());
+            let findings: Vec<&Finding> = pending.iter().map(|j| j.finding).collect();
+            let bodies: Vec<&[u8]> = pending.iter().map(|j| j.body.as_slice()).collect();
+            let outcomes =
+                match tokio::time::timeout(remaining, destination.send_batch(&findings, &bodies))
+                    .await
+                {
+                    Ok(Ok(outcomes)) => outcomes,
+                    Ok(Err(e)) => vec![Some(e); pending.len()],
+                    Err(_) => vec![
+                        Some(SendError::Permanent {
+                            message: format!(
+                                "deadline of {:?} reached during attempt {attempt}",
+                                self.policy.deadline
+                            ),
+                        });
+                        pending.len()
+                    ],
+                };
+            let mut retry = Vec::new();
+            let mut wait_at_least = None;
+            for (job, outcome) in pending.into_iter().zip(outcomes) {
+                match outcome {
+                    None => done.push((
+                        job,
+                        DeliveryOutcome::Delivered {
+                            attempts: attempt,
+                            took: started.elapsed(),
+                        },
+                    )),
+                    Some(SendError::Permanent { message }) => done.push((
+                        job,
+                        DeliveryOutcome::Failed {
+                            attempts: attempt,
+                            error: message,
+                        },
+                    )),
+                    Some(SendError::Retryable {
+                        message,
+                        retry_after,
+                    }) => {
+                        wait_at_least = wait_at_least.max(retry_after);
+                        retry.push((job, message));
+                    }
+                }
+            }
+            if retry.is_empty() {
+                return done;
+            }
+            let wait = self.policy.backoff(attempt, wait_at_least);
+            let give_up = if attempt >= self.policy.max_attempts {
+                Some(format!("gave up after {attempt} attempts"))
+            } else if started.elapsed() + wait >= self.policy.deadline {
+                Some(format!("deadline of {:?} reached", self.policy.deadline))
+            } else {
+                None
+            };
+            if let Some(why) = give_up {
+                done.extend(retry.into_iter().map(|(job, message)| {
+                    (
+                        job,
+                        DeliveryOutcome::Failed {
+                            attempts: attempt,
+                            error: format!("{message} ({why})"),
+                        },
+                    )
+                }));
+                return done;
+            }
+            tokio::time::sleep(wait).await;
+            pending = retry.into_iter().map(|(job, _)| job).collect();
         }
     }
 

@@ -1,11 +1,12 @@
 //! Vigil's alerting: new findings fan out to destinations (SNS, signed
-//! webhooks, Slack, JSON Lines files, stdout) chosen by routing rules, with
+//! webhooks, Slack, JSON Lines files, stdout, Security Hub) chosen by routing rules, with
 //! bounded concurrency, one retry policy (exponential backoff, full jitter,
 //! deadline) and a delivery dead-letter that `vigil alerts redrive` re-sends.
 //!
 //! Every routed (finding, destination) pair ends in exactly one of delivered
 //! or dead-lettered; [`DeliveryReport`] counts both.
 
+pub mod asff;
 pub mod config;
 pub mod deadletter;
 pub mod destinations;

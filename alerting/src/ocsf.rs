@@ -99,7 +99,7 @@ pub fn detection_finding(f: &Finding) -> Value {
 }
 
 /// What happened, in one sentence built from the finding's own facts.
-fn description(f: &Finding) -> String {
+pub(crate) fn description(f: &Finding) -> String {
     let at = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

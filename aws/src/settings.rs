@@ -30,6 +30,9 @@ pub const SNS_TOPIC_ENV: &str = "VIGIL_SNS_TOPIC_ARN";
 pub const WEBHOOK_URL_ENV: &str = "VIGIL_WEBHOOK_URL";
 /// The Secrets Manager secret (ARN or name) holding the webhook's HMAC key.
 pub const WEBHOOK_SECRET_ID_ENV: &str = "VIGIL_WEBHOOK_SECRET_ID";
+/// The Security Hub product findings are imported as (ASFF), for example
+/// `arn:aws:securityhub:<region>:<account>:product/<account>/default`.
+pub const SECURITYHUB_PRODUCT_ENV: &str = "VIGIL_SECURITYHUB_PRODUCT_ARN";
 /// The SQS queue that keeps deliveries that still failed after retries.
 pub const ALERT_DLQ_ENV: &str = "VIGIL_ALERT_DLQ_URL";
 /// An endpoint override for every AWS client (tests point it at moto).
@@ -105,6 +108,12 @@ impl Settings {
                 });
             }
             alerting.destinations.push(webhook);
+        }
+        if let Some(product) = var(SECURITYHUB_PRODUCT_ENV) {
+            let mut hub = DestinationConfig::new("securityhub", DestinationKind::SecurityHub);
+            hub.product_arn = Some(product);
+            hub.endpoint_url = endpoint.clone();
+            alerting.destinations.push(hub);
         }
         if let Some(queue) = var(ALERT_DLQ_ENV) {
             alerting.dead_letter_queue_url = Some(queue);
@@ -207,5 +216,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains(CONFIG_ENV) && e.contains("pakcs"), "{e}");
+    }
+
+    #[test]
+    fn the_security_hub_variable_adds_a_security_hub_destination() {
+        let product = "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default";
+        let s = settings(&[
+            (LAKE_ENV, "/tmp/lake"),
+            (SECURITYHUB_PRODUCT_ENV, product),
+            (AWS_ENDPOINT_ENV, "http://127.0.0.1:5000"),
+        ])
+        .unwrap();
+        let hub = s
+            .alerting
+            .destinations
+            .iter()
+            .find(|d| d.kind == DestinationKind::SecurityHub)
+            .expect("a securityhub destination");
+        assert_eq!(hub.product_arn.as_deref(), Some(product));
+        assert_eq!(hub.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        s.alerting
+            .validate(std::path::Path::new(SECURITYHUB_PRODUCT_ENV))
+            .unwrap();
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod file;
 pub mod http;
+pub mod securityhub;
 pub mod slack;
 pub mod sns;
 pub mod stdout;
@@ -21,6 +22,7 @@ pub enum Destination {
     Webhook(webhook::Webhook),
     Slack(slack::Slack),
     Sns(sns::Sns),
+    SecurityHub(securityhub::SecurityHub),
 }
 
 impl Destination {
@@ -38,7 +40,44 @@ impl Destination {
             DestinationKind::Webhook => Destination::Webhook(webhook::Webhook::new(config).await?),
             DestinationKind::Slack => Destination::Slack(slack::Slack::new(config)?),
             DestinationKind::Sns => Destination::Sns(sns::Sns::new(config).await?),
+            DestinationKind::SecurityHub => {
+                Destination::SecurityHub(securityhub::SecurityHub::new(config).await?)
+            }
         })
+    }
+
+    /// How many findings one request takes, for destinations that send
+    /// them in batches (the dispatcher then calls [`Destination::send_batch`]).
+    pub fn batch_size(&self) -> Option<usize> {
+        match self {
+            Destination::SecurityHub(_) => Some(securityhub::BATCH_SIZE),
+            _ => None,
+        }
+    }
+
+    /// Whether the destination keeps findings up to date (it is sent the
+    /// updates of findings already sent, not only new ones).
+    pub fn takes_updates(&self) -> bool {
+        matches!(self, Destination::SecurityHub(_))
+    }
+
+    /// One attempt to deliver a batch: for each finding, `None` when
+    /// delivered, else why not; `Err` when the whole attempt failed.
+    pub async fn send_batch(
+        &self,
+        findings: &[&Finding],
+        bodies: &[&[u8]],
+    ) -> Result<Vec<Option<SendError>>, SendError> {
+        match self {
+            Destination::SecurityHub(d) => d.send_batch(findings).await,
+            other => {
+                let mut outcomes = Vec::with_capacity(findings.len());
+                for (f, body) in findings.iter().zip(bodies) {
+                    outcomes.push(other.send(f, body).await.err());
+                }
+                Ok(outcomes)
+            }
+        }
     }
 
     /// One attempt to deliver `finding` (its body is `body`, in the
@@ -50,6 +89,10 @@ impl Destination {
             Destination::Webhook(d) => d.send(finding, body).await,
             Destination::Slack(d) => d.send(finding).await,
             Destination::Sns(d) => d.send(finding, body).await,
+            Destination::SecurityHub(d) => match d.send_batch(&[finding]).await?.pop() {
+                Some(Some(e)) => Err(e),
+                _ => Ok(()),
+            },
         }
     }
 }
