@@ -835,3 +835,58 @@ fn a_streaming_rule_that_fails_stops_the_run_with_its_own_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_writes_ocsf_findings_and_export_writes_ocsf_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let findings = dir.path().join("findings.ocsf.jsonl");
+    succeed(
+        vigil(&lake)
+            .args(["run", "sample-logs", "--no-progress", "--ocsf-findings"])
+            .arg(&findings),
+    );
+    // One Detection Finding per finding the run alerted on.
+    let alerted = std::fs::read_to_string(lake.join("_alerts/alerts.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&findings)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(alerted > 10 && events.len() == alerted, "{alerted} {}", events.len());
+    assert!(events
+        .iter()
+        .all(|e| e["class_uid"] == 2004 && e["finding_info"]["uid"].is_string()));
+
+    // The lake's events as OCSF NDJSON on stdout, the counts on stderr.
+    let out = vigil(&lake)
+        .args(["export", "ocsf", "--format", "ndjson", "--out", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let exported: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(exported.len() > 1000, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} OCSF events", exported.len())),
+        "{stderr}"
+    );
+    let classes: std::collections::BTreeSet<i64> = exported
+        .iter()
+        .map(|e| e["class_uid"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        [3001, 3002, 4002, 6002, 6003].into_iter().collect(),
+        "{stderr}"
+    );
+    // Parquet needs a folder.
+    let err = fail(vigil(&lake).args(["export", "ocsf", "--out", "-"]));
+    assert!(err.contains("--format ndjson"), "{err}");
+}

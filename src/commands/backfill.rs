@@ -51,9 +51,7 @@ pub fn run(
         &runtime,
         open_lake(lake)?,
         rules,
-        config_path,
-        !args.no_alerts,
-        None,
+        pipeline::OpenOptions::new(config_path, !args.no_alerts),
     )?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);

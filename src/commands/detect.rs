@@ -106,9 +106,10 @@ pub fn run(
         &runtime,
         open_lake(lake_location)?,
         rules,
-        config_path,
-        !args.no_alerts,
-        Some(Box::new(print_settled)),
+        pipeline::OpenOptions {
+            on_settled: Some(Box::new(print_settled)),
+            ..pipeline::OpenOptions::new(config_path, !args.no_alerts)
+        },
     )?;
     let now = match &args.now {
         Some(t) => parse_time(t)?,

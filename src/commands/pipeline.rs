@@ -4,6 +4,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::time::Duration;
+use vigil_alerting::DestinationConfig;
 use vigil_detect::RuleSet;
 use vigil_ingest::Lake;
 use vigil_pipeline::{FailedInput, Pipeline, PipelineConfig, RunReport, SettledHook};
@@ -11,27 +12,49 @@ use vigil_pipeline::{FailedInput, Pipeline, PipelineConfig, RunReport, SettledHo
 use crate::commands::{alerts, ingest};
 use crate::output;
 
+/// How a command opens the pipeline, beyond its lake and rules.
+pub struct OpenOptions<'a> {
+    /// `vigil.toml` (`[alerting]` and the rest); the local defaults without one.
+    pub config_path: Option<&'a Path>,
+    /// Deliver the run's alerts (`--no-alerts` turns this off).
+    pub send_alerts: bool,
+    /// Prints what a run found before its alerts go out.
+    pub on_settled: Option<SettledHook>,
+    /// Destinations the command line adds to those of `vigil.toml` (or the
+    /// local defaults), e.g. `vigil run --ocsf-findings`.
+    pub extra_destinations: Vec<DestinationConfig>,
+}
+
+impl<'a> OpenOptions<'a> {
+    pub fn new(config_path: Option<&'a Path>, send_alerts: bool) -> Self {
+        OpenOptions {
+            config_path,
+            send_alerts,
+            on_settled: None,
+            extra_destinations: Vec::new(),
+        }
+    }
+}
+
 /// Opens the pipeline over `rules` (their plans checked against the lake's
 /// tables first, for a clear error before any work). One command runs at a
 /// time, so it delivers whatever earlier runs left in the outbox.
-/// `on_settled` prints what a run found before its alerts go out.
 pub fn open(
     runtime: &tokio::runtime::Runtime,
     lake: Lake,
     rules: RuleSet,
-    config_path: Option<&Path>,
-    send_alerts: bool,
-    on_settled: Option<SettledHook>,
+    options: OpenOptions,
 ) -> Result<Pipeline> {
-    let alerting = alerts::alerting(config_path, lake.location())?;
+    let mut alerting = alerts::alerting(options.config_path, lake.location())?;
+    alerting.destinations.extend(options.extra_destinations);
     runtime.block_on(rules.check_plans())?;
     Ok(Pipeline::new(PipelineConfig {
         lake,
         rules,
         alerting,
-        send_alerts,
+        send_alerts: options.send_alerts,
         outbox_grace: Duration::ZERO,
-        on_settled,
+        on_settled: options.on_settled,
     }))
 }
 

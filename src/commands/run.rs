@@ -6,6 +6,7 @@ use anyhow::Result;
 use chrono::Utc;
 use clap::Args;
 use std::sync::Arc;
+use vigil_alerting::config::{DestinationConfig, DestinationKind};
 use vigil_detect::RuleSources;
 use vigil_pipeline::{IngestRun, RunReport};
 
@@ -25,6 +26,10 @@ pub struct RunArgs {
     /// Detect but send no alerts.
     #[arg(long)]
     pub no_alerts: bool,
+    /// Also append each new finding to this file as an OCSF 1.1.0 Detection
+    /// Finding, one JSON a line (as a `file` destination with `format = "ocsf"`).
+    #[arg(long, value_name = "FILE")]
+    pub ocsf_findings: Option<std::path::PathBuf>,
 }
 
 pub fn run(
@@ -46,14 +51,15 @@ pub fn run(
         println!();
         output::print_findings(&report.findings, &report.detect, format);
     };
-    let pipeline = pipeline::open(
-        &runtime,
-        lake,
-        rules,
-        config_path,
-        !args.no_alerts,
-        Some(Box::new(print_settled)),
-    )?;
+    let mut options = pipeline::OpenOptions::new(config_path, !args.no_alerts);
+    options.on_settled = Some(Box::new(print_settled));
+    if let Some(path) = &args.ocsf_findings {
+        let mut file = DestinationConfig::new("ocsf-findings", DestinationKind::File);
+        file.path = Some(path.clone());
+        file.format = Some("ocsf".into());
+        options.extra_destinations.push(file);
+    }
+    let pipeline = pipeline::open(&runtime, lake, rules, options)?;
     let run = IngestRun {
         options: ingest::options(&args.ingest),
         scheduled_over_span: true,

@@ -46,7 +46,12 @@ pub fn run(
     let now = chrono::Utc::now().timestamp_millis();
     let runtime = tokio::runtime::Runtime::new()?;
     let rules = load_rules(rule_sources)?;
-    let pipeline = pipeline::open(&runtime, open_lake(lake)?, rules, config_path, true, None)?;
+    let pipeline = pipeline::open(
+        &runtime,
+        open_lake(lake)?,
+        rules,
+        pipeline::OpenOptions::new(config_path, true),
+    )?;
     let options = TailOptions {
         log_group: args.log_group.clone(),
         filter_pattern: args.filter_pattern.clone(),
