@@ -202,3 +202,52 @@ async fn failed_deliveries_can_wait_in_an_sqs_queue_and_be_redriven() {
     assert!(dispatcher.dead_letter().read().await.unwrap().is_empty());
     assert_eq!(receiver.received.lock().unwrap().processed.len(), 3);
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn sns_with_format_ocsf_publishes_detection_findings() {
+    let config = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let name = format!("vigil-ocsf-{}", std::process::id());
+    let TopicQueue {
+        topic_arn: topic,
+        queue_url,
+    } = TopicQueue::create(&config, &name).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = DestinationConfig::new("sns-ocsf", DestinationKind::Sns);
+    d.topic_arn = Some(topic);
+    d.endpoint_url = Some(moto_endpoint());
+    d.format = Some("ocsf".into());
+    let dispatcher = Dispatcher::new(&alerting(d, dir.path())).await.unwrap();
+    let findings: Vec<_> = (0..2)
+        .map(|i| finding(i, "s3_bucket_policy_changed", Severity::High))
+        .collect();
+    let report = dispatcher.deliver(&findings).await.unwrap();
+    assert_eq!(report.delivered(), 2, "{report:?}");
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages.unwrap_or_default() {
+            let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            assert_eq!(body["class_uid"], 2004, "{body}");
+            ids.push(body["finding_info"]["uid"].as_str().unwrap().to_string());
+        }
+        if ids.len() >= 2 {
+            break;
+        }
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            findings[0].finding_id.clone(),
+            findings[1].finding_id.clone()
+        ]
+    );
+}
