@@ -4,6 +4,7 @@
 //! with the tables, Security Lake's layout, and the class, activity and
 //! status each kind of record gets.
 
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -320,4 +321,38 @@ async fn waf_records_carry_the_verdict_and_the_apis_response() {
             assert_eq!(r["activity_id"], *id, "{r:?}");
         }
     }
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn parquet_export_to_s3_writes_the_same_layout() {
+    use object_store::ObjectStore;
+    let bucket = format!("vigil-ocsf-{}", std::process::id());
+    let endpoint = vigil_test_support::create_moto_bucket(&bucket).await;
+    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
+    let (_dir, lake) = lake_of(&[sample_logs("")]);
+    let root = format!("s3://{bucket}/security-lake");
+    let report = export(&lake, None, ExportTarget::SecurityLake { root: &root })
+        .await
+        .unwrap();
+    let store = vigil_ingest::s3_store(&bucket).unwrap();
+    let mut keys: Vec<String> = store
+        .list(Some(&object_store::path::Path::from("security-lake/ext")))
+        .map(|o| o.unwrap().location.to_string())
+        .collect::<Vec<_>>()
+        .await;
+    keys.sort();
+    let layout = regex::Regex::new(
+        r"^security-lake/ext/vigil-[a-z-]+/region=[a-z0-9-]+/accountId=([0-9]{12}|unknown)/eventDay=[0-9]{8}/[^/]+\.parquet$",
+    )
+    .unwrap();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| layout.is_match(k)), "{keys:?}");
+    let sources: BTreeSet<&str> = keys.iter().map(|k| k.split('/').nth(2).unwrap()).collect();
+    let exported: BTreeSet<&str> = MAPPINGS
+        .iter()
+        .filter(|m| report.sources[m.source].exported > 0)
+        .map(|m| m.source)
+        .collect();
+    assert_eq!(sources, exported);
 }
