@@ -95,21 +95,11 @@ pub fn types(f: &Finding) -> Vec<String> {
 
 /// The ASFF resource type of an ARN Security Hub has a type for, else `Other`.
 fn resource_type(arn: &str) -> &'static str {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), _, Some(service), _, _, Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    use vigil_queries::functions::arn_part;
+    let (Some(service), kind) = (arn_part(arn, "service"), arn_part(arn, "resource_type")) else {
         return "Other";
     };
-    match (
-        service,
-        resource.split(['/', ':']).next().unwrap_or_default(),
-    ) {
+    match (service, kind.unwrap_or_default()) {
         ("s3", _) => "AwsS3Bucket",
         ("iam", "user") => "AwsIamUser",
         ("iam", "role") => "AwsIamRole",

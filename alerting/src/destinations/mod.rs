@@ -1,5 +1,6 @@
 //! Destinations: one module each, built from their `[[alerting.destinations]]` entry.
 
+pub mod aws_sdk;
 pub mod file;
 pub mod http;
 pub mod securityhub;

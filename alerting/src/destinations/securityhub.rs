@@ -3,9 +3,9 @@
 //! Findings the service refuses are reported one by one, so that the
 //! dispatcher retries or dead-letters only those.
 
-use aws_sdk_securityhub::error::{ProvideErrorMetadata, SdkError};
 use vigil_detect::Finding;
 
+use super::aws_sdk::{classify, sdk_config};
 use crate::asff::{self, Product};
 use crate::config::DestinationConfig;
 use crate::error::AlertError;
@@ -21,9 +21,7 @@ pub struct SecurityHub {
 }
 
 impl SecurityHub {
-    /// Credentials from the standard AWS chain, the region of the product
-    /// ARN; `endpoint_url` overrides the endpoint. The SDK's own retries
-    /// are off: the dispatcher's policy is the only one.
+    /// The SDK configured for the region of the product ARN.
     pub async fn new(config: &DestinationConfig) -> Result<SecurityHub, AlertError> {
         let err = |message: String| AlertError::Destination {
             destination: config.name.clone(),
@@ -34,20 +32,10 @@ impl SecurityHub {
             .as_deref()
             .ok_or_else(|| err("needs product_arn".into()))?;
         let product = Product::from_arn(arn).map_err(err)?;
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(product.region.clone()))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(config.timeout())
-                    .build(),
-            );
-        if let Some(endpoint) = &config.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
+        let sdk = sdk_config(config, Some(product.region.clone())).await;
         Ok(SecurityHub {
             product,
-            client: aws_sdk_securityhub::Client::new(&loader.load().await),
+            client: aws_sdk_securityhub::Client::new(&sdk),
         })
     }
 
@@ -62,7 +50,7 @@ impl SecurityHub {
         for f in findings {
             request = request.findings(asff::finding(f, &self.product));
         }
-        let response = request.send().await.map_err(classify)?;
+        let response = request.send().await.map_err(|e| classify(e, &RETRYABLE))?;
         for failed in response.failed_findings() {
             let Some(i) = findings
                 .iter()
@@ -92,36 +80,12 @@ impl SecurityHub {
     }
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
-) -> SendError {
-    let message = aws_sdk_securityhub::error::DisplayErrorContext(&e).to_string();
-    match &e {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or_default();
-            let retryable = [
-                "LimitExceeded",
-                "Throttling",
-                "TooManyRequests",
-                "InternalException",
-                "InternalFailure",
-                "ServiceUnavailable",
-            ]
-            .iter()
-            .any(|c| code.starts_with(c));
-            if retryable {
-                SendError::Retryable {
-                    message,
-                    retry_after: None,
-                }
-            } else {
-                SendError::Permanent { message }
-            }
-        }
-        // Timeouts, connection failures, unreadable answers: try again.
-        _ => SendError::Retryable {
-            message,
-            retry_after: None,
-        },
-    }
-}
+/// Security Hub errors worth another attempt.
+const RETRYABLE: [&str; 6] = [
+    "LimitExceeded",
+    "Throttling",
+    "TooManyRequests",
+    "InternalException",
+    "InternalFailure",
+    "ServiceUnavailable",
+];

@@ -1,10 +1,10 @@
 //! Amazon SNS: the finding JSON published to a topic, with message attributes
 //! for subscription filter policies, and group/deduplication ids on FIFO topics.
 
-use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use vigil_detect::Finding;
 
+use super::aws_sdk::{classify, sdk_config};
 use crate::config::DestinationConfig;
 use crate::error::AlertError;
 use crate::retry::SendError;
@@ -27,19 +27,9 @@ impl Sns {
                 destination: config.name.clone(),
                 message: "needs topic_arn".into(),
             })?;
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(config.timeout())
-                    .build(),
-            );
-        if let Some(endpoint) = &config.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
         Ok(Sns {
             topic_arn,
-            client: aws_sdk_sns::Client::new(&loader.load().await),
+            client: aws_sdk_sns::Client::new(&sdk_config(config, None).await),
         })
     }
 
@@ -74,7 +64,7 @@ impl Sns {
         }
         match request.send().await {
             Ok(_) => Ok(()),
-            Err(e) => Err(classify(e)),
+            Err(e) => Err(classify(e, &RETRYABLE)),
         }
     }
 }
@@ -94,37 +84,13 @@ fn subject(f: &Finding) -> String {
     s.chars().take(100).collect()
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
-) -> SendError {
-    let message = aws_sdk_sns::error::DisplayErrorContext(&e).to_string();
-    match &e {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or_default();
-            let retryable = [
-                "Throttling",
-                "ThrottlingException",
-                "ThrottledException",
-                "InternalError",
-                "InternalFailure",
-                "ServiceUnavailable",
-                "KMSThrottling",
-            ]
-            .iter()
-            .any(|c| code.starts_with(c));
-            if retryable {
-                SendError::Retryable {
-                    message,
-                    retry_after: None,
-                }
-            } else {
-                SendError::Permanent { message }
-            }
-        }
-        // Timeouts, connection failures, unreadable answers: try again.
-        _ => SendError::Retryable {
-            message,
-            retry_after: None,
-        },
-    }
-}
+/// SNS errors worth another attempt.
+const RETRYABLE: [&str; 7] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "KMSThrottling",
+];
