@@ -856,7 +856,11 @@ fn run_writes_ocsf_findings_and_export_writes_ocsf_events() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(alerted > 10 && events.len() == alerted, "{alerted} {}", events.len());
+    assert!(
+        alerted > 10 && events.len() == alerted,
+        "{alerted} {}",
+        events.len()
+    );
     assert!(events
         .iter()
         .all(|e| e["class_uid"] == 2004 && e["finding_info"]["uid"].is_string()));
@@ -866,7 +870,11 @@ fn run_writes_ocsf_findings_and_export_writes_ocsf_events() {
         .args(["export", "ocsf", "--format", "ndjson", "--out", "-"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let exported: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
