@@ -279,8 +279,8 @@ const HUNTING_DEFAULTS: [(&str, &str); 5] = [
 /// A session over the lake for hunting: every table (restricted to `range`
 /// when one is given, so only the partitions it touches are read), the
 /// `events` view (the common columns of the log tables, with a `source`
-/// column), the OCSF views (`ocsf_api_activity`, ...) and Vigil's SQL
-/// functions.
+/// column) and Vigil's SQL functions. The OCSF views are added when a query
+/// names one ([`crate::ocsf::register_views_for`]).
 pub async fn hunting_session(
     lake: &Lake,
     range: Option<crate::TimeRange>,
@@ -343,7 +343,6 @@ pub async fn hunting_session(
         ctx.register_table("events", events.into_view())
             .map_err(q)?;
     }
-    crate::ocsf::register_views(&ctx).await?;
     Ok(ctx)
 }
 

@@ -34,6 +34,9 @@ fn lake_of(paths: &[PathBuf]) -> (tempfile::TempDir, Lake) {
 async fn query(lake: &Lake, sql: &str) -> Vec<serde_json::Map<String, Value>> {
     guard::check(sql, &HUNTING_TABLES).unwrap();
     let ctx = hunting_session(lake, None).await.unwrap();
+    vigil_queries::ocsf::register_views_for(&ctx, sql)
+        .await
+        .unwrap();
     let batches = ctx
         .sql_with_options(sql, guard::sql_options())
         .await
@@ -355,4 +358,27 @@ async fn parquet_export_to_s3_writes_the_same_layout() {
         .map(|m| m.source)
         .collect();
     assert_eq!(sources, exported);
+}
+
+#[tokio::test]
+async fn sessions_get_the_ocsf_views_when_a_query_names_one() {
+    let (_dir, lake) = lake_of(&[sample_logs("apigateway")]);
+    let ctx = hunting_session(&lake, None).await.unwrap();
+    let views: Vec<&str> = EventClass::ALL.iter().map(|c| c.view()).collect();
+    vigil_queries::ocsf::register_views_for(&ctx, "SELECT count(*) FROM apigateway")
+        .await
+        .unwrap();
+    for view in &views {
+        assert!(!ctx.table_exist(*view).unwrap(), "{view}");
+    }
+    vigil_queries::ocsf::register_views_for(&ctx, "SELECT count(*) FROM OCSF_HTTP_ACTIVITY")
+        .await
+        .unwrap();
+    for view in &views {
+        assert!(ctx.table_exist(*view).unwrap(), "{view}");
+    }
+    // Twice is harmless.
+    vigil_queries::ocsf::register_views_for(&ctx, "SELECT 1 FROM ocsf_api_activity")
+        .await
+        .unwrap();
 }

@@ -131,6 +131,7 @@ async fn execute(ctx: &SessionContext, sql: &str, limit: Option<usize>) -> Resul
     guard::check_query(sql, &HUNTING_TABLES)
         .map_err(|r| anyhow::anyhow!("line {}: {}", r.line, r.message))?;
     let started = std::time::Instant::now();
+    vigil_queries::ocsf::register_views_for(ctx, sql).await?;
     let run = async {
         let mut df = ctx.sql_with_options(sql, guard::sql_options()).await?;
         if let Some(n) = limit {

@@ -266,6 +266,20 @@ pub(crate) fn unmapped(fields: &[(&str, &str)]) -> String {
     )
 }
 
+/// Registers the OCSF views when `sql` names one of them and the session
+/// has not got them yet. Planning them takes longer than many short hunts
+/// run, so a session gets them only when a query needs them.
+pub async fn register_views_for(ctx: &SessionContext, sql: &str) -> Result<(), QueryError> {
+    let names_one = sql.to_ascii_lowercase().contains("ocsf_");
+    let registered = ctx
+        .table_exist(EventClass::ApiActivity.view())
+        .map_err(QueryError::Query)?;
+    if names_one && !registered {
+        register_views(ctx).await?;
+    }
+    Ok(())
+}
+
 /// Registers a view per event class (`ocsf_api_activity`, ...) over the
 /// session's lake tables: every mapping of the class, one after the other.
 pub async fn register_views(ctx: &SessionContext) -> Result<(), QueryError> {
