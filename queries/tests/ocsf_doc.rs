@@ -128,7 +128,13 @@ async fn ocsf_doc_lists_every_mapped_attribute() {
         let mappings: Vec<_> = MAPPINGS.iter().filter(|m| m.class == class).collect();
         let mut columns: Vec<BTreeMap<String, (String, Option<String>)>> = Vec::new();
         for m in &mappings {
-            let batches = ctx.sql(&m.sql()).await.unwrap().collect().await.unwrap();
+            // In a fixed order, so that the examples do not depend on which
+            // file the scan read first.
+            let sql = format!(
+                "SELECT * FROM ({}) AS m ORDER BY time, m.metadata['uid'], raw_data",
+                m.sql()
+            );
+            let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
             columns.push(fields_of(&batches));
         }
         let mut paths: Vec<&String> = columns.iter().flat_map(|c| c.keys()).collect();
