@@ -85,7 +85,7 @@ pub async fn export(
     let mut target = target;
     for (hour, tables) in tables_by_hour {
         let hour_range = TimeRange::new(hour.max(range.from_ms), (hour + HOUR_MS).min(range.to_ms));
-        let ctx = crate::hunting_session(lake, Some(hour_range)).await?;
+        let ctx = crate::catalog::export_session(lake, Some(hour_range)).await?;
         for mapping in MAPPINGS.iter().filter(|m| tables.contains(&m.table)) {
             let records = count(&ctx, mapping).await?;
             if records == 0 {
