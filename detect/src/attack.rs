@@ -111,6 +111,17 @@ pub struct Tactic {
     pub name: String,
 }
 
+/// The Enterprise tactics, in the matrix's order.
+pub fn enterprise_tactics() -> Vec<Tactic> {
+    TACTICS
+        .iter()
+        .map(|(_, id, name)| Tactic {
+            id: Some(id),
+            name: name.to_string(),
+        })
+        .collect()
+}
+
 /// An ATT&CK technique (`T1098`) or sub-technique (`T1098.001`), with its
 /// name when Vigil knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

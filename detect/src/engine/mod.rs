@@ -25,6 +25,7 @@ use crate::tables::Tables;
 
 pub use outbox::to_deliver;
 pub use report::{DetectReport, StreamingCost};
+pub use schedule::last_settled;
 
 /// Which rules to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -9,6 +9,7 @@ use vigil_queries::TimeRange;
 use crate::error::DetectError;
 use crate::finding::Finding;
 use crate::rule::{Rule, Schedule};
+use crate::state::State;
 use crate::tables::Pushdown;
 use crate::window::due_windows;
 
@@ -193,6 +194,15 @@ async fn first_event_in_lake(lake: &Lake, table: Table) -> Result<Option<i64>, D
         }
     }
     Ok(None)
+}
+
+/// The end (Unix ms) of the last window a scheduled rule has settled; none
+/// before its first run.
+pub async fn last_settled(state: &State, rule_id: &str) -> Result<Option<i64>, DetectError> {
+    Ok(state
+        .get::<Checkpoint>(&checkpoint_name(rule_id))
+        .await?
+        .map(|c| c.last_window_end))
 }
 
 fn checkpoint_name(rule_id: &str) -> String {
