@@ -6,7 +6,11 @@
 #   - pySigma and its SQLite backend in the same venv, the reference the
 #     Sigma compiler is tested against, and ocsf-json-schema, the one the
 #     OCSF mappings are (VIGIL_TEST_PYTHON),
-#   - every cargo test, the #[ignore]d ones that need moto or pySigma included,
+#   - headless Chromium and chromedriver (Debian's packages, installed with
+#     apt-get when missing) and Selenium in the same venv: the browser test
+#     of the console,
+#   - every cargo test, the #[ignore]d ones that need moto, pySigma or the
+#     browser included,
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
 set -euo pipefail
@@ -22,6 +26,8 @@ PYSIGMA_SQLITE_VERSION="2.1.1"
 # as JSON Schema (differential tests of the OCSF mappings).
 OCSF_JSON_SCHEMA_VERSION="1.2.0"
 JSONSCHEMA_VERSION="4.26.0"
+# The console's browser test: Selenium drives Debian's chromium through chromedriver.
+SELENIUM_VERSION="4.50.0"
 INFRA_VENV="${VIGIL_INFRA_VENV:-$HOME/.cache/vigil-infra-venv}"
 CFN_LINT_VERSION="1.58.0"
 CHECKOV_VERSION="3.3.30"
@@ -40,6 +46,17 @@ if ! "$VENV/bin/python" -c "import ocsf_json_schema, jsonschema" 2>/dev/null; th
   echo "==> installing ocsf-json-schema $OCSF_JSON_SCHEMA_VERSION into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
+fi
+if ! "$VENV/bin/python" -c "import selenium" 2>/dev/null; then
+  echo "==> installing selenium $SELENIUM_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "selenium==$SELENIUM_VERSION"
+fi
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "==> installing chromium and chromium-driver (Debian packages)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 export VIGIL_TEST_PYTHON="$VENV/bin/python"
 

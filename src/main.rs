@@ -85,6 +85,14 @@ enum Command {
     Compact(commands::compact::CompactArgs),
     /// Print the lake's table schemas as Markdown.
     Schema,
+    /// The web console over the lake: findings, triage, pipeline health,
+    /// hunts and rule coverage (prints a one-time login link).
+    Serve(commands::console::ServeArgs),
+    /// The overview and findings of a time range as one self-contained HTML file.
+    Report(commands::console::ReportArgs),
+    /// Findings and their triage: list, show, set-status.
+    #[command(subcommand)]
+    Findings(commands::console::FindingsCommand),
     /// Export the lake's events in another format (OCSF).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
@@ -215,6 +223,10 @@ fn main() -> ExitCode {
             Command::Generate(args) => commands::generate::run_generate(&args),
             Command::Score(args) => commands::generate::run_score(&cli.lake, &args),
             Command::Export(command) => commands::export::run(&cli.lake, &command),
+            Command::Serve(args) => sources()
+                .and_then(|s| commands::console::serve(&cli.lake, &s, cli.hunts.as_deref(), &args)),
+            Command::Report(args) => commands::console::report(&cli.lake, &args),
+            Command::Findings(command) => commands::console::findings(&cli.lake, &command),
             Command::Schema => {
                 print!(
                     "{}",

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod backfill;
 pub mod compact;
+pub mod console;
 pub mod detect;
 pub mod export;
 pub mod generate;
