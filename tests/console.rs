@@ -430,6 +430,34 @@ async fn the_console_serves_every_page_signed_in_only_escaped_and_keeps_triage()
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r["source"] == "apigateway"));
 
+    // A long query shows that it runs, and stops when cancelled.
+    let slow = browser
+        .post(
+            "/hunts/run",
+            &[
+                ("csrf", csrf.as_str()),
+                (
+                    "sql",
+                    "SELECT count(*) AS n FROM apigateway a CROSS JOIN apigateway b \
+                     CROSS JOIN apigateway c CROSS JOIN apigateway d",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(slow.status(), StatusCode::SEE_OTHER);
+    let slow_job = slow.headers()[LOCATION].to_str().unwrap().to_string();
+    let (_, page) = browser.get(&slow_job).await;
+    assert!(page.contains("Running for"), "{page}");
+    assert!(page.contains("<meta http-equiv=\"refresh\""));
+    let cancelled = browser
+        .post(&format!("{slow_job}/cancel"), &[("csrf", csrf.as_str())])
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::SEE_OTHER);
+    let (_, page) = browser.get(&slow_job).await;
+    assert!(page.contains("Cancelled after"), "{page}");
+    let (status, _) = browser.get(&format!("{slow_job}/results.csv")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
     // Signing out ends the session.
     let r = browser.post("/logout", &[("csrf", csrf.as_str())]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -468,6 +496,65 @@ fn the_report_is_one_self_contained_escaped_file() {
         html.matches("<article class=\"finding-detail\" id=\"f-")
             .count()
     );
+}
+
+/// The same console over a lake in S3 (moto): pages, and triage kept in the
+/// bucket's state with a conditional write.
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn the_console_serves_an_s3_lake() {
+    let bucket = format!("vigil-console-{}", std::process::id());
+    let endpoint = vigil_test_support::create_moto_bucket(&bucket).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = PathBuf::from(format!("s3://{bucket}/lake"));
+    let with_endpoint = |cmd: &mut Command| {
+        cmd.env(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
+    };
+    let mut run = vigil(&lake, dir.path());
+    with_endpoint(&mut run);
+    succeed(run.arg("run").arg(sample_logs("")));
+    std::env::set_var(vigil_ingest::lake::S3_ENDPOINT_ENV, &endpoint);
+    let served = serve(&lake, dir.path());
+    let client = client();
+    let get = |path: &str| {
+        client
+            .get(format!("{}{path}", served.base))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .send()
+    };
+    for route in ROUTES {
+        let r = get(route).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{route}");
+    }
+    let list = unslash(&get("/findings").await.unwrap().text().await.unwrap());
+    let ids = finding_links(&list);
+    assert!(!ids.is_empty(), "{list}");
+    assert!(list.contains(&format!("lake: s3://{bucket}/lake")));
+    let id = &ids[0];
+    let r = client
+        .post(format!("{}/findings/{id}/status", served.base))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .form(&[("status", "resolved"), ("note", "in s3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = unslash(
+        &get(&format!("/findings/{id}"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        page.contains("id=\"triage-status\">resolved</span>"),
+        "{page}"
+    );
+    let mut show = vigil(&lake, dir.path());
+    with_endpoint(&mut show);
+    let shown = succeed(show.args(["findings", "show", id]));
+    assert!(shown.contains("resolved by api: in s3"), "{shown}");
 }
 
 /// A real browser over the console: needs Chromium and chromedriver (Debian's
