@@ -383,17 +383,32 @@ pub struct TableNewest {
     pub newest: Option<i64>,
 }
 
-/// The health of the lake within the session's range; `newest` over the
-/// whole lake.
-pub async fn health(ctx: &SessionContext, lake: &Lake) -> Result<Health, ConsoleError> {
+/// The health of the lake within `range` (the dead-letter from the session,
+/// which is restricted to it); `newest` over the whole lake.
+pub async fn health(
+    ctx: &SessionContext,
+    lake: &Lake,
+    range: TimeRange,
+) -> Result<Health, ConsoleError> {
+    use datafusion::functions_aggregate::expr_fn::count;
+    use datafusion::prelude::{col, lit};
     let mut health = Health::default();
+    // Records per hour from the files' row counts: a scan with no column
+    // and a filter on the partition columns alone reads only footers.
+    let plain = SessionContext::new();
+    vigil_queries::register_lake(&plain, lake)?;
     for table in Table::LOGS {
-        // A count without columns reads only the files' footers.
-        let sql = format!(
-            "SELECT date, hour, count(*) AS records FROM {} GROUP BY date, hour",
-            table.name()
-        );
-        for row in rows(ctx, &sql).await? {
+        let batches = plain
+            .table(table.name())
+            .await?
+            .filter(range.partition_filter())?
+            .aggregate(
+                vec![col("date"), col("hour")],
+                vec![count(lit(1)).alias("records")],
+            )?
+            .collect()
+            .await?;
+        for row in vigil_queries::output::rows(&batches)? {
             let date = row.get("date").and_then(Value::as_str).unwrap_or("");
             let hour = row.get("hour").and_then(Value::as_str).unwrap_or("");
             let Some(start) = partition_start(date, hour) else {

@@ -377,7 +377,7 @@ pub(crate) async fn overview_context(
     let triage = triage::load_all(&LakeState::Lake(lake.clone())).await?;
     let ctx = data::session(lake, range).await?;
     let findings = data::findings(&ctx, &triage).await?;
-    let health = data::health(&ctx, lake).await?;
+    let health = data::health(&ctx, lake, range).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let newest: Vec<Value> = health
         .newest

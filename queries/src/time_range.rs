@@ -14,6 +14,13 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// Every instant a lake partition can name: its folders are dated, from
+    /// 1970 to the end of 9999.
+    pub const ALL: TimeRange = TimeRange {
+        from_ms: 0,
+        to_ms: 253_402_300_800_000,
+    };
+
     pub fn new(from_ms: i64, to_ms: i64) -> Self {
         TimeRange { from_ms, to_ms }
     }

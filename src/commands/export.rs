@@ -43,8 +43,12 @@ pub fn run(lake_location: &str, command: &ExportCommand) -> Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let from = args.from.as_deref().map(|f| time_arg(f, now)).transpose()?;
     let to = args.to.as_deref().map(|t| time_arg(t, now)).transpose()?;
-    let range = (from.is_some() || to.is_some())
-        .then(|| TimeRange::new(from.unwrap_or(0), to.unwrap_or(253_402_300_800_000)));
+    let range = (from.is_some() || to.is_some()).then(|| {
+        TimeRange::new(
+            from.unwrap_or(TimeRange::ALL.from_ms),
+            to.unwrap_or(TimeRange::ALL.to_ms),
+        )
+    });
     if range.is_some_and(|r| r.is_empty()) {
         bail!("--from is not before --to");
     }

@@ -65,8 +65,7 @@ pub async fn export(
     range: Option<TimeRange>,
     target: ExportTarget<'_>,
 ) -> Result<ExportReport, QueryError> {
-    // Partition folders are named by date: the whole lake is 1970 to 9999.
-    let range = range.unwrap_or(TimeRange::new(0, 253_402_300_800_000));
+    let range = range.unwrap_or(TimeRange::ALL);
     // The hours each table has data for: an hour is read once, by the
     // mappings of the tables that have it.
     let mut tables_by_hour: BTreeMap<i64, Vec<Table>> = BTreeMap::new();
