@@ -5,40 +5,11 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use vigil_test_support::{checkout, in_checkout, sample_logs};
+use std::process::Stdio;
+use vigil_test_support::{in_checkout, sample_logs};
 
-fn vigil(lake: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    cmd.current_dir(checkout())
-        .arg("--lake")
-        .arg(lake)
-        .env_remove("VIGIL_LAKE");
-    cmd
-}
-
-/// Runs `cmd` and returns its stdout; the test fails, showing stdout and
-/// stderr, when the command does not succeed.
-fn succeed(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// Runs `cmd`, which must fail with a clear error rather than a panic, and
-/// returns its stderr.
-fn fail(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
+mod common;
+use common::{fail, succeed, vigil};
 
 /// The values of `key` in the JSON lines of a command's output.
 fn values_of(stdout: &str, key: &str) -> std::collections::BTreeSet<String> {

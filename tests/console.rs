@@ -25,25 +25,14 @@ const PAYLOADS: &str = concat!(
     "\n"
 );
 
-fn vigil(lake: &Path, work: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    cmd.current_dir(work)
-        .arg("--lake")
-        .arg(lake)
-        .env_remove("VIGIL_LAKE")
-        .env_remove("VIGIL_CONFIG");
-    cmd
-}
+mod common;
+use common::succeed;
 
-fn succeed(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+/// `vigil --lake LAKE` run in `work` (where `vigil run` leaves its alert file).
+fn vigil(lake: &Path, work: &Path) -> Command {
+    let mut cmd = common::vigil(lake);
+    cmd.current_dir(work).env_remove("VIGIL_CONFIG");
+    cmd
 }
 
 /// A lake made by the README's main command, plus the payload records.

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use datafusion::prelude::SessionContext;
-use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vigil_detect::attack::AttackTags;
@@ -452,54 +451,9 @@ fn partition_start(date: &str, hour: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// The newest partition (hour) of a table: the last day's folder, then its
-/// last hour's, so two listings whatever the lake's age.
-async fn newest_hour(lake: &Lake, table: Table) -> Result<Option<i64>, ConsoleError> {
-    let store = lake.store();
-    let listing_error = |e: object_store::Error| {
-        ConsoleError::Query(vigil_queries::QueryError::LakeUrl {
-            url: lake.table_url(table),
-            reason: e.to_string(),
-        })
-    };
-    let days = match store
-        .list_with_delimiter(Some(&lake.table_path(table)))
-        .await
-    {
-        Ok(d) => d.common_prefixes,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(listing_error(e)),
-    };
-    let mut days: Vec<_> = days
-        .into_iter()
-        .filter_map(|p| {
-            let date = p.filename()?.strip_prefix("date=")?.to_string();
-            Some((date, p))
-        })
-        .collect();
-    days.sort();
-    // The newest day with an hour folder in it.
-    for (date, day) in days.into_iter().rev() {
-        let hours = store
-            .list_with_delimiter(Some(&day))
-            .await
-            .map_err(listing_error)?
-            .common_prefixes;
-        let newest = hours
-            .iter()
-            .filter_map(|h| h.filename()?.strip_prefix("hour=").map(String::from))
-            .filter_map(|h| partition_start(&date, &h))
-            .max();
-        if newest.is_some() {
-            return Ok(newest);
-        }
-    }
-    Ok(None)
-}
-
 /// The time of a table's newest event (reads its newest hour only).
 pub async fn newest_event(lake: &Lake, table: Table) -> Result<Option<i64>, ConsoleError> {
-    let Some(hour) = newest_hour(lake, table).await? else {
+    let Some(hour) = vigil_queries::last_partition_hour(lake, table).await? else {
         return Ok(None);
     };
     let ctx =
@@ -520,7 +474,7 @@ pub async fn newest_event(lake: &Lake, table: Table) -> Result<Option<i64>, Cons
 pub async fn newest_anywhere(lake: &Lake) -> Result<Option<i64>, ConsoleError> {
     let mut newest = None;
     for table in Table::LOGS.into_iter().chain([Table::Findings]) {
-        if let Some(hour) = newest_hour(lake, table).await? {
+        if let Some(hour) = vigil_queries::last_partition_hour(lake, table).await? {
             newest = newest.max(Some(hour + HOUR_MS));
         }
     }

@@ -135,6 +135,26 @@ fn register(
 /// The start (Unix ms) of the first hour for which `table` has a partition,
 /// found by listing two folders; `None` when the table has none.
 pub async fn first_partition_hour(lake: &Lake, table: Table) -> Result<Option<i64>, QueryError> {
+    edge_partition_hour(lake, table, Edge::First).await
+}
+
+/// The start (Unix ms) of the last hour for which `table` has a partition
+/// (where its newest data is), found by listing two folders.
+pub async fn last_partition_hour(lake: &Lake, table: Table) -> Result<Option<i64>, QueryError> {
+    edge_partition_hour(lake, table, Edge::Last).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    First,
+    Last,
+}
+
+async fn edge_partition_hour(
+    lake: &Lake,
+    table: Table,
+    edge: Edge,
+) -> Result<Option<i64>, QueryError> {
     use object_store::ObjectStore;
     let store = lake.store();
     let list_err = |e: object_store::Error| QueryError::LakeUrl {
@@ -157,26 +177,28 @@ pub async fn first_partition_hour(lake: &Lake, table: Table) -> Result<Option<i6
         })
         .collect();
     dates.sort();
+    if edge == Edge::Last {
+        dates.reverse();
+    }
+    // The first (or last) day with an hour folder in it.
     for (date, day) in dates {
         let hours = store
             .list_with_delimiter(Some(&day))
             .await
             .map_err(list_err)?
             .common_prefixes;
-        let first = hours
-            .iter()
-            .filter_map(|hour| {
-                let h = hour.filename()?.strip_prefix("hour=")?;
-                chrono::NaiveDateTime::parse_from_str(
-                    &format!("{date} {h}:00:00"),
-                    "%Y-%m-%d %H:%M:%S",
-                )
+        let starts = hours.iter().filter_map(|hour| {
+            let h = hour.filename()?.strip_prefix("hour=")?;
+            chrono::NaiveDateTime::parse_from_str(&format!("{date} {h}:00:00"), "%Y-%m-%d %H:%M:%S")
                 .ok()
-            })
-            .map(|start| start.and_utc().timestamp_millis())
-            .min();
-        if first.is_some() {
-            return Ok(first);
+                .map(|start| start.and_utc().timestamp_millis())
+        });
+        let found = match edge {
+            Edge::First => starts.min(),
+            Edge::Last => starts.max(),
+        };
+        if found.is_some() {
+            return Ok(found);
         }
     }
     Ok(None)

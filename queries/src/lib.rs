@@ -18,8 +18,8 @@ pub mod placeholder;
 pub mod time_range;
 
 pub use catalog::{
-    first_partition_hour, hunting_session, lake_is_empty, partition_hours, register_lake,
-    register_lake_views, register_table, string_views_of, HUNTING_TABLES,
+    first_partition_hour, hunting_session, lake_is_empty, last_partition_hour, partition_hours,
+    register_lake, register_lake_views, register_table, string_views_of, HUNTING_TABLES,
 };
 pub use error::QueryError;
 pub use functions::register_functions;
