@@ -165,7 +165,6 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 struct PageError {
     status: StatusCode,
     message: String,
-    page: Option<Html<String>>,
 }
 
 impl From<ConsoleError> for PageError {
@@ -182,27 +181,23 @@ impl From<ConsoleError> for PageError {
         PageError {
             status,
             message: e.to_string(),
-            page: None,
         }
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        match self.page {
-            Some(page) => (self.status, page).into_response(),
-            None => (
+        (
+            self.status,
+            Html(format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error · Vigil</title>\
+                 <link rel=\"stylesheet\" href=\"/assets/style.css\"></head><body><main><h1>{}</h1>\
+                 <p class=\"error\">{}</p><p><a href=\"/\">Overview</a></p></main></body></html>",
                 self.status,
-                Html(format!(
-                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error · Vigil</title>\
-                     <link rel=\"stylesheet\" href=\"/assets/style.css\"></head><body><main><h1>{}</h1>\
-                     <p class=\"error\">{}</p><p><a href=\"/\">Overview</a></p></main></body></html>",
-                    self.status,
-                    crate::chart::escape(&self.message)
-                )),
-            )
-                .into_response(),
-        }
+                crate::chart::escape(&self.message)
+            )),
+        )
+            .into_response()
     }
 }
 
@@ -216,7 +211,6 @@ fn refused(message: &str) -> PageError {
     PageError {
         status: StatusCode::FORBIDDEN,
         message: message.into(),
-        page: None,
     }
 }
 
@@ -315,11 +309,11 @@ async fn logout(
         c.auth.end_session(session_id);
     }
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("vigil_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
-    );
-    let _ = COOKIE;
+    if let Ok(expired) = HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, expired);
+    }
     Ok(response)
 }
 
