@@ -23,16 +23,18 @@ TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 (cd "$SCRATCH" && "$VIGIL" --lake "$SCRATCH/sample-lake" run "$OLDPWD/sample-logs" >/dev/null 2>&1)
 
-# serve LAKE → the base URL (the server runs in the background as $SERVER).
+# serve LAKE: the server in the background ($SERVER), its address in $BASE
+# (not a command substitution: its subshell would run the EXIT trap).
 serve() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; fi
+  rm -f "$SCRATCH/serve.err"
   VIGIL_CONSOLE_TOKEN="$TOKEN" "$VIGIL" --lake "$1" serve --listen 127.0.0.1:0 2>"$SCRATCH/serve.err" &
   SERVER=$!
   for _ in $(seq 1 100); do
     if grep -q "login?code=" "$SCRATCH/serve.err" 2>/dev/null; then break; fi
     sleep 0.1
   done
-  sed -n 's|.*\(http://[0-9.:]*\)/login.*|\1|p' "$SCRATCH/serve.err" | head -1
+  BASE=$(sed -n 's|.*\(http://[0-9.:]*\)/login.*|\1|p' "$SCRATCH/serve.err" | head -1)
 }
 
 # times BASE PATH → "median slowest" of 5 requests after a warm-up.
@@ -40,13 +42,14 @@ times() {
   curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" "$1$2"
   for _ in 1 2 3 4 5; do
     curl -s -o /dev/null -w "%{time_total}\n" -H "Authorization: Bearer $TOKEN" "$1$2"
-  done | sort -n | awk '{ t[NR] = $1 } END { printf "%.3f %.3f", t[3], t[5] }'
+  done | sort -n | awk '{ t[NR] = $1 } END { printf "%.3f %.3f\n", t[3], t[5] }'
 }
 
 echo "| page | lake | median (s) | slowest (s) |"
 echo "|---|---|---|---|"
 for lake in "$SCRATCH/sample-lake" ${1:+"$1"}; do
-  base=$(serve "$lake")
+  serve "$lake"
+  base="$BASE"
   name=$([ "$lake" = "$SCRATCH/sample-lake" ] && echo "samples" || basename "$lake")
   first=$(curl -s -H "Authorization: Bearer $TOKEN" "$base/findings" | grep -o 'href="&#x2f;findings&#x2f;[0-9a-f]*"' | head -1 | sed 's/.*&#x2f;\([0-9a-f]*\)"/\1/')
   for page in / /findings /rules /hunts ${first:+"/findings/$first"}; do
