@@ -213,6 +213,46 @@ async fn the_console_serves_every_page_signed_in_only_escaped_and_keeps_triage()
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
+    // The stylesheet needs no sign-in; the sign-in form takes the token.
+    let css = client
+        .get(format!("{}/assets/style.css", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let form = client
+        .get(format!("{}/login", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form.text().await.unwrap().contains("name=\"token\""));
+    let wrong = client
+        .post(format!("{}/login", served.base))
+        .form(&[("token", "not-it")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get(SET_COOKIE).is_none());
+    let by_token = client
+        .post(format!("{}/login", served.base))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), StatusCode::SEE_OTHER);
+    let token_cookie = by_token.headers()[SET_COOKIE].to_str().unwrap();
+    let token_cookie = token_cookie.split(';').next().unwrap().to_string();
+    let r = client
+        .get(format!("{}/rules", served.base))
+        .header(COOKIE, &token_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
     // The login link: a session cookie, once.
     let r = client.get(&served.login_link).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -265,6 +305,10 @@ async fn the_console_serves_every_page_signed_in_only_escaped_and_keeps_triage()
     assert!(!ids.is_empty(), "{list}");
     assert!(list.contains("&lt;script&gt;"), "payloads show as text");
     let (_, all) = browser.get("/findings?from=2020-01-01&to=2030-01-01").await;
+    assert!(
+        all.contains("href=\"/findings\" aria-current=\"page\""),
+        "the list is the current page in the navigation"
+    );
     assert!(
         finding_links(&all).len() > ids.len(),
         "the filter narrowed the list"

@@ -48,7 +48,7 @@ pub(super) async fn findings(
         "rule_ids": rule_ids,
         "rows": rows,
         "total": page.total,
-        "page": page.page,
+        "page_number": page.page,
         "pages": page.pages,
         "sort_links": sort_links,
         "prev_link": (page.page > 1).then(|| filter.query(page.page - 1, None)),
