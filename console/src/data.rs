@@ -131,17 +131,12 @@ pub async fn findings(
     let sql = format!("SELECT {FINDING_COLUMNS} FROM findings");
     let mut by_id: BTreeMap<String, FindingSummary> = BTreeMap::new();
     for row in rows(ctx, &sql).await? {
-        let row: FindingRow = serde_json::from_value(Value::Object(row))
-            .map_err(|e| ConsoleError::BadRequest(format!("a findings row: {e}")))?;
-        fold(&mut by_id, row);
+        fold(&mut by_id, finding_row(row)?);
     }
     let mut out: Vec<FindingSummary> = by_id
         .into_values()
         .map(|mut f| {
-            f.status = triage
-                .get(&f.finding_id)
-                .map(|t| t.effective(f.detected_at))
-                .unwrap_or(TriageRecord::default().effective(f.detected_at));
+            set_status(&mut f, triage);
             f
         })
         .collect();
@@ -151,6 +146,19 @@ pub async fn findings(
             .then(a.finding_id.cmp(&b.finding_id))
     });
     Ok(out)
+}
+
+fn finding_row(row: serde_json::Map<String, Value>) -> Result<FindingRow, ConsoleError> {
+    serde_json::from_value(Value::Object(row))
+        .map_err(|e| ConsoleError::Lake(format!("a row of the findings table: {e}")))
+}
+
+/// The status its triage (none: open) gives a finding.
+fn set_status(f: &mut FindingSummary, triage: &BTreeMap<String, TriageRecord>) {
+    f.status = match triage.get(&f.finding_id) {
+        Some(record) => record.effective(f.detected_at),
+        None => TriageRecord::default().effective(f.detected_at),
+    };
 }
 
 fn fold(by_id: &mut BTreeMap<String, FindingSummary>, row: FindingRow) {
@@ -312,18 +320,12 @@ pub async fn details(
                 }
             }
         }
-        let row: FindingRow = serde_json::from_value(Value::Object(row))
-            .map_err(|e| ConsoleError::BadRequest(format!("a findings row: {e}")))?;
-        fold(&mut by_id, row);
+        fold(&mut by_id, finding_row(row)?);
     }
     let mut out: Vec<FindingDetail> = by_id
         .into_values()
         .map(|mut summary| {
-            summary.status = triage
-                .get(&summary.finding_id)
-                .cloned()
-                .unwrap_or_default()
-                .effective(summary.detected_at);
+            set_status(&mut summary, triage);
             let (fields, samples) = extras.remove(&summary.finding_id).unwrap_or_default();
             let attack = AttackView::from_tags(&summary.tags);
             FindingDetail {

@@ -16,6 +16,8 @@ pub enum ConsoleError {
         #[source]
         source: minijinja::Error,
     },
+    #[error("the lake holds what the console cannot read: {0}")]
+    Lake(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
