@@ -17,10 +17,12 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def chromium_paths():
@@ -76,6 +78,16 @@ def no_live_payloads(driver, where):
     check(handlers == 0, f"{where}: {handlers} element(s) with an event handler")
 
 
+def click_and_load(driver, element):
+    # A click returns before the page it leads to may have replaced this one:
+    # wait until the old document is gone and the new one has loaded.
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait = WebDriverWait(driver, 60)
+    wait.until(expected_conditions.staleness_of(old_page))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def visit(driver, url, heading, where):
     driver.get(url)
     h1 = driver.find_element(By.TAG_NAME, "h1").text
@@ -108,7 +120,7 @@ def run(driver, base, login_link, shots):
           "Findings", "filtered findings")
     payload_link = driver.find_elements(By.CSS_SELECTOR, "table.findings td a")
     check(payload_link, "the payload's finding is listed")
-    payload_link[0].click()
+    click_and_load(driver, payload_link[0])
     check("Triage" in driver.page_source, "the finding's page")
     errors = console_errors(driver)
     check(not errors, f"finding page: browser console errors: {errors}")
@@ -121,7 +133,7 @@ def run(driver, base, login_link, shots):
     Select(driver.find_element(By.ID, "triage-select")).select_by_value("acknowledged")
     driver.find_element(By.NAME, "by").send_keys("browser")
     driver.find_element(By.NAME, "note").send_keys("triaged from the browser <i>test</i>")
-    driver.find_element(By.ID, "triage-submit").click()
+    click_and_load(driver, driver.find_element(By.ID, "triage-submit"))
     status = driver.find_element(By.ID, "triage-status").text
     check(status == "acknowledged", f"status after saving: {status!r}")
     history = driver.find_element(By.CSS_SELECTOR, "ol.history").text
@@ -132,13 +144,21 @@ def run(driver, base, login_link, shots):
     # A hunt from the finding's links, run and shown.
     hunt_links = driver.find_elements(By.CSS_SELECTOR, "ul.hunt-links a")
     check(hunt_links, "the finding links to hunts")
-    hunt_links[0].click()
-    driver.find_element(By.ID, "run-hunt").click()
+    click_and_load(driver, hunt_links[0])
+    click_and_load(driver, driver.find_element(By.ID, "run-hunt"))
+    # The job's page refreshes itself until the job ends.
     deadline = time.time() + 60
-    while "Running for" in driver.page_source:
+    while True:
         check(time.time() < deadline, "the hunt finished")
+        try:
+            states = driver.find_elements(By.ID, "job-state")
+            if states and "Running for" not in states[0].text:
+                break
+        except StaleElementReferenceException:
+            states = []
         time.sleep(0.5)
-        driver.refresh()
+        if states:
+            driver.refresh()
     state = driver.find_element(By.ID, "job-state").text
     check("row(s) in" in state, f"the hunt's state: {state!r}")
     check(driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr"), "the hunt has rows")
