@@ -90,3 +90,13 @@ pub fn current() -> Arc<Context> {
 pub fn install(context: Arc<Context>) {
     *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(context);
 }
+
+/// Puts `context` in force (none: the empty one) and returns the one it
+/// replaces, so that a caller can put it back (rule tests with their own
+/// indicators do).
+pub fn replace(context: Option<Arc<Context>>) -> Option<Arc<Context>> {
+    std::mem::replace(
+        &mut *CURRENT.write().unwrap_or_else(|e| e.into_inner()),
+        context,
+    )
+}

@@ -10,6 +10,8 @@ use vigil_ingest::schema::{schema, FindingsColumns};
 use vigil_ingest::Table;
 use vigil_queries::TimeRange;
 
+pub use vigil_context::FindingContext;
+
 use crate::error::DetectError;
 
 /// How bad a finding is, in increasing order.
@@ -113,6 +115,9 @@ pub struct Finding {
     /// Up to three raw events, secrets redacted.
     pub samples: Vec<String>,
     pub detected_at: i64,
+    /// Where its address is, whose account and principal it is about.
+    #[serde(default, skip_serializing_if = "FindingContext::is_empty")]
+    pub context: FindingContext,
 }
 
 /// The most samples a finding keeps.
@@ -163,6 +168,8 @@ pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, DetectError> 
         b.samples
             .append_value(serde_json::to_string(&f.samples).unwrap_or_default());
         b.detected_at.append_value(f.detected_at);
+        b.context
+            .append_value(serde_json::to_string(&f.context).unwrap_or_default());
     }
     let mut columns = Vec::new();
     b.finish_into(&mut columns);

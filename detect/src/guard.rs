@@ -6,9 +6,14 @@ pub use vigil_queries::guard::{sql_options, Refusal};
 /// The tables a rule may read.
 pub const RULE_TABLES: [Table; 4] = Table::LOGS;
 
+/// Tables of context a rule may join its lake tables with.
+pub const CONTEXT_TABLES: [&str; 1] = ["intel"];
+
 /// One read-only SELECT over the rule tables; returns the tables it reads.
 pub fn check(sql: &str) -> Result<Vec<Table>, Refusal> {
-    let names = vigil_queries::guard::check(sql, &RULE_TABLES.map(|t| t.name()))?;
+    let mut allowed: Vec<&str> = RULE_TABLES.iter().map(|t| t.name()).collect();
+    allowed.extend(CONTEXT_TABLES);
+    let names = vigil_queries::guard::check(sql, &allowed)?;
     if names.is_empty() {
         return Err(Refusal {
             line: 1,

@@ -57,6 +57,18 @@ pub struct RuleTest {
     /// Key columns each expected finding must have (each entry matches a different finding).
     #[serde(default)]
     pub expect: Vec<BTreeMap<String, String>>,
+    /// Indicators in force while the test runs (a plain list's lines, or
+    /// `{ value = "...", kind = "user_agent" }`), for rules that use `intel_match`.
+    #[serde(default)]
+    pub intel: Vec<TestIndicator>,
+}
+
+/// One indicator of a rule test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TestIndicator {
+    Value(String),
+    Described { value: String, kind: String },
 }
 
 fn family<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Family>, D::Error> {

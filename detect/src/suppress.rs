@@ -143,7 +143,13 @@ impl Suppressor {
                 other => Some(other.to_string()),
             })
         });
+        let context = vigil_context::current().finding_context(
+            c.entities.src_ip.as_deref(),
+            c.entities.account_id.as_deref(),
+            c.entities.actor.as_deref(),
+        );
         Decision::Report(Box::new(Finding {
+            context,
             finding_id: e.finding_id.clone(),
             rule_id: rule.id.clone(),
             title,

@@ -118,15 +118,55 @@ pub async fn detect_in_memory(rules: RuleSet, tables: &Tables) -> Result<Vec<Fin
         .map_err(|e| e.to_string())
 }
 
+/// The context a test's `intel` puts in force.
+fn test_context(test: &RuleTest) -> Result<vigil_context::Context, String> {
+    use crate::rule::TestIndicator;
+    use vigil_context::IndicatorKind;
+    let mut indicators = Vec::new();
+    for entry in &test.intel {
+        let (value, kind) = match entry {
+            TestIndicator::Value(v) => (v, IndicatorKind::guess(v)),
+            TestIndicator::Described { value, kind } => (value, IndicatorKind::parse(kind)),
+        };
+        let kind = kind.ok_or_else(|| format!("intel {value:?}: no known kind"))?;
+        indicators.push(vigil_context::Indicator {
+            value: value.clone(),
+            kind,
+            source: "rule-test".into(),
+            confidence: None,
+            first_seen: None,
+            last_seen: None,
+            tags: vec!["test".into()],
+        });
+    }
+    let (intel, rejected) = vigil_context::IntelSet::build(indicators, "test".into());
+    if !rejected.is_empty() {
+        return Err(format!("intel: {}", rejected.join("; ")));
+    }
+    Ok(vigil_context::Context {
+        intel,
+        ..Default::default()
+    })
+}
+
 async fn run_one(rule: &Rule, test: &RuleTest) -> Result<(Vec<Finding>, Vec<String>), String> {
     let tables = ingest_records(test)?;
-    let findings = detect_in_memory(
-        RuleSet {
-            rules: vec![rule.clone()],
-        },
-        &tables,
-    )
-    .await?;
+    let rules = RuleSet {
+        rules: vec![rule.clone()],
+    };
+    let findings = if test.intel.is_empty() {
+        detect_in_memory(rules, &tables).await?
+    } else {
+        // The test's indicators are in force for this test only; tests
+        // with indicators take turns.
+        static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = TURN.lock().await;
+        let context = std::sync::Arc::new(test_context(test)?);
+        let before = vigil_context::replace(Some(context));
+        let result = detect_in_memory(rules, &tables).await;
+        vigil_context::replace(before);
+        result?
+    };
     let mut problems = Vec::new();
     if findings.len() != test.expect_count {
         problems.push(format!(

@@ -40,6 +40,7 @@ async fn route_spike_findings(per_bucket: &[usize]) -> Vec<Finding> {
         records: search_traffic(per_bucket),
         expect_count: 0,
         expect: Vec::new(),
+        intel: Vec::new(),
     };
     let tables = ingest_records(&test).expect("records parse");
     detect_in_memory(RuleSet { rules: vec![rule] }, &tables)

@@ -564,6 +564,8 @@ columns! {
         samples: StringBuilder,
         /// When the detection ran (UTC, ms).
         detected_at: TimestampMillisecondBuilder,
+        /// What the context said about the finding, as a JSON object: `src_ip` (GeoIP `country`, `city`, `asn`, `as_org`), `account` (`name`, `environment`), `owner` (`owner`, `team`); `{}` when nothing is known.
+        context: StringBuilder,
     }
 }
 

@@ -389,7 +389,7 @@ async fn session(
 }
 
 /// The tables a hunting query may read.
-pub const HUNTING_TABLES: [&str; 12] = [
+pub const HUNTING_TABLES: [&str; 13] = [
     "cloudtrail",
     "apigateway",
     "lambda",
@@ -397,6 +397,7 @@ pub const HUNTING_TABLES: [&str; 12] = [
     "findings",
     "deadletter",
     "events",
+    "intel",
     "ocsf_api_activity",
     "ocsf_authentication",
     "ocsf_account_change",

@@ -36,6 +36,7 @@ pub fn register_functions(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(CidrContains::new()));
     ctx.register_udf(ScalarUDF::from(ArnPart::new()));
     ctx.register_udf(ScalarUDF::from(IpAddress::new()));
+    crate::context_functions::register_context(ctx);
 }
 
 /// `json_str(json, 'a', 'b', '0')`: the value at `a.b[0]` as text (strings
@@ -275,13 +276,13 @@ fn visit_leaf(
 
 /// A text argument of a function: a constant, read once per batch, or a
 /// column, read as string views (other string types are viewed, not copied).
-enum TextArg {
+pub(crate) enum TextArg {
     Constant(Option<String>),
     Column(StringViewArray),
 }
 
 impl TextArg {
-    fn new(value: &ColumnarValue) -> Result<TextArg> {
+    pub(crate) fn new(value: &ColumnarValue) -> Result<TextArg> {
         use datafusion::scalar::ScalarValue;
         Ok(match value {
             ColumnarValue::Scalar(v) if v.is_null() => TextArg::Constant(None),
@@ -302,7 +303,7 @@ impl TextArg {
     }
 
     /// The text at `row`; `None` for NULL.
-    fn get(&self, row: usize) -> Option<&str> {
+    pub(crate) fn get(&self, row: usize) -> Option<&str> {
         match self {
             TextArg::Constant(text) => text.as_deref(),
             TextArg::Column(a) => (!a.is_null(row)).then(|| a.value(row)),

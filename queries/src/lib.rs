@@ -4,6 +4,7 @@
 //! through it.
 
 pub mod catalog;
+pub mod context_functions;
 pub mod dictionary;
 pub mod error;
 pub mod filter_order;

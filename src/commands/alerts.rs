@@ -85,6 +85,7 @@ fn sample_finding() -> Finding {
         fields: Default::default(),
         samples: Vec::new(),
         detected_at: now,
+        context: Default::default(),
     }
 }
 

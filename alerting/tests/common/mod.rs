@@ -229,5 +229,6 @@ pub fn finding(n: usize, rule: &str, severity: Severity) -> Finding {
         fields: Default::default(),
         samples: vec!["{\"eventName\":\"PutBucketPolicy\"}".into()],
         detected_at: 1_795_511_400_000,
+        context: Default::default(),
     }
 }
