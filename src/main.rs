@@ -93,6 +93,9 @@ enum Command {
     /// Findings and their triage: list, show, set-status.
     #[command(subcommand)]
     Findings(commands::console::FindingsCommand),
+    /// The context of `[context]` (threat intelligence, GeoIP, the directory):
+    /// what is loaded, and what it says about the values given.
+    Context(commands::context::ContextArgs),
     /// Export the lake's events in another format (OCSF).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
@@ -173,6 +176,24 @@ impl Command {
                 | Command::Backfill(_)
         )
     }
+
+    /// Commands that detect, hunt or show findings: they run with the
+    /// context of `[context]` in force. (Rule tests do not: each declares
+    /// the indicators it needs.)
+    fn uses_context(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Detect(_)
+                | Command::Query(_)
+                | Command::Hunt(_)
+                | Command::Tail(_)
+                | Command::Backfill(_)
+                | Command::Serve(_)
+                | Command::Report(_)
+                | Command::Rules(commands::rules::RulesCommand::Validate { .. })
+        )
+    }
 }
 
 /// Output piped into `head` and the like: end quietly when the reader goes
@@ -194,6 +215,12 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     if cli.command.writes_the_lake() {
         memory::disable_transparent_huge_pages();
+    }
+    if cli.command.uses_context() {
+        if let Err(e) = commands::context::install(cli.config.as_deref()) {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
     }
     let sources = || commands::rules::sources(&cli.rules, &cli.packs, cli.config.as_deref());
     let result =
@@ -227,6 +254,7 @@ fn main() -> ExitCode {
                 .and_then(|s| commands::console::serve(&cli.lake, &s, cli.hunts.as_deref(), &args)),
             Command::Report(args) => commands::console::report(&cli.lake, &args),
             Command::Findings(command) => commands::console::findings(&cli.lake, &command),
+            Command::Context(args) => commands::context::run(cli.config.as_deref(), &args),
             Command::Schema => {
                 print!(
                     "{}",

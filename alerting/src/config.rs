@@ -142,6 +142,16 @@ pub struct DestinationConfig {
     pub tags: Vec<String>,
     #[serde(default)]
     pub exclude_tags: Vec<String>,
+    /// Routing: only findings about accounts of these environments (as the
+    /// `[context] directory` names them; all when empty); never these.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    #[serde(default)]
+    pub exclude_environments: Vec<String>,
+    /// Routing: only findings whose principal's owner is in one of these
+    /// teams (all when empty).
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -177,6 +187,9 @@ impl DestinationConfig {
             exclude_rules: Vec::new(),
             tags: Vec::new(),
             exclude_tags: Vec::new(),
+            environments: Vec::new(),
+            exclude_environments: Vec::new(),
+            teams: Vec::new(),
         }
     }
 
@@ -187,6 +200,23 @@ impl DestinationConfig {
             && !self.exclude_rules.contains(&f.rule_id)
             && (self.tags.is_empty() || f.tags.iter().any(|t| self.tags.contains(t)))
             && !f.tags.iter().any(|t| self.exclude_tags.contains(t))
+            && self.routes_environment(f)
+            && (self.teams.is_empty()
+                || f.context
+                    .owner
+                    .as_ref()
+                    .and_then(|o| o.team.as_ref())
+                    .is_some_and(|t| self.teams.contains(t)))
+    }
+
+    fn routes_environment(&self, f: &Finding) -> bool {
+        let environment = f
+            .context
+            .account
+            .as_ref()
+            .and_then(|a| a.environment.as_ref());
+        (self.environments.is_empty() || environment.is_some_and(|e| self.environments.contains(e)))
+            && !environment.is_some_and(|e| self.exclude_environments.contains(e))
     }
 
     pub fn timeout(&self) -> Duration {
@@ -373,5 +403,50 @@ min_severity = "medium"
             .unwrap_err()
             .contains("refused"));
         assert!(check_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn destinations_route_by_the_accounts_environment_and_the_owners_team() {
+        use vigil_context::{AccountInfo, FindingContext, OwnerInfo};
+        let mut finding = vigil_detect::Finding {
+            finding_id: "f".into(),
+            rule_id: "r".into(),
+            title: "t".into(),
+            severity: Severity::High,
+            status: vigil_detect::FindingStatus::New,
+            first_seen: 0,
+            last_seen: 0,
+            event_count: 1,
+            dedup_key: "k".into(),
+            entities: Default::default(),
+            tags: vec![],
+            window_start: 0,
+            window_end: 0,
+            fields: Default::default(),
+            samples: vec![],
+            detected_at: 0,
+            context: FindingContext::default(),
+        };
+        let mut paging = DestinationConfig::new("pager", DestinationKind::Stdout);
+        paging.environments = vec!["prod".into()];
+        let mut quiet = DestinationConfig::new("chat", DestinationKind::Stdout);
+        quiet.exclude_environments = vec!["prod".into()];
+        let mut platform = DestinationConfig::new("platform", DestinationKind::Stdout);
+        platform.teams = vec!["platform".into()];
+        // Nothing known: only destinations that do not ask.
+        assert!(!paging.routes(&finding) && quiet.routes(&finding) && !platform.routes(&finding));
+        finding.context.account = Some(AccountInfo {
+            id: "111122223333".into(),
+            name: Some("acme-prod".into()),
+            environment: Some("prod".into()),
+        });
+        finding.context.owner = Some(OwnerInfo {
+            principal: "bob".into(),
+            owner: None,
+            team: Some("platform".into()),
+        });
+        assert!(paging.routes(&finding) && !quiet.routes(&finding) && platform.routes(&finding));
+        finding.context.account.as_mut().unwrap().environment = Some("dev".into());
+        assert!(!paging.routes(&finding) && quiet.routes(&finding));
     }
 }

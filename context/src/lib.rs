@@ -52,6 +52,47 @@ impl FindingContext {
     pub fn is_empty(&self) -> bool {
         self.src_ip.is_none() && self.account.is_none() && self.owner.is_none()
     }
+
+    /// One line for a person: `NL, Amsterdam, AS64500 Example Hosting ·
+    /// account acme-prod (prod) · owner bob@acme.example (platform)`.
+    pub fn summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(geo) = &self.src_ip {
+            let mut place: Vec<String> = [&geo.country, &geo.city]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            match (geo.asn, &geo.as_org) {
+                (Some(asn), Some(org)) => place.push(format!("AS{asn} {org}")),
+                (Some(asn), None) => place.push(format!("AS{asn}")),
+                (None, Some(org)) => place.push(org.clone()),
+                (None, None) => {}
+            }
+            if !place.is_empty() {
+                parts.push(place.join(", "));
+            }
+        }
+        if let Some(account) = &self.account {
+            let name = account.name.as_deref().unwrap_or(&account.id);
+            parts.push(match &account.environment {
+                Some(env) => format!("account {name} ({env})"),
+                None => format!("account {name}"),
+            });
+        }
+        if let Some(owner) = &self.owner {
+            let who = owner
+                .owner
+                .as_deref()
+                .or(owner.team.as_deref())
+                .unwrap_or(&owner.principal);
+            parts.push(match (&owner.owner, &owner.team) {
+                (Some(_), Some(team)) => format!("owner {who} ({team})"),
+                _ => format!("owner {who}"),
+            });
+        }
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
 }
 
 impl Context {
@@ -99,4 +140,37 @@ pub fn replace(context: Option<Arc<Context>>) -> Option<Arc<Context>> {
         &mut *CURRENT.write().unwrap_or_else(|e| e.into_inner()),
         context,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_context_reads_as_one_line() {
+        let context = FindingContext {
+            src_ip: Some(GeoFacts {
+                country: Some("NL".into()),
+                city: Some("Amsterdam".into()),
+                asn: Some(64500),
+                as_org: Some("Example Hosting".into()),
+                ..GeoFacts::default()
+            }),
+            account: Some(AccountInfo {
+                id: "111122223333".into(),
+                name: Some("acme-prod".into()),
+                environment: Some("prod".into()),
+            }),
+            owner: Some(OwnerInfo {
+                principal: "bob".into(),
+                owner: Some("bob@acme.example".into()),
+                team: Some("platform".into()),
+            }),
+        };
+        assert_eq!(
+            context.summary().unwrap(),
+            "NL, Amsterdam, AS64500 Example Hosting · account acme-prod (prod) · owner bob@acme.example (platform)"
+        );
+        assert_eq!(FindingContext::default().summary(), None);
+    }
 }

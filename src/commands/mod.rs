@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod backfill;
 pub mod compact;
 pub mod console;
+pub mod context;
 pub mod detect;
 pub mod export;
 pub mod generate;

@@ -31,11 +31,7 @@ pub enum RulesCommand {
 /// `--pack` and of `[rules] packs`, and `[rules.placeholders]`, from the
 /// configuration file given, else `./vigil.toml` if present.
 pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Result<RuleSources> {
-    let path = config.map(Path::to_path_buf).or_else(|| {
-        Path::new("vigil.toml")
-            .exists()
-            .then(|| PathBuf::from("vigil.toml"))
-    });
+    let path = crate::commands::context::config_path(config);
     let mut config = match &path {
         Some(p) => {
             let text =
@@ -83,6 +79,9 @@ pub fn run(command: &RulesCommand, sources: &RuleSources) -> Result<()> {
         RulesCommand::Validate { paths } => {
             let rules = rules_at(paths, sources)?;
             runtime.block_on(rules.check_plans())?;
+            for warning in context_warnings(&rules) {
+                eprintln!("warning: {warning}");
+            }
             println!("{} rule(s) valid", rules.rules.len());
             Ok(())
         }
@@ -110,4 +109,38 @@ pub fn run(command: &RulesCommand, sources: &RuleSources) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Rules that call context functions the configured context cannot answer:
+/// they run, but those functions return null.
+fn context_warnings(rules: &RuleSet) -> Vec<String> {
+    let context = vigil_context::current();
+    let mut warnings = Vec::new();
+    for rule in &rules.rules {
+        let sql = rule.sql(vigil_queries::TimeRange::ALL).to_ascii_lowercase();
+        let uses = |name: &str| sql.contains(&format!("{name}("));
+        if context.geo.is_empty() {
+            let geo: Vec<&str> = vigil_queries::context_functions::GEO_FUNCTIONS
+                .into_iter()
+                .filter(|f| uses(f))
+                .collect();
+            if !geo.is_empty() {
+                warnings.push(format!(
+                    "rule {} uses {} but no GeoIP database is configured ([context] geoip or {}): {} null",
+                    rule.id,
+                    geo.join(", "),
+                    vigil_context::config::GEOIP_ENV,
+                    if geo.len() == 1 { "it returns" } else { "they return" }
+                ));
+            }
+        }
+        if context.intel.is_empty() && (uses("intel_match") || sql.contains(" intel")) {
+            warnings.push(format!(
+                "rule {} uses threat intelligence but no indicator set is configured ([context] intel or {}): it cannot fire",
+                rule.id,
+                vigil_context::config::INTEL_ENV
+            ));
+        }
+    }
+    warnings
 }

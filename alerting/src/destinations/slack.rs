@@ -78,6 +78,12 @@ pub fn message(f: &Finding) -> Value {
             json!({"type": "section", "fields": entities.into_iter().take(10).collect::<Vec<_>>()}),
         );
     }
+    if let Some(summary) = f.context.summary() {
+        // Plain text: the directory and the databases are data, not markup.
+        blocks.push(json!({"type": "context", "elements": [
+            {"type": "plain_text", "text": truncate(&summary, 300)}
+        ]}));
+    }
     blocks.push(json!({"type": "context", "elements": [
         {"type": "mrkdwn", "text": format!("Hunt: `{}` · finding `{}` · {}", hunt_hint(f), f.finding_id, f.tags.join(" "))}
     ]}));

@@ -23,9 +23,14 @@ impl Stdout {
         let result = if self.json {
             out.write_all(body).and_then(|_| out.write_all(b"\n"))
         } else {
+            let context = f
+                .context
+                .summary()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "ALERT {:<8} {} {} ({} events)",
+                "ALERT {:<8} {} {} ({} events){context}",
                 f.severity.as_str().to_uppercase(),
                 f.rule_id,
                 f.title,

@@ -1,0 +1,135 @@
+//! `[context]` for the command line: loading what `vigil.toml` and the environment name, and `vigil context`.
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use vigil_context::{ContextConfig, LookupKind};
+
+/// The configuration file in force: the one given, else `./vigil.toml` if present.
+pub fn config_path(config: Option<&Path>) -> Option<PathBuf> {
+    config.map(Path::to_path_buf).or_else(|| {
+        Path::new("vigil.toml")
+            .exists()
+            .then(|| PathBuf::from("vigil.toml"))
+    })
+}
+
+/// `[context]` of the configuration file, plus `VIGIL_INTEL`, `VIGIL_GEOIP`
+/// and `VIGIL_DIRECTORY`.
+pub fn config(config: Option<&Path>) -> Result<ContextConfig> {
+    let mut context = match config_path(config) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let base = path.parent().unwrap_or(Path::new("."));
+            ContextConfig::from_config_text(&text, base)
+                .with_context(|| format!("reading [context] of {}", path.display()))?
+        }
+        None => ContextConfig::default(),
+    };
+    context.add_from_env(|name| std::env::var(name).ok());
+    Ok(context)
+}
+
+/// Loads the context and puts it in force for this process (nothing to do
+/// when none is configured).
+pub fn install(config_file: Option<&Path>) -> Result<ContextConfig> {
+    let config = config(config_file)?;
+    if config.is_empty() {
+        return Ok(config);
+    }
+    let loaded = vigil_context::reload::load_blocking(&config).context("loading [context]")?;
+    for line in loaded.report.lines() {
+        tracing::info!("{line}");
+    }
+    vigil_context::install(loaded.context);
+    Ok(config)
+}
+
+/// `vigil context`: what the context holds, and what it says about values.
+#[derive(Args, Debug)]
+pub struct ContextArgs {
+    /// Values to look up: every indicator kind for intel, GeoIP for
+    /// addresses, the directory for account ids and ARNs.
+    pub values: Vec<String>,
+}
+
+pub fn run(config_file: Option<&Path>, args: &ContextArgs) -> Result<()> {
+    let config = config(config_file)?;
+    if config.is_empty() {
+        println!(
+            "no context configured: name files in [context] of vigil.toml, or in {}, {} or {}",
+            vigil_context::config::INTEL_ENV,
+            vigil_context::config::GEOIP_ENV,
+            vigil_context::config::DIRECTORY_ENV
+        );
+    }
+    let loaded = vigil_context::reload::load_blocking(&config).context("loading [context]")?;
+    for line in loaded.report.lines() {
+        println!("{line}");
+    }
+    let c = &loaded.context;
+    if !config.is_empty() {
+        println!(
+            "{} indicator(s), version {}; {} GeoIP database(s); directory {}",
+            c.intel.len(),
+            if c.intel.version().is_empty() {
+                "-"
+            } else {
+                c.intel.version()
+            },
+            c.geo.describe().len(),
+            if c.directory.is_empty() {
+                "empty"
+            } else {
+                "loaded"
+            }
+        );
+    }
+    const KINDS: [(&str, LookupKind); 7] = [
+        ("ip", LookupKind::Ip),
+        ("domain", LookupKind::Domain),
+        ("url", LookupKind::Url),
+        ("user_agent", LookupKind::UserAgent),
+        ("access_key", LookupKind::AccessKey),
+        ("arn", LookupKind::Arn),
+        ("account", LookupKind::Account),
+    ];
+    for value in &args.values {
+        let mut said = false;
+        for (name, kind) in KINDS {
+            if let Some(hit) = c.intel.lookup(kind, value) {
+                println!(
+                    "{value}: intel ({name}) {} from {} (confidence {}, tags {})",
+                    hit.value,
+                    hit.source,
+                    hit.confidence.map_or("-".to_string(), |c| c.to_string()),
+                    if hit.tags.is_empty() {
+                        "-".to_string()
+                    } else {
+                        hit.tags.join(",")
+                    }
+                );
+                said = true;
+                break;
+            }
+        }
+        if let Some(facts) = c.geo.facts(value).filter(|f| !f.is_empty()) {
+            println!("{value}: geoip {}", serde_json::to_string(&facts)?);
+            said = true;
+        }
+        let finding = c.finding_context(None, Some(value), Some(value));
+        if let Some(account) = &finding.account {
+            println!("{value}: account {}", serde_json::to_string(account)?);
+            said = true;
+        }
+        if let Some(owner) = &finding.owner {
+            println!("{value}: owner {}", serde_json::to_string(owner)?);
+            said = true;
+        }
+        if !said {
+            println!("{value}: nothing known");
+        }
+    }
+    Ok(())
+}
