@@ -11,6 +11,7 @@
 //! `region` and `resource` are picked up by name.
 
 pub mod attack;
+pub mod baseline;
 pub mod builtin;
 pub mod coverage;
 pub mod dedup;

@@ -61,6 +61,11 @@ pub struct RuleTest {
     /// `{ value = "...", kind = "user_agent" }`), for rules that use `intel_match`.
     #[serde(default)]
     pub intel: Vec<TestIndicator>,
+    /// Whether the made-up GeoIP/ASN database of the documentation address
+    /// ranges (`sample-logs/context/geoip-sample.mmdb`) is in force while the
+    /// test runs, for rules that use the `geo_*` functions.
+    #[serde(default)]
+    pub geoip: bool,
 }
 
 /// One indicator of a rule test.
@@ -156,6 +161,8 @@ pub struct Rule {
     pub sql_template: String,
     /// The lake tables the SQL reads.
     pub tables: Vec<Table>,
+    /// Whether the SQL reads the `first_seen` facts (a scheduled rule only).
+    pub reads_first_seen: bool,
     pub tests: Vec<RuleTest>,
     /// The rule file (`builtin:<path>` for rules compiled in).
     pub path: PathBuf,
@@ -203,6 +210,16 @@ impl Rule {
         );
         let tables = guard::check(&probe)
             .map_err(|e| source.error(sql_line + e.line.saturating_sub(1), e.message))?;
+        let reads_first_seen = guard::context_tables(&probe)
+            .map_err(|e| source.error(sql_line + e.line.saturating_sub(1), e.message))?
+            .iter()
+            .any(|t| t == vigil_queries::first_seen::TABLE);
+        if reads_first_seen && matches!(mode, Mode::Streaming) {
+            return Err(source.error(
+                sql_line,
+                "the first_seen facts are kept by the scheduled pass: a rule reading them must be scheduled",
+            ));
+        }
         source.check_tests(&file.tests, tests_required)?;
         Ok(Rule {
             id: file.id,
@@ -218,6 +235,7 @@ impl Rule {
             references: file.references,
             sql_template,
             tables,
+            reads_first_seen,
             tests: file.tests,
             path: path.to_path_buf(),
             sql_line,

@@ -260,6 +260,8 @@ impl Tables {
             ctx.register_table(table.name(), Arc::new(mem))
                 .map_err(DetectError::Lake)?;
         }
+        // Empty until a scheduled pass registers the facts it folded.
+        vigil_queries::first_seen::register(&ctx, None)?;
         Ok(ctx)
     }
 

@@ -118,7 +118,11 @@ pub async fn detect_in_memory(rules: RuleSet, tables: &Tables) -> Result<Vec<Fin
         .map_err(|e| e.to_string())
 }
 
-/// The context a test's `intel` puts in force.
+/// The made-up GeoIP/ASN database of the documentation ranges the samples
+/// use (see `scripts/make-sample-context.py`), for rule tests with `geoip = true`.
+const SAMPLE_GEOIP: &[u8] = include_bytes!("../../sample-logs/context/geoip-sample.mmdb");
+
+/// The context a test's `intel` and `geoip` put in force.
 fn test_context(test: &RuleTest) -> Result<vigil_context::Context, String> {
     use crate::rule::TestIndicator;
     use vigil_context::IndicatorKind;
@@ -143,8 +147,15 @@ fn test_context(test: &RuleTest) -> Result<vigil_context::Context, String> {
     if !rejected.is_empty() {
         return Err(format!("intel: {}", rejected.join("; ")));
     }
+    let geo = if test.geoip {
+        vigil_context::GeoDatabases::open(vec![("geoip-sample.mmdb".into(), SAMPLE_GEOIP.to_vec())])
+            .map_err(|e| e.to_string())?
+    } else {
+        vigil_context::GeoDatabases::default()
+    };
     Ok(vigil_context::Context {
         intel,
+        geo,
         ..Default::default()
     })
 }
@@ -154,11 +165,11 @@ async fn run_one(rule: &Rule, test: &RuleTest) -> Result<(Vec<Finding>, Vec<Stri
     let rules = RuleSet {
         rules: vec![rule.clone()],
     };
-    let findings = if test.intel.is_empty() {
+    let findings = if test.intel.is_empty() && !test.geoip {
         detect_in_memory(rules, &tables).await?
     } else {
-        // The test's indicators are in force for this test only; tests
-        // with indicators take turns.
+        // The test's context is in force for this test only; tests with
+        // a context take turns.
         static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let _turn = TURN.lock().await;
         let context = std::sync::Arc::new(test_context(test)?);

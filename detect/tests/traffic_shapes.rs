@@ -41,6 +41,7 @@ async fn route_spike_findings(per_bucket: &[usize]) -> Vec<Finding> {
         expect_count: 0,
         expect: Vec::new(),
         intel: Vec::new(),
+        geoip: false,
     };
     let tables = ingest_records(&test).expect("records parse");
     detect_in_memory(RuleSet { rules: vec![rule] }, &tables)

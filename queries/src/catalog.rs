@@ -385,11 +385,12 @@ async fn session(
         ctx.register_table("events", events.into_view())
             .map_err(q)?;
     }
+    crate::first_seen::register(&ctx, crate::first_seen::load(lake).await?)?;
     Ok(ctx)
 }
 
 /// The tables a hunting query may read.
-pub const HUNTING_TABLES: [&str; 13] = [
+pub const HUNTING_TABLES: [&str; 14] = [
     "cloudtrail",
     "apigateway",
     "lambda",
@@ -398,6 +399,7 @@ pub const HUNTING_TABLES: [&str; 13] = [
     "deadletter",
     "events",
     "intel",
+    "first_seen",
     "ocsf_api_activity",
     "ocsf_authentication",
     "ocsf_account_change",

@@ -23,6 +23,8 @@ pub enum QueryError {
     Sql(String),
     #[error("query failed: {0}")]
     Query(#[source] datafusion::error::DataFusionError),
+    #[error("reading the lake's state {object}: {reason}")]
+    State { object: String, reason: String },
     #[error("hunt {name}: {message}")]
     Hunt { name: String, message: String },
 }

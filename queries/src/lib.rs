@@ -8,6 +8,7 @@ pub mod context_functions;
 pub mod dictionary;
 pub mod error;
 pub mod filter_order;
+pub mod first_seen;
 pub mod functions;
 pub mod guard;
 pub mod hunts;

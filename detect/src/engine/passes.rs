@@ -237,6 +237,18 @@ impl Detector {
         };
         self.drop_windows_without_history(&mut jobs, source, report)
             .await?;
+        // The first-seen facts, folded up to the data's end before any rule
+        // reads them.
+        let baseline = if jobs.iter().any(|job| self.rules[job.rule].reads_first_seen) {
+            match source {
+                Source::Memory(t) => crate::baseline::from_tables(t).await?,
+                Source::Lake => {
+                    crate::baseline::fold_lake(self.lake()?, &self.state, data_end).await?
+                }
+            }
+        } else {
+            None
+        };
         jobs.sort_by_key(|job| (job.window.to_ms, job.rule));
         let mut out = Vec::new();
         let mut start = 0;
@@ -268,6 +280,11 @@ impl Detector {
             let mut found_in_chunk = match source {
                 Source::Lake => {
                     let fed = self.fed_jobs(chunk, by_read, read).await?;
+                    if baseline.is_some() {
+                        for job in &fed.sessions {
+                            vigil_queries::first_seen::register(&job.ctx, baseline.clone())?;
+                        }
+                    }
                     evaluate_side_by_side(fed.sessions, fed.feeding, report).await?
                 }
                 Source::Memory(t) => {
@@ -282,6 +299,9 @@ impl Detector {
                         let ctx = data
                             .only(&self.tables_of(&group))
                             .context(Some(read_range))?;
+                        if baseline.is_some() {
+                            vigil_queries::first_seen::register(&ctx, baseline.clone())?;
+                        }
                         jobs.extend(group.into_iter().map(|job| SessionJob {
                             ctx: ctx.clone(),
                             rule: self.rules[job.rule].clone(),
