@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes sample-logs/context/geoip-sample.mmdb: a MaxMind DB (the shape of
+"""Writes sample-context/geoip-sample.mmdb: a MaxMind DB (the shape of
 GeoLite2 City and ASN together) with made-up facts about the documentation
 address ranges the sample logs use. It is not real GeoIP data: production
 needs a current GeoLite2/GeoIP2 database (see docs/CONTEXT.md).
@@ -12,7 +12,7 @@ import os
 from mmdb_writer import MMDBWriter, MmdbU32
 from netaddr import IPSet
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sample-logs", "context")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sample-context")
 
 # network, country, city, latitude, longitude, ASN, AS organisation
 NETWORKS = [

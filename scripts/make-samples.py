@@ -12,10 +12,10 @@ Lambda, in account 111122223333, with one attack story in it:
   09:30        bob stops CloudTrail logging (StopLogging)
   09:35-09:40  GET /search spikes to ~600 requests (baseline ~10 per 5 minutes), Lambda times out
 
-The attacker's address is on the sample abuse list (sample-logs/context/intel/),
-and for bob, who on the Mondays of the three weeks before signed in and worked
+The attacker's address is on the sample abuse list (sample-context/intel/),
+and for bob, who on two Mondays in the weeks before signed in and worked
 only from the office in the US (a CloudTrail file of its own), the sign-in from it is a new
-country (NL, in the made-up GeoIP database of sample-logs/context/), and IAM
+country (NL, in the made-up GeoIP database of sample-context/), and IAM
 and CloudTrail are services he never called before.
 
 In front of the prod stage, the AWS WAF web ACL orders-api logs every request
@@ -201,32 +201,29 @@ def cloudtrail():
 
 
 def bob_history():
-    """bob's Mondays at the office, 2026-11-02 to 2026-11-16 (a few hours of
-    data: every hour with data is an hour the scheduled rules run over): a
-    console sign-in with MFA, then a few reads. A random generator of its
+    """Two Mondays of bob's at the office, 2026-11-02 and 2026-11-16 (two
+    hours of data: every hour with data is one the scheduled rules run over):
+    a console sign-in with MFA, then a few reads. A random generator of its
     own, so that the other files stay as they were."""
     rng = random.Random(1124)
     browser = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
     office = "192.0.2.20"
     ident = identity("bob", mfa=True, key="ASIABOBOFFICE")
     records = []
-    day = dt.datetime(2026, 11, 2, 16, 0, 0, tzinfo=dt.timezone.utc)
-    while day < dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc):
-        if day.weekday() == 0:
-            signin = {"type": "IAMUser", "principalId": "AIDABOBEXAMPLE", "accountId": ACCOUNT, "accessKeyId": "",
-                      "userName": "bob", "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"}
-            rec = ct(day, "signin.amazonaws.com", "ConsoleLogin", signin, office, ua=browser,
-                     response={"ConsoleLogin": "Success"}, event_type="AwsConsoleSignIn", rng=rng,
-                     extra={"additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home",
-                                                    "MobileVersion": "No", "MFAUsed": "Yes"}})
-            rec.pop("tlsDetails")
-            records.append(rec)
-            for minutes, (source, name) in enumerate([("s3.amazonaws.com", "ListBuckets"),
-                                                       ("ec2.amazonaws.com", "DescribeInstances"),
-                                                       ("lambda.amazonaws.com", "ListFunctions20150331")]):
-                records.append(ct(day + dt.timedelta(minutes=5 + minutes), source, name, ident, office, ua=browser,
-                                  read_only=True, params={}, rng=rng))
-        day += dt.timedelta(days=1)
+    for day in (dt.datetime(2026, 11, d, 16, 0, 0, tzinfo=dt.timezone.utc) for d in (2, 16)):
+        signin = {"type": "IAMUser", "principalId": "AIDABOBEXAMPLE", "accountId": ACCOUNT, "accessKeyId": "",
+                  "userName": "bob", "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"}
+        rec = ct(day, "signin.amazonaws.com", "ConsoleLogin", signin, office, ua=browser,
+                 response={"ConsoleLogin": "Success"}, event_type="AwsConsoleSignIn", rng=rng,
+                 extra={"additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home",
+                                                "MobileVersion": "No", "MFAUsed": "Yes"}})
+        rec.pop("tlsDetails")
+        records.append(rec)
+        for minutes, (source, name) in enumerate([("s3.amazonaws.com", "ListBuckets"),
+                                                   ("ec2.amazonaws.com", "DescribeInstances"),
+                                                   ("lambda.amazonaws.com", "ListFunctions20150331")]):
+            records.append(ct(day + dt.timedelta(minutes=5 + minutes), source, name, ident, office, ua=browser,
+                              read_only=True, params={}, rng=rng))
     write(f"cloudtrail/{ACCOUNT}_CloudTrail_{REGION}_20261102T1600Z_b0b0ff1c.json",
           json.dumps({"Records": records}, separators=(",", ":")))
 

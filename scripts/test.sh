@@ -5,12 +5,14 @@
 #     as VIGIL_TEST_MOTO_ENDPOINT, and stopped by its PID on exit,
 #   - pySigma and its SQLite backend in the same venv, the reference the
 #     Sigma compiler is tested against, and ocsf-json-schema, the one the
-#     OCSF mappings are (VIGIL_TEST_PYTHON),
+#     OCSF mappings are, and MaxMind's maxminddb reader with the GeoLite2
+#     City database of maxminddb-geolite2, the one the GeoIP functions are
+#     (VIGIL_TEST_PYTHON),
 #   - headless Chromium and chromedriver (Debian's packages, installed with
 #     apt-get when missing) and Selenium in the same venv: the browser test
 #     of the console,
-#   - every cargo test, the #[ignore]d ones that need moto, pySigma or the
-#     browser included,
+#   - every cargo test, the #[ignore]d ones that need moto, the Python
+#     references or the browser included,
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
 set -euo pipefail
@@ -28,6 +30,10 @@ OCSF_JSON_SCHEMA_VERSION="1.2.0"
 JSONSCHEMA_VERSION="4.26.0"
 # The console's browser test: Selenium drives Debian's chromium through chromedriver.
 SELENIUM_VERSION="4.50.0"
+# The GeoIP reference: MaxMind's own reader, over the GeoLite2 City database a
+# PyPI package ships (differential tests of the geo_* functions).
+MAXMINDDB_VERSION="3.2.0"
+MAXMINDDB_GEOLITE2_VERSION="2018.703"
 INFRA_VENV="${VIGIL_INFRA_VENV:-$HOME/.cache/vigil-infra-venv}"
 CFN_LINT_VERSION="1.58.0"
 CHECKOV_VERSION="3.3.30"
@@ -50,6 +56,11 @@ fi
 if ! "$VENV/bin/python" -c "import selenium" 2>/dev/null; then
   echo "==> installing selenium $SELENIUM_VERSION into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "selenium==$SELENIUM_VERSION"
+fi
+if ! "$VENV/bin/python" -c "import maxminddb, _maxminddb_geolite2" 2>/dev/null; then
+  echo "==> installing maxminddb $MAXMINDDB_VERSION and maxminddb-geolite2 $MAXMINDDB_GEOLITE2_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "maxminddb==$MAXMINDDB_VERSION" "maxminddb-geolite2==$MAXMINDDB_GEOLITE2_VERSION"
 fi
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "==> installing chromium and chromium-driver (Debian packages)"

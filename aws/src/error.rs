@@ -27,6 +27,9 @@ pub enum AwsError {
     },
     #[error("{0}")]
     State(String),
+    /// `[context]`'s files did not load.
+    #[error("loading [context]: {0}")]
+    Context(#[from] vigil_context::ContextError),
     #[error("{0}")]
     Runtime(String),
 }

@@ -34,6 +34,7 @@ fn error_type(error: &AwsError) -> &'static str {
         AwsError::Pipeline(PipelineError::Alert(_)) => "Vigil.Alert",
         AwsError::Pipeline(PipelineError::Runtime(_)) => "Vigil.Runtime",
         AwsError::Api { .. } | AwsError::Runtime(_) => "Vigil.Runtime",
+        AwsError::Context(_) => "Vigil.Context",
     }
 }
 
@@ -72,8 +73,11 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let settings = &settings;
     let pipeline: OnceCell<Pipeline> = OnceCell::new();
     let pipeline = &pipeline;
+    let context = tokio::sync::Mutex::new(None);
+    let context = &context;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
+            refresh_context(settings, context).await?;
             invoke(handler, settings, pipeline, event).await
         },
     ))
@@ -102,6 +106,40 @@ async fn report_init_error(api: &str, error: &AwsError) {
     if let Err(e) = sent {
         tracing::error!(error = %e, "could not report the init error");
     }
+}
+
+/// Loads `[context]` on a container's first event (an error fails the
+/// event: findings without their context would be wrong, not just poorer),
+/// then checks its files for changes at most every `reload_every`; a set that
+/// no longer loads leaves the one in force.
+async fn refresh_context(
+    settings: &Settings,
+    reloader: &tokio::sync::Mutex<Option<vigil_context::reload::Reloader>>,
+) -> Result<(), AwsError> {
+    if settings.context.is_empty() {
+        return Ok(());
+    }
+    let mut reloader = reloader.lock().await;
+    match reloader.as_mut() {
+        None => {
+            let (started, loaded) =
+                vigil_context::reload::Reloader::start(settings.context.clone()).await?;
+            for line in loaded.report.lines() {
+                tracing::info!("{line}");
+            }
+            *reloader = Some(started);
+        }
+        Some(r) => match r.check().await {
+            Ok(Some(loaded)) => {
+                for line in loaded.report.lines() {
+                    tracing::info!("reloaded: {line}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "[context] did not reload: the loaded one stays"),
+        },
+    }
+    Ok(())
 }
 
 async fn invoke(

@@ -49,6 +49,9 @@ pub struct Settings {
     /// the `VIGIL_CONFIG` file).
     pub rule_placeholders: vigil_detect::Placeholders,
     pub alerting: AlertingConfig,
+    /// `[context]` of the `VIGIL_CONFIG` file, plus `VIGIL_INTEL`,
+    /// `VIGIL_GEOIP` and `VIGIL_DIRECTORY`.
+    pub context: vigil_context::ContextConfig,
 }
 
 impl Settings {
@@ -73,22 +76,36 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
-        let (mut alerting, mut rules) = match var(CONFIG_ENV) {
-            Some(path) => {
-                let alerting = vigil_alerting::config::load(path.as_ref())?.alerting;
-                let rules = std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| {
-                        RulesConfig::from_config_text(&text).map_err(|e| e.to_string())
-                    })
-                    .map_err(|message| AwsError::Setting {
+        let (mut alerting, mut rules, mut context) =
+            match var(CONFIG_ENV) {
+                Some(path) => {
+                    let alerting = vigil_alerting::config::load(path.as_ref())?.alerting;
+                    let text = std::fs::read_to_string(&path).map_err(|e| AwsError::Setting {
                         name: CONFIG_ENV,
-                        message: format!("[rules] of {path}: {message}"),
+                        message: format!("{path}: {e}"),
                     })?;
-                (alerting, rules)
-            }
-            None => (AlertingConfig::default(), RulesConfig::default()),
-        };
+                    let rules =
+                        RulesConfig::from_config_text(&text).map_err(|e| AwsError::Setting {
+                            name: CONFIG_ENV,
+                            message: format!("[rules] of {path}: {e}"),
+                        })?;
+                    let base = std::path::Path::new(&path)
+                        .parent()
+                        .unwrap_or(std::path::Path::new("."));
+                    let context = vigil_context::ContextConfig::from_config_text(&text, base)
+                        .map_err(|e| AwsError::Setting {
+                            name: CONFIG_ENV,
+                            message: format!("[context] of {path}: {e}"),
+                        })?;
+                    (alerting, rules, context)
+                }
+                None => (
+                    AlertingConfig::default(),
+                    RulesConfig::default(),
+                    vigil_context::ContextConfig::default(),
+                ),
+            };
+        context.add_from_env(|name| var(name));
         let endpoint = var(AWS_ENDPOINT_ENV);
         if let Some(topic) = var(SNS_TOPIC_ENV) {
             let mut sns = DestinationConfig::new("sns", DestinationKind::Sns);
@@ -128,6 +145,7 @@ impl Settings {
         );
         settings.rule_packs = rules.packs;
         settings.rule_placeholders = rules.placeholders;
+        settings.context = context;
         Ok(settings)
     }
 
@@ -149,6 +167,7 @@ impl Settings {
             rule_packs: Vec::new(),
             rule_placeholders: Default::default(),
             alerting,
+            context: Default::default(),
         }
     }
 

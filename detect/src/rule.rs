@@ -62,7 +62,7 @@ pub struct RuleTest {
     #[serde(default)]
     pub intel: Vec<TestIndicator>,
     /// Whether the made-up GeoIP/ASN database of the documentation address
-    /// ranges (`sample-logs/context/geoip-sample.mmdb`) is in force while the
+    /// ranges (`sample-context/geoip-sample.mmdb`) is in force while the
     /// test runs, for rules that use the `geo_*` functions.
     #[serde(default)]
     pub geoip: bool,

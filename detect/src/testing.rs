@@ -120,7 +120,7 @@ pub async fn detect_in_memory(rules: RuleSet, tables: &Tables) -> Result<Vec<Fin
 
 /// The made-up GeoIP/ASN database of the documentation ranges the samples
 /// use (see `scripts/make-sample-context.py`), for rule tests with `geoip = true`.
-const SAMPLE_GEOIP: &[u8] = include_bytes!("../../sample-logs/context/geoip-sample.mmdb");
+const SAMPLE_GEOIP: &[u8] = include_bytes!("../../sample-context/geoip-sample.mmdb");
 
 /// The context a test's `intel` and `geoip` put in force.
 fn test_context(test: &RuleTest) -> Result<vigil_context::Context, String> {

@@ -29,6 +29,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../hunts/findings_by_rule.sql"),
     ),
     ("ip_activity", include_str!("../hunts/ip_activity.sql")),
+    ("ip_context", include_str!("../hunts/ip_context.sql")),
     (
         "lambda_cold_starts_timeouts",
         include_str!("../hunts/lambda_cold_starts_timeouts.sql"),
@@ -44,6 +45,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "principal_activity",
         include_str!("../hunts/principal_activity.sql"),
+    ),
+    (
+        "principal_first_seen",
+        include_str!("../hunts/principal_first_seen.sql"),
     ),
     (
         "resources_made_public",
