@@ -217,7 +217,8 @@ fn main() -> ExitCode {
         memory::disable_transparent_huge_pages();
     }
     if cli.command.uses_context() {
-        if let Err(e) = commands::context::install(cli.config.as_deref()) {
+        let long_running = matches!(cli.command, Command::Serve(_) | Command::Tail(_));
+        if let Err(e) = commands::context::install(cli.config.as_deref(), long_running) {
             eprintln!("error: {e:#}");
             return ExitCode::FAILURE;
         }

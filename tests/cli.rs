@@ -241,6 +241,11 @@ const STORY: &[(&str, &str)] = &[
     ("waf_flagged_client_on_auth_route", "/login"),
     ("waf_rate_limit_triggered", "login-rate-limit"),
     ("waf_web_acl_removed", "DisassociateWebACL"),
+    // The context of the checkout's vigil.toml (sample-context/).
+    ("intel_indicator_match", "sample-abuse-list"),
+    ("baseline_new_country_or_asn", "\"new_value\":\"NL\""),
+    ("baseline_new_sensitive_service", "iam.amazonaws.com"),
+    ("baseline_new_sensitive_service", "cloudtrail.amazonaws.com"),
 ];
 
 #[test]
@@ -268,6 +273,26 @@ fn run_reports_every_step_of_the_sample_attack_story() {
         "{stdout}"
     );
     assert!(!stdout.contains("eyJhbGciOiJSUzI1NiJ9"), "{stdout}");
+    // Findings about the attacker's address say where it is and whose
+    // network; those about bob, whose account and who owns him.
+    let new_country = findings
+        .iter()
+        .find(|f| f["rule_id"] == "baseline_new_country_or_asn")
+        .unwrap();
+    assert_eq!(
+        new_country["context"]["src_ip"]["country"], "NL",
+        "{new_country}"
+    );
+    assert_eq!(
+        new_country["context"]["src_ip"]["asn"], 64500,
+        "{new_country}"
+    );
+    assert_eq!(new_country["context"]["account"]["environment"], "prod");
+    assert_eq!(new_country["context"]["owner"]["owner"], "bob@acme.example");
+    assert!(
+        stdout.contains("[NL, Amsterdam, AS64500 Example Hosting B.V."),
+        "{stdout}"
+    );
     // The quiet morning around the story stays quiet: no finding about the ordinary clients.
     for f in &findings {
         let text = f.to_string();

@@ -233,6 +233,55 @@ pub struct FindingDetail {
     /// Each sample pretty-printed when it is JSON.
     pub samples: Vec<String>,
     pub attack: AttackView,
+    /// What the context said about it, as (label, value) rows.
+    pub context: Vec<(String, String)>,
+}
+
+/// A finding's context as labelled rows for its page.
+fn context_rows(context: &vigil_detect::finding::FindingContext) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    if let Some(geo) = &context.src_ip {
+        let place: Vec<&str> = [&geo.city, &geo.country]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !place.is_empty() {
+            rows.push(("Address location".to_string(), place.join(", ")));
+        }
+        match (geo.asn, &geo.as_org) {
+            (Some(asn), Some(org)) => {
+                rows.push(("Address network".into(), format!("AS{asn} {org}")))
+            }
+            (Some(asn), None) => rows.push(("Address network".into(), format!("AS{asn}"))),
+            (None, Some(org)) => rows.push(("Address network".into(), org.clone())),
+            (None, None) => {}
+        }
+    }
+    if let Some(account) = &context.account {
+        let name = account.name.as_deref().unwrap_or(&account.id);
+        let shown = match &account.environment {
+            Some(env) => format!("{name} ({env})"),
+            None => name.to_string(),
+        };
+        rows.push(("Account".into(), shown));
+    }
+    if let Some(owner) = &context.owner {
+        let who: Vec<&str> = [&owner.owner, &owner.team]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        rows.push((
+            "Owner".into(),
+            if who.is_empty() {
+                owner.principal.clone()
+            } else {
+                who.join(", ")
+            },
+        ));
+    }
+    rows
 }
 
 /// ATT&CK tactics and techniques, as shown.
@@ -299,13 +348,22 @@ pub async fn details(
     triage: &BTreeMap<String, TriageRecord>,
 ) -> Result<Vec<FindingDetail>, ConsoleError> {
     let sql = format!(
-        "SELECT {FINDING_COLUMNS}, fields, samples FROM findings {} ORDER BY detected_at",
+        "SELECT {FINDING_COLUMNS}, fields, samples, context FROM findings {} ORDER BY detected_at",
         only.map(|c| format!("WHERE {c}")).unwrap_or_default()
     );
     let mut by_id = BTreeMap::new();
     let mut extras: BTreeMap<String, (BTreeMap<String, Value>, Vec<String>)> = BTreeMap::new();
+    let mut contexts: BTreeMap<String, vigil_detect::finding::FindingContext> = BTreeMap::new();
     for row in rows(ctx, &sql).await? {
         let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        // The latest detection's context that knows anything.
+        if let Ok(context) =
+            serde_json::from_str::<vigil_detect::finding::FindingContext>(&text("context"))
+        {
+            if !context.is_empty() {
+                contexts.insert(text("finding_id"), context);
+            }
+        }
         let (fields, samples) = extras.entry(text("finding_id")).or_default();
         if let Ok(Value::Object(f)) = serde_json::from_str::<Value>(&text("fields")) {
             fields.extend(f);
@@ -328,11 +386,16 @@ pub async fn details(
             set_status(&mut summary, triage);
             let (fields, samples) = extras.remove(&summary.finding_id).unwrap_or_default();
             let attack = AttackView::from_tags(&summary.tags);
+            let context = contexts
+                .remove(&summary.finding_id)
+                .map(|c| context_rows(&c))
+                .unwrap_or_default();
             FindingDetail {
                 summary,
                 fields,
                 samples,
                 attack,
+                context,
             }
         })
         .collect();

@@ -27,6 +27,21 @@ impl Reloader {
         Ok((reloader, loaded))
     }
 
+    /// A reloader for a context already loaded and installed from `config`
+    /// (`fingerprints`: the versions of its files that were read).
+    pub fn resume(config: ContextConfig, fingerprints: BTreeMap<String, Fingerprint>) -> Reloader {
+        Reloader {
+            config,
+            fingerprints,
+            checked: Instant::now(),
+        }
+    }
+
+    /// How often [`Reloader::check`] looks at the files.
+    pub fn every(&self) -> Duration {
+        self.config.reload_every
+    }
+
     /// When `reload_every` has passed since the last check, compares the
     /// files' fingerprints (a stat, or a HEAD on S3) and, if one changed,
     /// loads and installs the new context. The old one stays in force when

@@ -120,6 +120,12 @@ fn references_name_real_public_rules_by_exact_id() {
                         problem(format!("{what:?}: Elastic references are `Name (rule_id)`"));
                     }
                 }
+                // splunk/security_content detections: `Name (id)`.
+                "Splunk" => {
+                    if !title_and_id(what).is_some_and(|(_, id)| is_uuid(id)) {
+                        problem(format!("{what:?}: Splunk references are `Name (id)`"));
+                    }
+                }
                 "MITRE ATT&CK" => {
                     let technique = what.split(' ').next().unwrap_or_default();
                     let tag = format!("attack.{}", technique.to_ascii_lowercase());

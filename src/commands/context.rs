@@ -3,6 +3,7 @@
 use anyhow::{Context as _, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
+use vigil_context::reload::Reloader;
 use vigil_context::{ContextConfig, LookupKind};
 
 /// The configuration file in force: the one given, else `./vigil.toml` if present.
@@ -32,18 +33,53 @@ pub fn config(config: Option<&Path>) -> Result<ContextConfig> {
 }
 
 /// Loads the context and puts it in force for this process (nothing to do
-/// when none is configured).
-pub fn install(config_file: Option<&Path>) -> Result<ContextConfig> {
+/// when none is configured). A long-running command (`keep_reloading`)
+/// then also checks its files for changes every `reload_every`.
+pub fn install(config_file: Option<&Path>, keep_reloading: bool) -> Result<()> {
     let config = config(config_file)?;
     if config.is_empty() {
-        return Ok(config);
+        return Ok(());
     }
     let loaded = vigil_context::reload::load_blocking(&config).context("loading [context]")?;
     for line in loaded.report.lines() {
         tracing::info!("{line}");
     }
     vigil_context::install(loaded.context);
-    Ok(config)
+    if keep_reloading {
+        let reloader = Reloader::resume(config, loaded.fingerprints);
+        std::thread::Builder::new()
+            .name("context-reload".into())
+            .spawn(move || reload_forever(reloader))
+            .context("starting the context's reload thread")?;
+    }
+    Ok(())
+}
+
+/// Checks the context's files every `reload_every`, for the life of the
+/// process; a set that no longer loads leaves the one in force.
+fn reload_forever(mut reloader: Reloader) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "the context will not be reloaded");
+            return;
+        }
+    };
+    loop {
+        std::thread::sleep(reloader.every());
+        match runtime.block_on(reloader.check()) {
+            Ok(Some(loaded)) => {
+                for line in loaded.report.lines() {
+                    tracing::info!("reloaded: {line}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "[context] did not reload: the loaded one stays"),
+        }
+    }
 }
 
 /// `vigil context`: what the context holds, and what it says about values.
