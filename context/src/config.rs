@@ -64,7 +64,7 @@ mod humantime_serde {
 #[serde(untagged)]
 pub enum IntelEntry {
     Location(String),
-    Described(IntelSetConfig),
+    Described(Box<IntelSetConfig>),
 }
 
 /// An indicator set described in full.

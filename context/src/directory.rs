@@ -44,7 +44,7 @@ pub fn account_of_arn(arn: &str) -> Option<&str> {
 
 /// The user or role name of an IAM or STS ARN (for an assumed role, the role).
 pub fn principal_name(arn: &str) -> Option<&str> {
-    let resource = arn.strip_prefix("arn:")?.splitn(6, ':').nth(4)?;
+    let resource = arn.strip_prefix("arn:")?.split(':').nth(4)?;
     let mut parts = resource.split('/');
     match parts.next()? {
         "user" | "role" | "group" | "federated-user" => parts.next_back(),
