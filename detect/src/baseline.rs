@@ -183,11 +183,14 @@ pub async fn fold_lake(
             .clone()
             .filter(range.filter())
             .map_err(DetectError::Lake)?;
-        let hours_ctx = crate::tables::session();
-        hours_ctx
-            .register_table(Table::CloudTrail.name(), view.into_view())
+        // The hours' rows under the table's name, in the lake's own session
+        // (it knows the lake's object store); the view keeps the table it
+        // was made from.
+        ctx.deregister_table(Table::CloudTrail.name())
             .map_err(DetectError::Lake)?;
-        new.extend(collect(&hours_ctx, FACTS_SQL).await?);
+        ctx.register_table(Table::CloudTrail.name(), view.into_view())
+            .map_err(DetectError::Lake)?;
+        new.extend(collect(&ctx, FACTS_SQL).await?);
     }
     let facts = merge(known, new).await?;
     if let Some(batch) = &facts {

@@ -84,14 +84,14 @@ pub const GEO_FUNCTIONS: [&str; 5] = [
 fn indicator_fields() -> Fields {
     let time = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
     Fields::from(vec![
-        Field::new("indicator", DataType::Utf8, false),
-        Field::new("kind", DataType::Utf8, false),
-        Field::new("source", DataType::Utf8, false),
+        Field::new("indicator", DataType::Utf8, true),
+        Field::new("kind", DataType::Utf8, true),
+        Field::new("source", DataType::Utf8, true),
         Field::new("confidence", DataType::Int64, true),
-        Field::new("tags", DataType::Utf8, false),
+        Field::new("tags", DataType::Utf8, true),
         Field::new("first_seen", time.clone(), true),
         Field::new("last_seen", time, true),
-        Field::new("version", DataType::Utf8, false),
+        Field::new("version", DataType::Utf8, true),
     ])
 }
 
@@ -121,16 +121,17 @@ fn indicator_columns<'a>(
                 last_seen.append_option(i.last_seen);
                 versions.append_value(version);
             }
-            // Under a null struct row: values that satisfy non-null fields.
+            // No match: every field null too, so that `intel_match(...)['source']`
+            // is NULL, not an empty string.
             None => {
-                indicator.append_value("");
-                kind.append_value("");
-                source.append_value("");
+                indicator.append_null();
+                kind.append_null();
+                source.append_null();
                 confidence.append_null();
-                tags.append_value("");
+                tags.append_null();
                 first_seen.append_null();
                 last_seen.append_null();
-                versions.append_value("");
+                versions.append_null();
             }
         }
     }
