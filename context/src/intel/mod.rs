@@ -157,6 +157,9 @@ impl LookupKind {
     pub const NAMES: &'static str = "ip, cidr, domain, url, user_agent, access_key, arn, account";
 }
 
+/// How many indicator kinds there are.
+const KINDS: usize = IndicatorKind::Account as usize + 1;
+
 /// The most regular expressions a set may hold (a `RegexSet` is compiled
 /// over all of them at once).
 pub const MAX_REGEXES: usize = 10_000;
@@ -167,7 +170,8 @@ pub const MAX_REGEXES: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct IntelSet {
     indicators: Vec<Indicator>,
-    exact: AHashMap<(IndicatorKind, String), usize>,
+    /// Per kind (`IndicatorKind as usize`): normalised value → indicator.
+    exact: [AHashMap<String, usize>; KINDS],
     v4: PrefixMap<Ipv4Network, usize>,
     v6: PrefixMap<Ipv6Network, usize>,
     user_agent_regexes: Option<(RegexSet, Vec<usize>)>,
@@ -215,8 +219,9 @@ fn url_host(v: &str) -> Option<&str> {
 
 impl IntelSet {
     /// Indexes `indicators`. When two sets hold the same value, the one
-    /// with the higher confidence is kept. Returns the regular expressions
-    /// that did not compile, with the reason.
+    /// with the higher confidence is kept. Also returns the indicators
+    /// refused (not an address or a network, an expression that does not
+    /// compile), each with the reason.
     pub fn build(indicators: Vec<Indicator>, version: String) -> (IntelSet, Vec<String>) {
         let mut set = IntelSet {
             version,
@@ -229,16 +234,10 @@ impl IntelSet {
             match indicator.kind {
                 IndicatorKind::Cidr => match parse_network(&indicator.value) {
                     Some(ipnetwork::IpNetwork::V4(n)) => {
-                        let kept = set.v4.get(&n).copied();
-                        if kept.is_none_or(|i| better(&indicator, &set.indicators[i])) {
-                            set.v4.insert(n, index);
-                        }
+                        keep_better(&mut set.v4, n, index, &indicator, &set.indicators)
                     }
                     Some(ipnetwork::IpNetwork::V6(n)) => {
-                        let kept = set.v6.get(&n).copied();
-                        if kept.is_none_or(|i| better(&indicator, &set.indicators[i])) {
-                            set.v6.insert(n, index);
-                        }
+                        keep_better(&mut set.v6, n, index, &indicator, &set.indicators)
                     }
                     None => {
                         rejected.push(format!("{:?}: not a network", indicator.value));
@@ -271,10 +270,10 @@ impl IntelSet {
                     } else {
                         normalise(kind, &indicator.value)
                     };
-                    let key = (kind, value);
-                    let existing = set.exact.get(&key).copied();
+                    let values = &mut set.exact[kind as usize];
+                    let existing = values.get(&value).copied();
                     if existing.is_none_or(|i| better(&indicator, &set.indicators[i])) {
-                        set.exact.insert(key, index);
+                        values.insert(value, index);
                     }
                 }
             }
@@ -310,10 +309,8 @@ impl IntelSet {
     }
 
     fn exact(&self, kind: IndicatorKind, value: &str) -> Option<&Indicator> {
-        // A tuple key with an owned String: probing needs one. Values are
-        // short; the streaming rule looks up a handful per event.
-        self.exact
-            .get(&(kind, value.to_string()))
+        self.exact[kind as usize]
+            .get(value)
             .map(|&i| &self.indicators[i])
     }
 
@@ -338,26 +335,23 @@ impl IntelSet {
                 })
             }
             LookupKind::Domain => {
-                let mut name = value.trim_end_matches('.').to_ascii_lowercase();
+                let lower = value.trim_end_matches('.').to_ascii_lowercase();
+                let mut name = lower.as_str();
                 loop {
-                    if let Some(hit) = self.exact(IndicatorKind::Domain, &name) {
+                    if let Some(hit) = self.exact(IndicatorKind::Domain, name) {
                         return Some(hit);
                     }
                     let (_, parent) = name.split_once('.')?;
                     if !parent.contains('.') {
                         return None;
                     }
-                    name = parent.to_string();
+                    name = parent;
                 }
             }
             LookupKind::Url => self
                 .exact(IndicatorKind::Url, &normalise_url(value))
                 .or_else(|| self.lookup(LookupKind::Domain, url_host(value)?))
-                .or_else(|| {
-                    let host = url_host(value)?;
-                    host.parse::<IpAddr>().ok()?;
-                    self.lookup(LookupKind::Ip, host)
-                }),
+                .or_else(|| self.lookup(LookupKind::Ip, url_host(value)?)),
             LookupKind::UserAgent => self.exact(IndicatorKind::UserAgent, value).or_else(|| {
                 let (regexes, indexes) = self.user_agent_regexes.as_ref()?;
                 let first = regexes.matches(value).into_iter().next()?;
@@ -370,6 +364,21 @@ impl IntelSet {
             }),
             LookupKind::Account => self.exact(IndicatorKind::Account, value),
         }
+    }
+}
+
+/// Points `network` at the indicator `index` unless it already points at a
+/// more confident one.
+fn keep_better<P: prefix_trie::Prefix>(
+    trie: &mut PrefixMap<P, usize>,
+    network: P,
+    index: usize,
+    indicator: &Indicator,
+    indicators: &[Indicator],
+) {
+    let kept = trie.get(&network).copied();
+    if kept.is_none_or(|i| better(indicator, &indicators[i])) {
+        trie.insert(network, index);
     }
 }
 
