@@ -1,6 +1,6 @@
 //! GeoIP and ASN look-ups in MaxMind DB files (GeoLite2/GeoIP2 City, Country, ASN, or any MMDB of their shape).
 
-use maxminddb::{PathElement, Reader};
+use maxminddb::{LookupResult, PathElement, Reader};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -100,65 +100,73 @@ impl GeoDatabases {
             .collect()
     }
 
-    /// The first answer any database gives for `path` about `ip`.
-    fn first<T>(&self, ip: IpAddr, paths: &[&[PathElement<'_>]]) -> Option<T>
+    /// Each database's record for `ip`: one walk of each database's tree,
+    /// whatever the fields then read from it.
+    fn records(&self, ip: &str) -> Option<Vec<LookupResult<'_, Vec<u8>>>> {
+        let ip: IpAddr = ip.trim().parse().ok()?;
+        Some(
+            self.databases
+                .iter()
+                .filter_map(|db| db.reader.lookup(ip).ok())
+                .collect(),
+        )
+    }
+
+    /// The first answer any record gives, trying each path in turn over all
+    /// the records (a City database's country before an ASN database's
+    /// registered country).
+    fn first<T>(records: &[LookupResult<'_, Vec<u8>>], paths: &[&[PathElement<'_>]]) -> Option<T>
     where
         T: for<'de> Deserialize<'de>,
     {
-        for path in paths {
-            for db in &self.databases {
-                let Ok(found) = db.reader.lookup(ip) else {
-                    continue;
-                };
-                if let Ok(Some(value)) = found.decode_path::<T>(path) {
-                    return Some(value);
-                }
-            }
-        }
-        None
-    }
-
-    fn address(text: &str) -> Option<IpAddr> {
-        text.trim().parse().ok()
+        paths.iter().find_map(|path| {
+            records
+                .iter()
+                .find_map(|record| record.decode_path::<T>(path).ok().flatten())
+        })
     }
 
     pub fn country(&self, ip: &str) -> Option<String> {
-        let ip = Self::address(ip)?;
-        self.first(ip, &[&COUNTRY, &REGISTERED_COUNTRY])
+        Self::first(&self.records(ip)?, &[&COUNTRY, &REGISTERED_COUNTRY])
     }
 
     pub fn city(&self, ip: &str) -> Option<String> {
-        self.first(Self::address(ip)?, &[&CITY])
+        Self::first(&self.records(ip)?, &[&CITY])
     }
 
     pub fn asn(&self, ip: &str) -> Option<u32> {
-        self.first(Self::address(ip)?, &[&ASN])
+        Self::first(&self.records(ip)?, &[&ASN])
     }
 
     pub fn as_org(&self, ip: &str) -> Option<String> {
-        self.first(Self::address(ip)?, &[&AS_ORG])
+        Self::first(&self.records(ip)?, &[&AS_ORG])
     }
 
     /// Latitude and longitude, when a database knows both.
     pub fn location(&self, ip: &str) -> Option<(f64, f64)> {
-        let ip = Self::address(ip)?;
+        Self::location_of(&self.records(ip)?)
+    }
+
+    fn location_of(records: &[LookupResult<'_, Vec<u8>>]) -> Option<(f64, f64)> {
         Some((
-            self.first(ip, &[&LATITUDE])?,
-            self.first(ip, &[&LONGITUDE])?,
+            Self::first(records, &[&LATITUDE])?,
+            Self::first(records, &[&LONGITUDE])?,
         ))
     }
 
-    /// Everything known about `ip` (`None` for text that is no address).
+    /// Everything known about `ip` (`None` without a database, or for text
+    /// that is no address).
     pub fn facts(&self, ip: &str) -> Option<GeoFacts> {
         if self.databases.is_empty() {
             return None;
         }
-        let location = self.location(ip);
+        let records = self.records(ip)?;
+        let location = Self::location_of(&records);
         Some(GeoFacts {
-            country: self.country(ip),
-            city: self.city(ip),
-            asn: self.asn(ip),
-            as_org: self.as_org(ip),
+            country: Self::first(&records, &[&COUNTRY, &REGISTERED_COUNTRY]),
+            city: Self::first(&records, &[&CITY]),
+            asn: Self::first(&records, &[&ASN]),
+            as_org: Self::first(&records, &[&AS_ORG]),
             latitude: location.map(|l| l.0),
             longitude: location.map(|l| l.1),
         })
