@@ -161,8 +161,8 @@ pub struct Rule {
     pub sql_template: String,
     /// The lake tables the SQL reads.
     pub tables: Vec<Table>,
-    /// Whether the SQL reads the `first_seen` facts (a scheduled rule only).
-    pub reads_first_seen: bool,
+    /// The context tables the SQL reads (`intel`, `first_seen`).
+    pub context_tables: Vec<&'static str>,
     pub tests: Vec<RuleTest>,
     /// The rule file (`builtin:<path>` for rules compiled in).
     pub path: PathBuf,
@@ -171,6 +171,12 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether the SQL reads the `first_seen` facts (a scheduled rule only).
+    pub fn reads_first_seen(&self) -> bool {
+        self.context_tables
+            .contains(&vigil_queries::first_seen::TABLE)
+    }
+
     /// Parses and checks a rule file's text (everything but the query plan,
     /// which [`RuleSet::check_plans`] verifies against the lake schemas).
     pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {
@@ -208,12 +214,9 @@ impl Rule {
             &file.params,
             vigil_queries::TimeRange::new(0, 1),
         );
-        let tables = guard::check(&probe)
+        let reads = guard::check(&probe)
             .map_err(|e| source.error(sql_line + e.line.saturating_sub(1), e.message))?;
-        let reads_first_seen = guard::context_tables(&probe)
-            .map_err(|e| source.error(sql_line + e.line.saturating_sub(1), e.message))?
-            .iter()
-            .any(|t| t == vigil_queries::first_seen::TABLE);
+        let reads_first_seen = reads.context.contains(&vigil_queries::first_seen::TABLE);
         if reads_first_seen && matches!(mode, Mode::Streaming) {
             return Err(source.error(
                 sql_line,
@@ -234,8 +237,8 @@ impl Rule {
             runbook: file.runbook,
             references: file.references,
             sql_template,
-            tables,
-            reads_first_seen,
+            tables: reads.tables,
+            context_tables: reads.context,
             tests: file.tests,
             path: path.to_path_buf(),
             sql_line,

@@ -134,7 +134,9 @@ fn context_warnings(rules: &RuleSet) -> Vec<String> {
                 ));
             }
         }
-        if context.intel.is_empty() && (uses("intel_match") || sql.contains(" intel")) {
+        if context.intel.is_empty()
+            && (uses("intel_match") || rule.context_tables.contains(&"intel"))
+        {
             warnings.push(format!(
                 "rule {} uses threat intelligence but no indicator set is configured ([context] intel or {}): it cannot fire",
                 rule.id,

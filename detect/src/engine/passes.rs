@@ -239,7 +239,10 @@ impl Detector {
             .await?;
         // The first-seen facts, folded up to the data's end before any rule
         // reads them.
-        let baseline = if jobs.iter().any(|job| self.rules[job.rule].reads_first_seen) {
+        let baseline = if jobs
+            .iter()
+            .any(|job| self.rules[job.rule].reads_first_seen())
+        {
             match source {
                 Source::Memory(t) => crate::baseline::from_tables(t).await?,
                 Source::Lake => {
