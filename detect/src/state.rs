@@ -44,25 +44,7 @@ impl State {
         &self,
         name: &str,
     ) -> Result<(Option<T>, Version), DetectError> {
-        match self.get_bytes_versioned(name).await? {
-            (None, version) => Ok((None, version)),
-            (Some(bytes), version) => {
-                let value = serde_json::from_slice(&bytes).map_err(|e| state_error(name, e))?;
-                Ok((Some(value), version))
-            }
-        }
-    }
-
-    /// Reads a state object's bytes as they are (not JSON); `None` when absent.
-    pub async fn get_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, DetectError> {
-        Ok(self.get_bytes_versioned(name).await?.0)
-    }
-
-    async fn get_bytes_versioned(
-        &self,
-        name: &str,
-    ) -> Result<(Option<Vec<u8>>, Version), DetectError> {
-        match self {
+        let (bytes, version) = match self {
             State::Lake(lake) => {
                 let path = lake.state_path(name);
                 match lake.store().get(&path).await {
@@ -72,10 +54,12 @@ impl State {
                             version: r.meta.version.clone(),
                         });
                         let bytes = r.bytes().await.map_err(|e| state_error(name, e))?;
-                        Ok((Some(bytes.to_vec()), version))
+                        (bytes.to_vec(), version)
                     }
-                    Err(object_store::Error::NotFound { .. }) => Ok((None, Version::Absent)),
-                    Err(e) => Err(state_error(name, e)),
+                    Err(object_store::Error::NotFound { .. }) => {
+                        return Ok((None, Version::Absent))
+                    }
+                    Err(e) => return Err(state_error(name, e)),
                 }
             }
             State::Memory(map) => match map
@@ -83,10 +67,12 @@ impl State {
                 .map_err(|_| state_error(name, "poisoned"))?
                 .get(name)
             {
-                Some(b) => Ok((Some(b.clone()), Version::Memory(b.clone()))),
-                None => Ok((None, Version::Absent)),
+                Some(b) => (b.clone(), Version::Memory(b.clone())),
+                None => return Ok((None, Version::Absent)),
             },
-        }
+        };
+        let value = serde_json::from_slice(&bytes).map_err(|e| state_error(name, e))?;
+        Ok((Some(value), version))
     }
 
     /// Writes a state document only if it is still the version `read`
