@@ -124,20 +124,10 @@ async fn refresh_context(
         None => {
             let (started, loaded) =
                 vigil_context::reload::Reloader::start(settings.context.clone()).await?;
-            for line in loaded.report.lines() {
-                tracing::info!("{line}");
-            }
+            loaded.report.log("loaded");
             *reloader = Some(started);
         }
-        Some(r) => match r.check().await {
-            Ok(Some(loaded)) => {
-                for line in loaded.report.lines() {
-                    tracing::info!("reloaded: {line}");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "[context] did not reload: the loaded one stays"),
-        },
+        Some(r) => r.refresh().await,
     }
     Ok(())
 }

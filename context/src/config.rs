@@ -280,6 +280,13 @@ pub struct SetReport {
 }
 
 impl LoadReport {
+    /// Logs [`LoadReport::lines`], each after `what` (`loaded`, `reloaded`).
+    pub fn log(&self, what: &str) {
+        for line in self.lines() {
+            tracing::info!("{what}: {line}");
+        }
+    }
+
     /// One line per set or database, for logs and `vigil context`.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();

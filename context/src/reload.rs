@@ -50,6 +50,16 @@ impl Reloader {
         self.check_every(self.config.reload_every).await
     }
 
+    /// [`Reloader::check`] for a long-running process: logs the sets
+    /// reloaded, or why the files did not load (the context in force stays).
+    pub async fn refresh(&mut self) {
+        match self.check().await {
+            Ok(Some(loaded)) => loaded.report.log("reloaded"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "[context] did not reload: the loaded one stays"),
+        }
+    }
+
     /// As [`Reloader::check`], with a given interval (tests use zero).
     pub async fn check_every(&mut self, every: Duration) -> Result<Option<Loaded>, ContextError> {
         if self.config.is_empty() || self.checked.elapsed() < every {

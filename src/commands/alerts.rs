@@ -23,9 +23,8 @@ pub enum AlertsCommand {
 
 /// `vigil.toml`: the one given, else `./vigil.toml` if present, else defaults.
 pub fn config(path: Option<&Path>) -> Result<VigilConfig> {
-    match path {
-        Some(p) => Ok(load(p)?),
-        None if Path::new("vigil.toml").exists() => Ok(load(Path::new("vigil.toml"))?),
+    match crate::commands::config_path(path) {
+        Some(p) => Ok(load(&p)?),
         None => Ok(VigilConfig::default()),
     }
 }

@@ -2,23 +2,14 @@
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use vigil_context::reload::Reloader;
 use vigil_context::{ContextConfig, LookupKind};
-
-/// The configuration file in force: the one given, else `./vigil.toml` if present.
-pub fn config_path(config: Option<&Path>) -> Option<PathBuf> {
-    config.map(Path::to_path_buf).or_else(|| {
-        Path::new("vigil.toml")
-            .exists()
-            .then(|| PathBuf::from("vigil.toml"))
-    })
-}
 
 /// `[context]` of the configuration file, plus `VIGIL_INTEL`, `VIGIL_GEOIP`
 /// and `VIGIL_DIRECTORY`.
 pub fn config(config: Option<&Path>) -> Result<ContextConfig> {
-    let mut context = match config_path(config) {
+    let mut context = match super::config_path(config) {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
@@ -41,9 +32,7 @@ pub fn install(config_file: Option<&Path>, keep_reloading: bool) -> Result<()> {
         return Ok(());
     }
     let loaded = vigil_context::reload::load_blocking(&config).context("loading [context]")?;
-    for line in loaded.report.lines() {
-        tracing::info!("{line}");
-    }
+    loaded.report.log("loaded");
     vigil_context::install(loaded.context);
     if keep_reloading {
         let reloader = Reloader::resume(config, loaded.fingerprints);
@@ -70,15 +59,7 @@ fn reload_forever(mut reloader: Reloader) {
     };
     loop {
         std::thread::sleep(reloader.every());
-        match runtime.block_on(reloader.check()) {
-            Ok(Some(loaded)) => {
-                for line in loaded.report.lines() {
-                    tracing::info!("reloaded: {line}");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "[context] did not reload: the loaded one stays"),
-        }
+        runtime.block_on(reloader.refresh());
     }
 }
 

@@ -31,7 +31,7 @@ pub enum RulesCommand {
 /// `--pack` and of `[rules] packs`, and `[rules.placeholders]`, from the
 /// configuration file given, else `./vigil.toml` if present.
 pub fn sources(dirs: &[PathBuf], packs: &[String], config: Option<&Path>) -> Result<RuleSources> {
-    let path = crate::commands::context::config_path(config);
+    let path = crate::commands::config_path(config);
     let mut config = match &path {
         Some(p) => {
             let text =
