@@ -249,22 +249,12 @@ fn context_rows(context: &vigil_detect::finding::FindingContext) -> Vec<(String,
         if !place.is_empty() {
             rows.push(("Address location".to_string(), place.join(", ")));
         }
-        match (geo.asn, &geo.as_org) {
-            (Some(asn), Some(org)) => {
-                rows.push(("Address network".into(), format!("AS{asn} {org}")))
-            }
-            (Some(asn), None) => rows.push(("Address network".into(), format!("AS{asn}"))),
-            (None, Some(org)) => rows.push(("Address network".into(), org.clone())),
-            (None, None) => {}
+        if let Some(network) = geo.network() {
+            rows.push(("Address network".into(), network));
         }
     }
     if let Some(account) = &context.account {
-        let name = account.name.as_deref().unwrap_or(&account.id);
-        let shown = match &account.environment {
-            Some(env) => format!("{name} ({env})"),
-            None => name.to_string(),
-        };
-        rows.push(("Account".into(), shown));
+        rows.push(("Account".into(), account.label()));
     }
     if let Some(owner) = &context.owner {
         let who: Vec<&str> = [&owner.owner, &owner.team]

@@ -16,6 +16,17 @@ pub struct AccountInfo {
     pub environment: Option<String>,
 }
 
+impl AccountInfo {
+    /// Its name (else its id), with its environment: `acme-prod (prod)`.
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or(&self.id);
+        match &self.environment {
+            Some(env) => format!("{name} ({env})"),
+            None => name.to_string(),
+        }
+    }
+}
+
 /// Who answers for a principal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerInfo {

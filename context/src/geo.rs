@@ -44,6 +44,16 @@ pub struct GeoFacts {
 }
 
 impl GeoFacts {
+    /// The network: `AS64500 Example Hosting`, `AS64500`, or the organisation alone.
+    pub fn network(&self) -> Option<String> {
+        match (self.asn, &self.as_org) {
+            (Some(asn), Some(org)) => Some(format!("AS{asn} {org}")),
+            (Some(asn), None) => Some(format!("AS{asn}")),
+            (None, Some(org)) => Some(org.clone()),
+            (None, None) => None,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.country.is_none() && self.city.is_none() && self.asn.is_none() && self.as_org.is_none()
     }

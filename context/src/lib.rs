@@ -63,22 +63,13 @@ impl FindingContext {
                 .flatten()
                 .cloned()
                 .collect();
-            match (geo.asn, &geo.as_org) {
-                (Some(asn), Some(org)) => place.push(format!("AS{asn} {org}")),
-                (Some(asn), None) => place.push(format!("AS{asn}")),
-                (None, Some(org)) => place.push(org.clone()),
-                (None, None) => {}
-            }
+            place.extend(geo.network());
             if !place.is_empty() {
                 parts.push(place.join(", "));
             }
         }
         if let Some(account) = &self.account {
-            let name = account.name.as_deref().unwrap_or(&account.id);
-            parts.push(match &account.environment {
-                Some(env) => format!("account {name} ({env})"),
-                None => format!("account {name}"),
-            });
+            parts.push(format!("account {}", account.label()));
         }
         if let Some(owner) = &self.owner {
             let who = owner
