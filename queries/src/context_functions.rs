@@ -197,16 +197,20 @@ impl ScalarUDFImpl for ContextFunction {
                         found.push(None);
                         continue;
                     };
-                    if kind.as_ref().is_none_or(|(n, _)| n != name) {
-                        let Some(k) = LookupKind::parse(name) else {
-                            return exec_err!(
-                                "intel_match: unknown kind {name:?} ({})",
-                                LookupKind::NAMES
-                            );
-                        };
-                        kind = Some((name.to_string(), k));
-                    }
-                    let k = kind.as_ref().expect("set above").1;
+                    // The kind is a literal in every rule: parsed once per batch.
+                    let k = match &kind {
+                        Some((n, k)) if n == name => *k,
+                        _ => {
+                            let Some(k) = LookupKind::parse(name) else {
+                                return exec_err!(
+                                    "intel_match: unknown kind {name:?} ({})",
+                                    LookupKind::NAMES
+                                );
+                            };
+                            kind = Some((name.to_string(), k));
+                            k
+                        }
+                    };
                     found.push(c.intel.lookup(k, value));
                 }
                 let nulls: arrow::buffer::NullBuffer = found.iter().map(Option::is_some).collect();

@@ -491,17 +491,19 @@ mod tests {
         }
     }
 
+    fn values_and_kinds(p: &Parsed) -> Vec<(&str, IndicatorKind)> {
+        p.indicators
+            .iter()
+            .map(|i| (i.value.as_str(), i.kind))
+            .collect()
+    }
+
     #[test]
     fn plain_lists_guess_kinds_and_skip_comments() {
         let text = "# bad hosts\n203.0.113.66\n198.51.100.0/24  # a hosting range\nevil.example\n\nsomething odd\n";
         let p = parse("x.txt", text.as_bytes(), &spec(IntelFormat::Plain)).unwrap();
-        let kinds: Vec<_> = p
-            .indicators
-            .iter()
-            .map(|i| (i.value.as_str(), i.kind))
-            .collect();
         assert_eq!(
-            kinds,
+            values_and_kinds(&p),
             [
                 ("203.0.113.66", IndicatorKind::Ip),
                 ("198.51.100.0/24", IndicatorKind::Cidr),
@@ -543,13 +545,8 @@ mod tests {
             5f3,12,Network activity,domain|ip,evil.example|203.0.113.1,,1,1793491200,,,,,\n\
             5f4,12,Payload delivery,md5,d41d8cd98f00b204e9800998ecf8427e,,1,1793491200,,,,,\n";
         let p = parse("feed.csv", text.as_bytes(), &spec(IntelFormat::Misp)).unwrap();
-        let values: Vec<_> = p
-            .indicators
-            .iter()
-            .map(|i| (i.value.as_str(), i.kind))
-            .collect();
         assert_eq!(
-            values,
+            values_and_kinds(&p),
             [
                 ("203.0.113.66", IndicatorKind::Ip),
                 ("198.51.100.9", IndicatorKind::Ip),
@@ -581,13 +578,8 @@ mod tests {
           {"type":"indicator","id":"indicator--8","pattern_type":"stix","revoked":true,"pattern":"[ipv4-addr:value = '9.9.9.9']","valid_from":"2026-11-01T00:00:00Z"}
         ]}"#;
         let p = parse("b.json", bundle.as_bytes(), &spec(IntelFormat::Stix)).unwrap();
-        let values: Vec<_> = p
-            .indicators
-            .iter()
-            .map(|i| (i.value.as_str(), i.kind))
-            .collect();
         assert_eq!(
-            values,
+            values_and_kinds(&p),
             [
                 ("203.0.113.66", IndicatorKind::Ip),
                 ("198.51.100.0/24", IndicatorKind::Cidr),
