@@ -894,3 +894,35 @@ fn run_writes_ocsf_findings_and_export_writes_ocsf_events() {
     let err = fail(vigil(&lake).args(["export", "ocsf", "--out", "-"]));
     assert!(err.contains("--format ndjson"), "{err}");
 }
+
+#[test]
+fn rules_validate_warns_about_rules_whose_context_is_not_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let out = vigil(dir.path())
+        .arg("--config")
+        .arg(&empty)
+        .args(["rules", "validate"])
+        .arg(in_checkout("detect/rules"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "warnings do not fail: {stderr}");
+    for expected in [
+        "rule baseline_new_country_or_asn uses geo_country, geo_asn but no GeoIP database is configured",
+        "rule impossible_travel_access_key uses geo_country, geo_distance_km but no GeoIP database",
+        "rule intel_indicator_match uses threat intelligence but no indicator set is configured",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    // The checkout's vigil.toml names a database and a set: nothing to warn about.
+    let out = vigil(dir.path())
+        .args(["rules", "validate"])
+        .arg(in_checkout("detect/rules"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}

@@ -108,3 +108,65 @@ fn every_function_runs_a_known_handler_and_roles_name_their_actions() {
     }
     assert_eq!(roles, 5);
 }
+
+/// The resource a top-level template key starts (`  Name:`) up to the next one.
+fn resource<'a>(template: &'a str, name: &str) -> &'a str {
+    let start = template
+        .find(&format!("\n  {name}:\n"))
+        .unwrap_or_else(|| panic!("no resource {name}"));
+    let rest = &template[start + 1..];
+    let end = rest
+        .lines()
+        .skip(1)
+        .find(|l| l.len() > 2 && l.starts_with("  ") && !l.starts_with("   "))
+        .and_then(|next| rest.find(&format!("\n{next}\n")))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn functions_that_use_context_are_told_where_it_is_and_may_read_only_that() {
+    let template = template();
+    let lines: Vec<&str> = template.lines().collect();
+    let functions: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[1].trim() == "Type: AWS::Serverless::Function")
+        .filter_map(|w| w[0].strip_prefix("  ")?.strip_suffix(':'))
+        .collect();
+    assert_eq!(functions.len(), vigil_aws::Handler::ALL.len());
+    for function in functions {
+        let body = resource(&template, function);
+        let handler: vigil_aws::Handler = body
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Handler: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let role = body
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Role: !GetAtt ")
+                    .and_then(|r| r.strip_suffix(".Arn"))
+            })
+            .unwrap();
+        let role = resource(&template, role);
+        let told = [
+            "VIGIL_INTEL: !Ref IntelUrls",
+            "VIGIL_GEOIP: !Ref GeoIpUrls",
+            "VIGIL_DIRECTORY: !Ref DirectoryUrls",
+        ];
+        // Read from the stack's own bucket, under context/ only.
+        let may_read = role.contains("Sid: ContextRead")
+            && role.contains(r#"Resource: !Sub "${LakeBucket.Arn}/context/*""#);
+        if handler.uses_context() {
+            for variable in told {
+                assert!(body.contains(variable), "{function}: {variable}");
+            }
+            assert!(may_read, "{function} may not read the context");
+        } else {
+            assert!(!body.contains("VIGIL_INTEL"), "{function}");
+            assert!(!may_read, "{function} may read context it does not use");
+        }
+    }
+}

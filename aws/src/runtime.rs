@@ -77,7 +77,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let context = &context;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            refresh_context(settings, context).await?;
+            if handler.uses_context() {
+                refresh_context(settings, context).await?;
+            }
             invoke(handler, settings, pipeline, event).await
         },
     ))

@@ -41,6 +41,13 @@ impl Handler {
         }
     }
 
+    /// Whether the handler runs rules or writes findings, and so loads
+    /// `[context]` (compaction only merges files: it neither needs the
+    /// context nor has the permission to read it).
+    pub fn uses_context(self) -> bool {
+        !matches!(self, Handler::CompactLake)
+    }
+
     /// Handles one event: the response to return, and what was done.
     pub async fn handle(
         self,
