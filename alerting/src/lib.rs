@@ -6,6 +6,8 @@
 //! Every routed (finding, destination) pair ends in exactly one of delivered
 //! or dead-lettered; [`DeliveryReport`] counts both.
 
+#![forbid(unsafe_code)]
+
 pub mod asff;
 pub mod config;
 pub mod deadletter;

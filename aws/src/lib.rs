@@ -8,6 +8,8 @@
 //! JSON, so tests call it directly; [`runtime::run`] is the Lambda loop that
 //! calls it for each event. The work itself is `vigil-pipeline`'s.
 
+#![forbid(unsafe_code)]
+
 pub mod backfill;
 pub mod clients;
 pub mod error;

@@ -8,6 +8,8 @@
 //! record is escaped. Sign-in: a token, a one-time login link, session
 //! cookies, CSRF tokens on every change (see [`auth`]).
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod chart;
 pub mod data;

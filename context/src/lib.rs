@@ -8,6 +8,11 @@
 //! in force ([`current`]), and [`reload::Reloader`] swaps in a new one when
 //! its files change.
 
+#![forbid(unsafe_code)]
+// Every byte this crate reads may be an attacker's: no unwrap or expect on
+// what input decides (a panic would lose the rest of a batch).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod config;
 pub mod directory;
 pub mod error;

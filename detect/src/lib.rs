@@ -10,6 +10,8 @@
 //! optional `samples` list). Entity columns `actor`, `src_ip`, `account_id`,
 //! `region` and `resource` are picked up by name.
 
+#![forbid(unsafe_code)]
+
 pub mod attack;
 pub mod baseline;
 pub mod builtin;

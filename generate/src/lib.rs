@@ -6,6 +6,8 @@
 //! times and described in `labels.jsonl`, so that [`score`] can measure a
 //! lake's findings: recall per scenario, false positives per rule.
 
+#![forbid(unsafe_code)]
+
 pub mod background;
 pub mod error;
 pub mod firewall;

@@ -17,6 +17,11 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+// Every byte this crate reads may be an attacker's: no unwrap or expect on
+// what input decides (a panic would lose the rest of a batch).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod batch;
 pub mod compact;
 pub mod deadletter;

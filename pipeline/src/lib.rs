@@ -8,6 +8,8 @@
 //!   how each is fed to the ingester.
 //! - [`pipeline`]: the [`Pipeline`] and its runs.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod input;
 pub mod object_reader;

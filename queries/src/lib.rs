@@ -3,6 +3,8 @@
 //! partitions. The hunting CLI and the detection engine both read the lake
 //! through it.
 
+#![forbid(unsafe_code)]
+
 pub mod catalog;
 pub mod context_functions;
 pub mod dictionary;

@@ -6,6 +6,11 @@
 //! Sigma, not SQL: case-insensitive unless `cased`, a field a record lacks
 //! never matches and `not` of it does, numbers match their text.
 
+#![forbid(unsafe_code)]
+// Every byte this crate reads may be an attacker's: no unwrap or expect on
+// what input decides (a panic would lose the rest of a batch).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod condition;
 pub mod correlation;
 pub mod detection;

@@ -8,6 +8,8 @@
 //! working copy): the test would then read the other checkout's files, or
 //! none once that clone is gone.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 /// The variable `scripts/test.sh` sets to moto's address.

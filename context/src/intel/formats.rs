@@ -352,6 +352,8 @@ fn parse_misp(bytes: &[u8], spec: &SetSpec) -> Result<Parsed, String> {
 /// `MATCHES`) joined by `OR`, in one or more observation expressions.
 fn stix_comparisons(pattern: &str) -> Option<Vec<(String, String, String)>> {
     static COMPARISON: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // A constant expression, compiled by every STIX test: it cannot fail on input.
+    #[allow(clippy::expect_used)]
     let re = COMPARISON.get_or_init(|| {
         regex::Regex::new(r"([a-z0-9-]+:[A-Za-z0-9_.'\-]+)\s*(=|MATCHES)\s*'((?:[^'\\]|\\.)*)'")
             .expect("a valid expression")
