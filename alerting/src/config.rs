@@ -358,7 +358,12 @@ pub fn load(path: &Path) -> Result<VigilConfig, AlertError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let config: VigilConfig = toml::from_str(&text).map_err(|e| AlertError::Config {
+    parse(&text, path)
+}
+
+/// Reads `vigil.toml`'s text (`path` names it in errors).
+pub fn parse(text: &str, path: &Path) -> Result<VigilConfig, AlertError> {
+    let config: VigilConfig = toml::from_str(text).map_err(|e| AlertError::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
