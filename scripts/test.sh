@@ -13,6 +13,8 @@
 #     of the console,
 #   - every cargo test, the #[ignore]d ones that need moto, the Python
 #     references or the browser included,
+#   - cargo deny over the dependencies (scripts/deny.sh: the RustSec
+#     snapshot in testdata/, offline; installs the pinned cargo-deny),
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
 set -euo pipefail
@@ -99,6 +101,9 @@ echo "==> vigil rules test (every built-in rule's inline tests)"
 # The binary the tests above built (a plain `cargo run` resolves features for
 # the root package alone and would rebuild DataFusion a second time).
 "$CARGO_TARGET_DIR/debug/vigil" rules test
+
+echo "==> cargo deny: advisories (offline RustSec snapshot), licenses, bans, sources"
+scripts/deny.sh
 
 echo "==> cfn-lint and checkov on infra/template.yaml"
 if [ ! -x "$INFRA_VENV/bin/checkov" ] || [ ! -x "$INFRA_VENV/bin/cfn-lint" ]; then
