@@ -14,7 +14,9 @@
 #   - every cargo test, the #[ignore]d ones that need moto, the Python
 #     references or the browser included,
 #   - cargo deny over the dependencies (scripts/deny.sh: the RustSec
-#     snapshot in testdata/, offline; installs the pinned cargo-deny),
+#     snapshot in testdata/, offline; installs the pinned cargo-deny) and
+#     the CycloneDX SBOM of the binary (scripts/sbom.sh, validated with
+#     PyPI's cyclonedx-python-lib),
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
 set -euo pipefail
@@ -104,6 +106,9 @@ echo "==> vigil rules test (every built-in rule's inline tests)"
 
 echo "==> cargo deny: advisories (offline RustSec snapshot), licenses, bans, sources"
 scripts/deny.sh
+
+echo "==> the SBOM of the Lambda bootstrap (CycloneDX, checked against its schema and cargo tree)"
+scripts/sbom.sh "$(mktemp -d)/vigil.cdx.json"
 
 echo "==> cfn-lint and checkov on infra/template.yaml"
 if [ ! -x "$INFRA_VENV/bin/checkov" ] || [ ! -x "$INFRA_VENV/bin/cfn-lint" ]; then

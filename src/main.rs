@@ -2,6 +2,10 @@
 //!
 //! This file only parses arguments and hands them to a command module.
 
+// Unsafe code only where a C interface must be called: `memory` (mimalloc's
+// options, prctl) and the SIGPIPE reset below; every library crate forbids it.
+#![deny(unsafe_code)]
+
 mod commands;
 mod memory;
 mod output;
@@ -198,6 +202,7 @@ impl Command {
 
 /// Output piped into `head` and the like: end quietly when the reader goes
 /// away, as other Unix tools do, instead of failing on the next print.
+#[allow(unsafe_code)]
 fn exit_quietly_on_broken_pipe() {
     // SAFETY: restoring the default action of SIGPIPE before any thread starts.
     unsafe {

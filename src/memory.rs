@@ -1,5 +1,8 @@
 //! How this process asks for memory: mimalloc, its purge delay, and transparent huge pages.
 
+// mimalloc's options and prctl are C interfaces.
+#![allow(unsafe_code)]
+
 // Ingest builds and frees tens of megabytes of Arrow buffers per batch, and
 // parsing allocates per record: mimalloc keeps both off the kernel's page-fault
 // path (the parse benchmark went from 216 to 317 MiB/s with it).
