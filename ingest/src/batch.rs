@@ -82,6 +82,8 @@ pub struct Builders {
     /// Raw bytes appended per table since its last flush (memory bound).
     bytes: [usize; Table::INGESTED.len()],
     capacity: usize,
+    /// The raw bytes at which a batch is flushed (`IngestOptions::batch_bytes`).
+    batch_bytes: usize,
     sizes: BatchSizes,
 }
 
@@ -96,9 +98,22 @@ impl BatchSizes {
     }
 
     /// The rows a new builder of `table` starts with: its largest batch so
-    /// far, else `default`.
-    fn rows(&self, table: Table, default: usize) -> usize {
-        self.get(table).map_or(default, |s| s.rows.max(default))
+    /// far, else `default`, but no more than a batch of `batch_bytes` holds
+    /// at the records' size so far.
+    fn rows(&self, table: Table, default: usize, batch_bytes: usize) -> usize {
+        // Dead letters are few and large: their builder never asks for more
+        // than a thousand rows up front.
+        let default = match table {
+            Table::DeadLetter => default.min(1024),
+            _ => default,
+        };
+        self.get(table).map_or(default, |s| {
+            let rows = match table {
+                Table::DeadLetter => default,
+                _ => s.rows.max(default),
+            };
+            s.rows_within(rows, batch_bytes)
+        })
     }
 
     /// Remembers a batch's size unless it is a small tail (the end of an
@@ -123,9 +138,9 @@ fn slot(table: Table) -> usize {
 
 impl Builders {
     /// Builders for `capacity` rows per table, or as many as `sizes` says
-    /// the table's batches have.
-    pub fn new(capacity: usize, sizes: BatchSizes) -> Self {
-        let rows = |t| sizes.rows(t, capacity);
+    /// the table's batches have, within `batch_bytes` of records.
+    pub fn new(capacity: usize, batch_bytes: usize, sizes: BatchSizes) -> Self {
+        let rows = |t| sizes.rows(t, capacity, batch_bytes);
         Builders {
             cloudtrail: CloudTrailBuilder::with_size(
                 rows(Table::CloudTrail),
@@ -138,11 +153,12 @@ impl Builders {
             lambda: LambdaBuilder::with_size(rows(Table::Lambda), sizes.get(Table::Lambda)),
             waf: WafBuilder::with_size(rows(Table::Waf), sizes.get(Table::Waf)),
             deadletter: DeadLetterBuilder::with_size(
-                capacity.min(1024),
+                rows(Table::DeadLetter),
                 sizes.get(Table::DeadLetter),
             ),
             bytes: [0; Table::INGESTED.len()],
             capacity,
+            batch_bytes,
             sizes,
         }
     }
@@ -200,14 +216,14 @@ impl Builders {
             Table::Findings => return Ok(None),
         }
         self.sizes.record(table, BatchSize::of(rows, &arrays));
-        let next_rows = self.sizes.rows(table, self.capacity);
+        let next_rows = self.sizes.rows(table, self.capacity, self.batch_bytes);
         let size = self.sizes.get(table);
         match table {
             Table::CloudTrail => self.cloudtrail = CloudTrailBuilder::with_size(next_rows, size),
             Table::ApiGateway => self.apigateway = ApiGatewayBuilder::with_size(next_rows, size),
             Table::Lambda => self.lambda = LambdaBuilder::with_size(next_rows, size),
             Table::Waf => self.waf = WafBuilder::with_size(next_rows, size),
-            _ => self.deadletter = DeadLetterBuilder::with_size(self.capacity.min(1024), size),
+            _ => self.deadletter = DeadLetterBuilder::with_size(next_rows, size),
         }
         self.bytes[slot(table)] = 0;
         let schema = schema(table);

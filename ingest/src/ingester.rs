@@ -172,6 +172,7 @@ impl Ingester {
             options: &self.options,
             builders: Builders::new(
                 self.options.batch_rows.min(4096),
+                self.options.batch_bytes,
                 std::mem::take(&mut self.batch_sizes),
             ),
             sink: self.sink.as_mut(),

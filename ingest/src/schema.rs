@@ -102,6 +102,20 @@ impl BatchSize {
         BatchSize { rows, column_bytes }
     }
 
+    /// How many of `rows` rows a batch can hold before its widest column
+    /// reaches `batch_bytes` (a batch is flushed at that many bytes of raw
+    /// records, so builders sized for more rows would never fill: one
+    /// outsized record would otherwise size every column of the next batch
+    /// for thousands of records like it).
+    pub fn rows_within(&self, rows: usize, batch_bytes: usize) -> usize {
+        let widest = self.column_bytes.iter().copied().max().unwrap_or(0);
+        let per_row = widest / self.rows.max(1);
+        if per_row == 0 {
+            return rows;
+        }
+        rows.min(batch_bytes / per_row + 1)
+    }
+
     /// The capacity to give column `index` of a batch of `rows` rows: this
     /// size scaled to `rows`, with an eighth more for variation.
     /// Never more than [`MOST_PRESIZED_COLUMN_BYTES`].
@@ -706,6 +720,31 @@ mod tests {
             capacity <= MOST_PRESIZED_COLUMN_BYTES * 9 / 8 + 64,
             "{capacity}"
         );
+    }
+
+    #[test]
+    fn builders_are_sized_for_the_rows_a_batch_can_hold() {
+        // A batch of one 1 MB record: a batch flushed at 8 MB holds about 9
+        // such rows, not the 4,096 a builder would otherwise be given.
+        let size = BatchSize {
+            rows: 1,
+            column_bytes: vec![1 << 20, 100, 0],
+        };
+        assert_eq!(size.rows_within(4096, 8 << 20), 9);
+        let capacity = size.column_capacity(0, size.rows_within(4096, 8 << 20));
+        assert!(capacity.unwrap() <= (9 << 20) * 9 / 8 + 64);
+        // Small records: the rows asked for.
+        let small = BatchSize {
+            rows: 1000,
+            column_bytes: vec![500_000, 0],
+        };
+        assert_eq!(small.rows_within(4096, 8 << 20), 4096);
+        // Fixed-width columns only: the rows asked for.
+        let fixed = BatchSize {
+            rows: 10,
+            column_bytes: vec![0, 0],
+        };
+        assert_eq!(fixed.rows_within(4096, 1), 4096);
     }
 
     #[test]

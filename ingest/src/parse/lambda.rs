@@ -213,7 +213,9 @@ fn parse_text(text: &str) -> Row<'_> {
         [time, id, ..] if looks_like_time(time) => {
             row.time = parse_rfc3339_ms(time);
             row.request_id = Some(Cow::Borrowed(id));
-            let message = trimmed[time.len() + id.len() + 2..].trim_start();
+            // Everything after the second tab (nothing when the line ends
+            // with the request id).
+            let message = trimmed.splitn(3, '\t').nth(2).unwrap_or("").trim_start();
             row.message = Some(Cow::Borrowed(message));
         }
         _ => {
@@ -509,6 +511,17 @@ mod tests {
         let row = parse_text("REPORT invalid report log line");
         assert_eq!(row.record_type, "app");
         assert_eq!(row.duration_ms, None);
+    }
+
+    #[test]
+    fn a_line_that_ends_with_its_request_id_has_an_empty_message() {
+        // Found by the lambda_logs fuzz target: the message was sliced past
+        // the end of a line with no third field.
+        let row = parse_text("2020-03-05T16:30:36.114Z\tf08bb4c8-d6b2-4f05-ac17");
+        assert_eq!(row.request_id.as_deref(), Some("f08bb4c8-d6b2-4f05-ac17"));
+        assert_eq!(row.message.as_deref(), Some(""));
+        let row = parse_text("2020-03-05T16:30:36.114Z\tf08b\t  hello\tworld");
+        assert_eq!(row.message.as_deref(), Some("hello\tworld"));
     }
 
     #[test]
