@@ -9,11 +9,9 @@ cd "$(dirname "$0")"
 CARGO_FUZZ_VERSION="0.13.2"
 SECONDS_EACH="${1:-15}"
 shift || true
-if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
-  echo "==> installing cargo-fuzz $CARGO_FUZZ_VERSION"
-  CARGO_TARGET_DIR="$HOME/.cache/vigil-tools-target" \
-    cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION"
-fi
+# shellcheck source=scripts/cargo-tool.sh
+source ../scripts/cargo-tool.sh
+ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION"
 # Its own target folder: the instrumented build shares nothing with the
 # workspace's.
 export CARGO_TARGET_DIR="${VIGIL_FUZZ_TARGET_DIR:-$HOME/.cache/vigil-fuzz-target}"

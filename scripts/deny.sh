@@ -10,12 +10,9 @@ cd "$(dirname "$0")/.."
 CARGO_DENY_VERSION="0.20.2"
 SNAPSHOT="${VIGIL_RUSTSEC_DB:-testdata/rustsec-advisory-db}"
 
-if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
-  echo "==> installing cargo-deny $CARGO_DENY_VERSION"
-  # Its own target folder: the workspace's would be rebuilt for its features.
-  CARGO_TARGET_DIR="$HOME/.cache/vigil-tools-target" \
-    cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION"
-fi
+# shellcheck source=scripts/cargo-tool.sh
+source scripts/cargo-tool.sh
+ensure_cargo_tool cargo-deny "$CARGO_DENY_VERSION"
 
 # cargo-deny opens its databases as git repositories, in a folder named after
 # the database's URL: a repository of the snapshot, committed at the

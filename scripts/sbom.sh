@@ -15,11 +15,9 @@ CARGO_CYCLONEDX_VERSION="0.5.9"
 CYCLONEDX_PYTHON_LIB_VERSION="11.6.0"
 VENV="${VIGIL_VENV:-$HOME/.cache/vigil-venv}"
 
-if ! cargo cyclonedx --version 2>/dev/null | grep -q "$CARGO_CYCLONEDX_VERSION"; then
-  echo "==> installing cargo-cyclonedx $CARGO_CYCLONEDX_VERSION"
-  CARGO_TARGET_DIR="$HOME/.cache/vigil-tools-target" \
-    cargo install --quiet --locked cargo-cyclonedx --version "$CARGO_CYCLONEDX_VERSION"
-fi
+# shellcheck source=scripts/cargo-tool.sh
+source scripts/cargo-tool.sh
+ensure_cargo_tool cargo-cyclonedx "$CARGO_CYCLONEDX_VERSION"
 if ! "$VENV/bin/python" -c "import cyclonedx.validation.json" 2>/dev/null; then
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
