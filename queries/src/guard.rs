@@ -119,10 +119,8 @@ impl Visitor for ReadOnly {
                 self.ctes.insert(cte.alias.name.value.to_lowercase());
             }
         }
-        if let SetExpr::Select(select) = query.body.as_ref() {
-            if select.into.is_some() {
-                return refuse(query.span().start.line, "SELECT INTO writes a table".into());
-            }
+        if let Some(write) = body_writes(&query.body) {
+            return refuse(query.span().start.line, write.into());
         }
         ControlFlow::Continue(())
     }
@@ -145,6 +143,21 @@ impl Visitor for ReadOnly {
             }
             _ => ControlFlow::Continue(()),
         }
+    }
+}
+
+/// What a query's body writes, if anything: SELECT INTO, or a statement
+/// that changes data where the parser takes a query (`(INSERT ...)`, a
+/// common table expression's `UPDATE`), on either side of a set operation.
+/// Nested queries are visited on their own.
+fn body_writes(body: &SetExpr) -> Option<&'static str> {
+    match body {
+        SetExpr::Select(select) if select.into.is_some() => Some("SELECT INTO writes a table"),
+        SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::Values(_) | SetExpr::Table(_) => None,
+        SetExpr::SetOperation { left, right, .. } => {
+            body_writes(left).or_else(|| body_writes(right))
+        }
+        _ => Some("a query may not insert, update, delete or merge"),
     }
 }
 
@@ -206,6 +219,27 @@ mod tests {
             tables,
             vec!["apigateway".to_string(), "cloudtrail".to_string()]
         );
+    }
+
+    #[test]
+    fn a_write_where_a_query_may_stand_is_refused() {
+        // Found by the sql_guard fuzz target: a parenthesised INSERT parses
+        // as a query whose body is the INSERT.
+        assert!(
+            refused("(INSERT s\r\r\rTABLE\tSET \r\r(\r\r\r\r\r\r\r\rLATE)")
+                .message
+                .contains("may not insert")
+        );
+        for sql in [
+            "(INSERT INTO cloudtrail SELECT * FROM cloudtrail)",
+            "SELECT * FROM cloudtrail UNION ALL (INSERT INTO cloudtrail SELECT * FROM cloudtrail)",
+            "WITH w AS (UPDATE cloudtrail SET event_name = 'x') SELECT * FROM cloudtrail",
+            "SELECT * FROM (DELETE FROM cloudtrail) AS d",
+            "SELECT * INTO copy FROM cloudtrail UNION SELECT * FROM cloudtrail",
+        ] {
+            // Refused, whether or not this parser takes the statement at all.
+            assert!(check(sql, &RULES).is_err(), "{sql}");
+        }
     }
 
     #[test]
