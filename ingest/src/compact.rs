@@ -11,9 +11,13 @@
 //! 3. the small files deleted.
 //!
 //! A run that finds a small file whose marker names a merged file that exists
-//! finishes step 3 for it instead of merging it again. Between steps 2 and 3
-//! (or until the next run, after a stop there) readers see those rows twice;
-//! detection counts each event once anyway (it keeps one row per event id).
+//! finishes step 3 for it instead of merging it again; one whose marker names
+//! a merged file that does not exist was stopped in step 2, and the merged
+//! files it did store are deleted before the hour is merged again (late
+//! arrivals may make that merge another, otherwise named). Between steps 2
+//! and 3 (or until the next run, after a stop there) readers see those rows
+//! twice; detection counts each event once anyway (it keeps one row per
+//! event id).
 //! One compaction at a time per lake.
 
 use arrow::array::RecordBatch;
@@ -161,20 +165,39 @@ async fn compact_hour(
 ) -> Result<(), IngestError> {
     let names: BTreeSet<String> = files.iter().map(file_name).collect();
     let markers = markers_beside(lake, &files[0].location).await?;
+    // What interrupted runs left: small files merged but not deleted (their
+    // marker names a merged file that exists), and the merged files of a run
+    // stopped before it stored the last one (their marker names a file that
+    // does not exist: their rows are still in the small files).
+    let mut merged_already = BTreeSet::new();
+    let mut unfinished_merges = BTreeSet::new();
+    for meta in files.iter().filter(|m| markers.contains(&batch_id(m))) {
+        let marker = lake.merged_marker(&meta.location);
+        let merged_into = String::from_utf8_lossy(&get(lake, &marker).await?).into_owned();
+        if names.contains(&merged_into) {
+            merged_already.insert(file_name(meta));
+        } else if let Some(merge) = merge_of(&merged_into) {
+            unfinished_merges.insert(merge.to_string());
+        }
+    }
     let mut small = Vec::new();
     for meta in files {
-        // A file an interrupted run merged (its marker names a merged file
-        // that exists) is deleted, not merged again.
-        if markers.contains(&batch_id(&meta)) {
-            let marker = lake.merged_marker(&meta.location);
-            let merged_into = String::from_utf8_lossy(&get(lake, &marker).await?).into_owned();
-            if names.contains(&merged_into) {
-                if !dry_run {
-                    delete(lake, &meta.location).await?;
-                }
-                done.leftovers_deleted += 1;
-                continue;
+        let name = file_name(&meta);
+        if merged_already.contains(&name) {
+            if !dry_run {
+                delete(lake, &meta.location).await?;
             }
+            done.leftovers_deleted += 1;
+            continue;
+        }
+        // Deleted before merging again: the merge may now take other small
+        // files (late arrivals), and so be named otherwise.
+        if merge_of(&name).is_some_and(|merge| unfinished_merges.contains(merge)) {
+            if !dry_run {
+                delete(lake, &meta.location).await?;
+            }
+            done.leftovers_deleted += 1;
+            continue;
         }
         // The footer only (ranged reads): full files are not downloaded.
         let footer = ArrowReaderMetadata::try_new(
@@ -207,7 +230,12 @@ async fn compact_hour(
     let mut merged_names: Vec<String> = small.iter().map(|f| file_name(&f.meta)).collect();
     merged_names.sort();
     let digest = Sha256::digest(merged_names.join("\n").as_bytes());
-    let output_name = |n: usize| format!("compact-{}-{n:03}.parquet", hex::encode(&digest[..8]));
+    let output_name = |n: usize| {
+        format!(
+            "{MERGED_PREFIX}{}-{n:03}.parquet",
+            hex::encode(&digest[..8])
+        )
+    };
     done.hours += 1;
     done.files_merged += small.len() as u64;
     done.files_written += outputs as u64;
@@ -323,6 +351,17 @@ fn first_time(metadata: &ParquetMetaData) -> Option<i64> {
             _ => None,
         })
         .min()
+}
+
+/// How the files one merge writes are named: `compact-<digest>-<n>.parquet`,
+/// the digest naming the set of small files merged.
+const MERGED_PREFIX: &str = "compact-";
+
+/// The merge (`compact-<digest>-`) a merged file's name belongs to.
+fn merge_of(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix(MERGED_PREFIX)?;
+    let digest_end = rest.find('-')?;
+    name.get(..MERGED_PREFIX.len() + digest_end + 1)
 }
 
 fn file_name(meta: &ObjectMeta) -> String {

@@ -462,6 +462,38 @@ async fn a_compaction_stopped_before_deleting_is_finished_by_the_next() {
 }
 
 #[tokio::test]
+async fn a_compaction_stopped_while_storing_merged_files_leaves_no_copy_of_them() {
+    let (dir, lake) = local_lake();
+    ingest_into(&lake, &[sample("apigateway")], IngestOptions::default());
+    let rows = all_rows(&lake).await;
+    let table_dir = dir.path().join("apigateway");
+    let (hour, files) = files_by_hour(&table_dir)
+        .into_iter()
+        .find(|(_, n)| *n > 1)
+        .map(|(hour, _)| (hour.clone(), parquet_files(&hour)))
+        .expect("an hour of several small files");
+
+    // As if a run had written its markers and the first of two merged files,
+    // then stopped: the merged file holds rows the small files still hold.
+    let rel = hour.strip_prefix(dir.path()).unwrap();
+    let markers = dir.path().join("_state/merged").join(rel);
+    std::fs::create_dir_all(&markers).unwrap();
+    for f in &files {
+        let batch = f.file_stem().unwrap();
+        std::fs::write(markers.join(batch), "compact-00000000deadbeef-001.parquet").unwrap();
+    }
+    std::fs::copy(&files[0], hour.join("compact-00000000deadbeef-000.parquet")).unwrap();
+    assert!(all_rows(&lake).await.len() > rows.len());
+
+    let next = compact(&lake, &compact_all()).await.unwrap();
+    let api = &next.tables[&Table::ApiGateway];
+    assert_eq!(api.leftovers_deleted, 1, "{next:?}");
+    assert!(api.files_merged >= 2, "{next:?}");
+    assert_eq!(all_rows(&lake).await, rows);
+    assert!(!hour.join("compact-00000000deadbeef-000.parquet").exists());
+}
+
+#[tokio::test]
 async fn an_hour_is_merged_into_files_of_at_most_file_rows() {
     use datafusion::arrow::array::{ArrayRef, TimestampMillisecondArray};
     use std::sync::Arc;
