@@ -154,7 +154,22 @@ impl State {
         folder: &str,
         written_before: Option<i64>,
     ) -> Result<Vec<String>, DetectError> {
-        let mut names: Vec<String> = match self {
+        Ok(self
+            .documents(folder, written_before)
+            .await?
+            .into_iter()
+            .map(|d| d.name)
+            .collect())
+    }
+
+    /// The state documents under `folder`, as [`State::names`] selects them,
+    /// with when each was last written (in a lake).
+    pub async fn documents(
+        &self,
+        folder: &str,
+        written_before: Option<i64>,
+    ) -> Result<Vec<StateDocument>, DetectError> {
+        let mut documents: Vec<StateDocument> = match self {
             State::Lake(lake) => {
                 use futures::TryStreamExt;
                 let root = lake.state_path("");
@@ -170,11 +185,12 @@ impl State {
                         written_before.is_none_or(|t| m.last_modified.timestamp_millis() < t)
                     })
                     .filter_map(|m| {
-                        m.location.prefix_match(&root).map(|parts| {
-                            parts
+                        m.location.prefix_match(&root).map(|parts| StateDocument {
+                            name: parts
                                 .map(|p| p.as_ref().to_string())
                                 .collect::<Vec<_>>()
-                                .join("/")
+                                .join("/"),
+                            written_ms: Some(m.last_modified.timestamp_millis()),
                         })
                     })
                     .collect()
@@ -184,11 +200,14 @@ impl State {
                 .map_err(|_| state_error(folder, "poisoned"))?
                 .keys()
                 .filter(|k| k.starts_with(&format!("{folder}/")))
-                .cloned()
+                .map(|name| StateDocument {
+                    name: name.clone(),
+                    written_ms: None,
+                })
                 .collect(),
         };
-        names.sort();
-        Ok(names)
+        documents.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(documents)
     }
 
     /// Deletes a state document (one already gone is not an error).
@@ -206,6 +225,14 @@ impl State {
             }
         }
     }
+}
+
+/// A state document listed by [`State::documents`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDocument {
+    pub name: String,
+    /// When it was last written (Unix ms); unknown in memory.
+    pub written_ms: Option<i64>,
 }
 
 fn state_error(name: &str, e: impl std::fmt::Display) -> DetectError {

@@ -41,12 +41,43 @@ pub enum Decision {
 /// replay of old events (a Lambda retry, a backfill) does not alert again.
 const REMEMBERED_FINDINGS: usize = 10_000;
 
+/// Outbox groups remembered as settled (see [`SettledGroups`]).
+const REMEMBERED_GROUPS: usize = 1000;
+
 /// Open findings by rule and dedup key.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suppressor {
     entries: BTreeMap<String, Entry>,
     #[serde(default)]
     reported: VecDeque<String>,
+    /// `None` in a state written before groups were recorded: every group
+    /// in the outbox then counts as settled.
+    #[serde(default)]
+    settled_groups: Option<SettledGroups>,
+}
+
+impl Default for Suppressor {
+    fn default() -> Self {
+        Suppressor {
+            entries: BTreeMap::new(),
+            reported: VecDeque::new(),
+            settled_groups: Some(SettledGroups::default()),
+        }
+    }
+}
+
+/// The outbox groups whose settle committed (wrote the state that reports
+/// them), newest last. A settle writes its group to the outbox before the
+/// state, so that a stop between the two loses nothing; a group that the
+/// state does not name was left by a settle that never committed (it
+/// stopped, or lost a race and folded again), and must not be delivered: the
+/// run that settles those candidates again alerts them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SettledGroups {
+    names: VecDeque<String>,
+    /// When the oldest name was forgotten (Unix ms, wall clock): a group
+    /// written before then may have been settled, and counts as such.
+    forgotten_before_ms: Option<i64>,
 }
 
 impl Suppressor {
@@ -56,6 +87,31 @@ impl Suppressor {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Notes that the outbox group `name` is settled with this state.
+    pub fn note_settled(&mut self, name: &str, now_ms: i64) {
+        let groups = self
+            .settled_groups
+            .get_or_insert_with(SettledGroups::default);
+        groups.names.push_back(name.to_string());
+        while groups.names.len() > REMEMBERED_GROUPS {
+            groups.names.pop_front();
+            groups.forgotten_before_ms = Some(now_ms);
+        }
+    }
+
+    /// Whether the outbox group `name`, written at `written_ms` when known,
+    /// was settled with this state (or may have been: see [`SettledGroups`]).
+    pub fn is_settled(&self, name: &str, written_ms: Option<i64>) -> bool {
+        let Some(groups) = &self.settled_groups else {
+            return true;
+        };
+        groups.names.iter().any(|n| n == name)
+            || matches!(
+                (groups.forgotten_before_ms, written_ms),
+                (Some(forgotten), Some(written)) if written < forgotten
+            )
     }
 
     /// Folds a candidate into the open findings.

@@ -703,6 +703,115 @@ async fn detectors_settling_at_once_on_s3_alert_a_finding_once() {
     }
 }
 
+/// The findings waiting in the outbox, a group per settle.
+async fn waiting(detector: &Detector) -> Vec<Vec<vigil_detect::Finding>> {
+    let groups = detector.undelivered(None).await.unwrap();
+    groups.into_iter().map(|g| g.findings).collect()
+}
+
+/// The files under a lake folder (none if it does not exist).
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            match path.is_dir() {
+                true => stack.push(path),
+                false => out.push(path),
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_outbox_group_whose_settle_never_committed_is_dropped_not_alerted() {
+    let detector = |lake: &Lake| {
+        Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true)
+    };
+    let mut report = DetectReport::default();
+    // A settle elsewhere gives the group a settle here would have written
+    // before it stopped, its state not yet written.
+    let (other_dir, other) = lake();
+    let orphan = detector(&other)
+        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    let (dir, lake) = lake();
+    let outbox = dir.path().join("_state/outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    for group in files_in(&other_dir.path().join("_state/outbox")) {
+        std::fs::copy(&group, outbox.join(group.file_name().unwrap())).unwrap();
+    }
+    let here = detector(&lake);
+    assert!(here.undelivered(None).await.unwrap().is_empty());
+    assert!(files_in(&outbox).is_empty(), "the orphan group is deleted");
+
+    // The run that settles the candidate again (later) reports it once.
+    let settled = here
+        .settle(vec![burst_candidate()], T0 + 19 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(settled.len(), 1);
+    assert_ne!(settled, orphan, "settled at another time");
+    assert_eq!(waiting(&here).await, vec![settled]);
+}
+
+#[tokio::test]
+async fn a_retry_of_the_same_input_takes_what_its_stopped_attempt_settled_at_once() {
+    let (_dir, lake) = lake();
+    let detector =
+        Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
+    let mut report = DetectReport::default();
+    let attempt = detector.for_run("event-1");
+    let found = attempt
+        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    // Runs that may overlap it leave the group to its run for the grace...
+    let long_ago = Some(0);
+    assert!(detector.undelivered(long_ago).await.unwrap().is_empty());
+    assert!(detector
+        .for_run("event-2")
+        .undelivered(long_ago)
+        .await
+        .unwrap()
+        .is_empty());
+    // ...but a retry of the same input takes it at once, and settles nothing new.
+    let retry = detector.for_run("event-1");
+    let backlog = retry.undelivered(long_ago).await.unwrap();
+    assert_eq!(backlog.len(), 1);
+    assert_eq!(backlog[0].findings, found);
+    let again = retry
+        .settle(vec![burst_candidate()], T0 + 18 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    retry.delivered(&backlog, &again).await.unwrap();
+    assert!(waiting(&detector).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_settled_group_puts_its_findings_back_in_the_lake_if_a_stop_kept_them_out() {
+    let (dir, lake) = lake();
+    let detector =
+        Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
+    let mut report = DetectReport::default();
+    let found = detector
+        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    let findings_dir = dir.path().join("findings");
+    let written = files_in(&findings_dir);
+    assert_eq!(written.len(), 1);
+    // As if the process had stopped after the state, before the lake write.
+    std::fs::remove_file(&written[0]).unwrap();
+    assert_eq!(waiting(&detector).await, vec![found]);
+    assert_eq!(files_in(&findings_dir), written);
+}
+
 #[tokio::test]
 async fn settled_findings_wait_in_the_outbox_until_delivered() {
     let (_dir, lake) = lake();
@@ -717,7 +826,7 @@ async fn settled_findings_wait_in_the_outbox_until_delivered() {
     // The process stopped before alerting: the next one finds them waiting,
     // though settling the same candidate again reports nothing.
     let next = detector();
-    assert_eq!(next.undelivered(None).await.unwrap(), vec![found.clone()]);
+    assert_eq!(waiting(&next).await, vec![found.clone()]);
     // A run that may overlap the settling one asks only for older groups.
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -45,6 +45,10 @@ pub struct IngestRun {
     /// Also run the scheduled rules over the time span ingested (`vigil run`).
     pub scheduled_over_span: bool,
     pub progress: Option<ProgressFn>,
+    /// What names the input (a Lambda event's digest): a run with the key
+    /// of an earlier one that stopped (a retry) delivers the findings that
+    /// one settled at once (see `Detector::for_run`).
+    pub key: Option<String>,
 }
 
 /// What one run did.
@@ -159,12 +163,17 @@ impl Pipeline {
         let started_ms = chrono::Utc::now().timestamp_millis();
         let handle = tokio::runtime::Handle::current();
         let lake = self.lake.clone();
-        let detector = self.detector.clone();
         let IngestRun {
             options,
             scheduled_over_span,
             progress,
+            key,
         } = run;
+        let detector = match &key {
+            Some(key) => self.detector.for_run(key),
+            None => self.detector.clone(),
+        };
+        let run_detector = detector.clone();
         // Ingest is synchronous: it runs on a blocking thread while the
         // streaming pass runs on this runtime.
         let (ingested, pass) = tokio::task::spawn_blocking(move || {
@@ -194,22 +203,19 @@ impl Pipeline {
         if let Some(span) = span.filter(|_| scheduled_over_span) {
             let mut scheduled = DetectReport::default();
             candidates.extend(
-                self.detector
+                run_detector
                     .over_range(span, Source::Lake, ModeFilter::Scheduled, &mut scheduled)
                     .await?,
             );
             Detector::merge_report(&mut detect, scheduled);
         }
-        let findings = self
-            .detector
-            .settle(candidates, now_ms, &mut detect)
-            .await?;
+        let findings = run_detector.settle(candidates, now_ms, &mut detect).await?;
         let settled = RunReport {
             ingest,
             failed_inputs,
             ..RunReport::settled(detect, findings)
         };
-        Ok(self.alerted(settled, started_ms).await)
+        Ok(self.alerted(&run_detector, settled, started_ms).await)
     }
 
     /// Runs every scheduled rule over the windows due at `now_ms` (catching
@@ -220,7 +226,11 @@ impl Pipeline {
         let mut detect = DetectReport::default();
         let findings = self.detector.due(now_ms, &mut detect).await?;
         Ok(self
-            .alerted(RunReport::settled(detect, findings), started_ms)
+            .alerted(
+                &self.detector,
+                RunReport::settled(detect, findings),
+                started_ms,
+            )
             .await)
     }
 
@@ -243,17 +253,26 @@ impl Pipeline {
             .settle(candidates, now_ms, &mut detect)
             .await?;
         Ok(self
-            .alerted(RunReport::settled(detect, findings), started_ms)
+            .alerted(
+                &self.detector,
+                RunReport::settled(detect, findings),
+                started_ms,
+            )
             .await)
     }
 
     /// Alerts the settled findings: the end of every run. A failure to
     /// alert is reported beside the findings, which are settled already.
-    async fn alerted(&self, mut report: RunReport, started_ms: i64) -> RunReport {
+    async fn alerted(
+        &self,
+        detector: &Detector,
+        mut report: RunReport,
+        started_ms: i64,
+    ) -> RunReport {
         if let Some(hook) = &self.on_settled {
             hook(&report);
         }
-        match self.alert(&report.findings, started_ms).await {
+        match self.alert(detector, &report.findings, started_ms).await {
             Ok(delivery) => report.delivery = delivery,
             Err(error) => report.alert_error = Some(error),
         }
@@ -268,6 +287,7 @@ impl Pipeline {
     /// run.
     async fn alert(
         &self,
+        detector: &Detector,
         findings: &[Finding],
         started_ms: i64,
     ) -> Result<DeliveryReport, PipelineError> {
@@ -276,7 +296,7 @@ impl Pipeline {
         }
         let grace_ms = i64::try_from(self.outbox_grace.as_millis()).unwrap_or(i64::MAX);
         let settled_before = started_ms.saturating_sub(grace_ms);
-        let backlog = self.detector.undelivered(Some(settled_before)).await?;
+        let backlog = detector.undelivered(Some(settled_before)).await?;
         let all = to_deliver(&backlog, findings);
         if all.is_empty() {
             return Ok(DeliveryReport::default());
@@ -286,7 +306,7 @@ impl Pipeline {
             .get_or_try_init(|| Dispatcher::new(&self.alerting))
             .await?;
         let report = dispatcher.deliver(&all).await?;
-        self.detector.delivered(&backlog, findings).await?;
+        detector.delivered(&backlog, findings).await?;
         Ok(report)
     }
 }

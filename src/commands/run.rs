@@ -64,6 +64,7 @@ pub fn run(
         options: ingest::options(&args.ingest),
         scheduled_over_span: true,
         progress,
+        ..IngestRun::default()
     };
     let now = Utc::now().timestamp_millis();
     let report = runtime.block_on(pipeline.ingest(ingest::inputs(&args.ingest), run, now))?;

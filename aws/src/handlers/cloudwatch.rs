@@ -24,12 +24,21 @@ pub async fn handle(
         })?;
     let identity = hex::encode(Sha256::digest(event.awslogs.data.as_bytes()));
     let source = SourceId::new("cloudwatch-subscription", &identity);
+    let key: String = identity.chars().take(20).collect();
     let input = PipelineInput::Bytes {
         bytes: payload.as_bytes().to_vec(),
         source,
     };
     let outcome = pipeline
-        .ingest(vec![input], IngestRun::default(), now_ms)
+        .ingest(
+            vec![input],
+            IngestRun {
+                // A retried event claims what a stopped attempt left.
+                key: Some(key),
+                ..IngestRun::default()
+            },
+            now_ms,
+        )
         .await?;
     if let Some(failed) = outcome.failed_inputs.first() {
         return Err(AwsError::Runtime(failed.error.clone()));

@@ -75,6 +75,13 @@ impl FromStr for Handler {
     }
 }
 
+/// A short digest of an event's payload: the same event delivered again (a
+/// retry) has the same key.
+fn event_key(payload: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(payload.as_bytes())[..10])
+}
+
 /// The time a scheduled event stands for (Unix ms): its `time`, as
 /// EventBridge events and the template's Scheduler input carry it, else
 /// `now_ms`. Keying on it makes a retried event repeat the same work.

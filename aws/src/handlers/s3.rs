@@ -17,6 +17,11 @@ pub async fn handle(
     payload: &str,
     now_ms: i64,
 ) -> Result<(Value, RunReport), AwsError> {
+    // A retried event (the same payload) claims what a stopped attempt left.
+    let run = || IngestRun {
+        key: Some(super::event_key(payload)),
+        ..IngestRun::default()
+    };
     let notification = notifications::parse(payload).map_err(|message| AwsError::Event {
         handler: "ingest-s3",
         message,
@@ -24,9 +29,7 @@ pub async fn handle(
     match notification {
         Notification::Direct(objects) => {
             let inputs = inputs(pipeline, &objects)?;
-            let outcome = pipeline
-                .ingest(inputs, IngestRun::default(), now_ms)
-                .await?;
+            let outcome = pipeline.ingest(inputs, run(), now_ms).await?;
             if let Some(failed) = outcome.failed_inputs.first() {
                 return Err(AwsError::Runtime(format!(
                     "{} of {} object(s) not ingested; first: {}: {}",
@@ -55,9 +58,7 @@ pub async fn handle(
                 }
             }
             let inputs = inputs(pipeline, &objects)?;
-            let outcome = pipeline
-                .ingest(inputs, IngestRun::default(), now_ms)
-                .await?;
+            let outcome = pipeline.ingest(inputs, run(), now_ms).await?;
             for input in &outcome.failed_inputs {
                 failed.push(owners[input.index].to_string());
             }

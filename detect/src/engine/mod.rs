@@ -23,7 +23,7 @@ use crate::rule::{Mode, Rule, RuleSet};
 use crate::state::State;
 use crate::tables::Tables;
 
-pub use outbox::to_deliver;
+pub use outbox::{to_deliver, OutboxGroup};
 pub use report::{DetectReport, StreamingCost};
 pub use schedule::last_settled;
 
@@ -64,6 +64,8 @@ pub struct Detector {
     pub max_catch_up: usize,
     /// Whether settled findings wait in the outbox until delivered.
     outbox: bool,
+    /// What names this run's input, when it has one (see [`Detector::for_run`]).
+    run_key: Option<String>,
 }
 
 impl Detector {
@@ -75,6 +77,7 @@ impl Detector {
             lake: Some(lake),
             max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
+            run_key: None,
         }
     }
 
@@ -86,7 +89,19 @@ impl Detector {
             lake: None,
             max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
+            run_key: None,
         }
+    }
+
+    /// The same detector for one run over an input named by `key` (a digest
+    /// of a Lambda event's payload): its settled findings wait in the outbox
+    /// under that key, and a run with the same key (the retry of an
+    /// invocation that stopped) delivers them at once rather than after the
+    /// grace left to runs that may still be delivering them.
+    pub fn for_run(&self, key: &str) -> Detector {
+        let mut detector = self.clone();
+        detector.run_key = Some(key.chars().filter(char::is_ascii_alphanumeric).collect());
+        detector
     }
 
     pub fn rules(&self) -> &[Rule] {

@@ -3,23 +3,61 @@
 
 use sha2::{Digest, Sha256};
 
+use super::settle::write_findings;
 use super::Detector;
 use crate::error::DetectError;
 use crate::finding::Finding;
+use crate::suppress::{Suppressor, SUPPRESSION_STATE};
 
 impl Detector {
     /// Findings settled earlier and not yet delivered, a group per settle;
     /// with `settled_before` (Unix ms), only groups settled before then: a
     /// run that may overlap others (a Lambda function) leaves the groups of
-    /// runs that may still be delivering them alone.
+    /// runs that may still be delivering them alone, but takes those of an
+    /// earlier attempt at its own input at once (see [`Detector::for_run`]).
+    ///
+    /// A group the suppression state does not name was left by a settle that
+    /// never committed: it is deleted, not delivered (its candidates were
+    /// settled again, or will be). The findings of the others are written
+    /// to the lake again (the same objects: a stop between the state and
+    /// the lake write left them out of the `findings` table).
     pub async fn undelivered(
         &self,
         settled_before: Option<i64>,
-    ) -> Result<Vec<Vec<Finding>>, DetectError> {
+    ) -> Result<Vec<OutboxGroup>, DetectError> {
+        let own = self.run_folder();
+        let groups: Vec<_> = self
+            .state
+            .documents(OUTBOX, None)
+            .await?
+            .into_iter()
+            .filter(|group| {
+                let old_enough = match (settled_before, group.written_ms) {
+                    (Some(before), Some(written)) => written < before,
+                    _ => true,
+                };
+                old_enough || own.as_ref().is_some_and(|own| group.name.starts_with(own))
+            })
+            .collect();
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let suppressor: Suppressor = self.state.get(SUPPRESSION_STATE).await?.unwrap_or_default();
         let mut out = Vec::new();
-        for name in self.state.names(OUTBOX, settled_before).await? {
-            if let Some(findings) = self.state.get::<Vec<Finding>>(&name).await? {
-                out.push(findings);
+        for group in groups {
+            if !suppressor.is_settled(&group.name, group.written_ms) {
+                tracing::info!(group = %group.name, "outbox group of a settle that never committed: dropped");
+                self.state.delete(&group.name).await?;
+                continue;
+            }
+            if let Some(findings) = self.state.get::<Vec<Finding>>(&group.name).await? {
+                if let Some(lake) = &self.lake {
+                    write_findings(lake, &findings).await?;
+                }
+                out.push(OutboxGroup {
+                    name: group.name,
+                    findings,
+                });
             }
         }
         Ok(out)
@@ -30,25 +68,53 @@ impl Detector {
     /// just settled (as [`to_deliver`] merged them).
     pub async fn delivered(
         &self,
-        backlog: &[Vec<Finding>],
+        backlog: &[OutboxGroup],
         settled: &[Finding],
     ) -> Result<(), DetectError> {
         if !self.outbox {
             return Ok(());
         }
-        for group in backlog.iter().map(Vec::as_slice).chain([settled]) {
-            if !group.is_empty() {
-                self.state.delete(&outbox_name(group)).await?;
-            }
+        for group in backlog {
+            self.state.delete(&group.name).await?;
+        }
+        if !settled.is_empty() {
+            self.state.delete(&self.outbox_name(settled)).await?;
         }
         Ok(())
     }
+
+    /// A group of findings' name in the outbox: `outbox/<digest>.json`, or
+    /// `outbox/run-<key>/<digest>.json` for a run with a key.
+    pub(super) fn outbox_name(&self, findings: &[Finding]) -> String {
+        format!(
+            "{}{}.json",
+            self.run_folder().unwrap_or_else(|| format!("{OUTBOX}/")),
+            digest(findings)
+        )
+    }
+
+    /// `outbox/run-<key>/`, the groups of this run's key.
+    fn run_folder(&self) -> Option<String> {
+        self.run_key
+            .as_ref()
+            .map(|key| format!("{OUTBOX}/run-{key}/"))
+    }
+}
+
+/// The findings one settle left in the outbox, under its name there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxGroup {
+    pub name: String,
+    pub findings: Vec<Finding>,
 }
 
 /// What to deliver: the findings of a backlog (from
 /// [`Detector::undelivered`]), then those just settled, each once.
-pub fn to_deliver(backlog: &[Vec<Finding>], settled: &[Finding]) -> Vec<Finding> {
-    let mut all: Vec<Finding> = backlog.concat();
+pub fn to_deliver(backlog: &[OutboxGroup], settled: &[Finding]) -> Vec<Finding> {
+    let mut all: Vec<Finding> = backlog
+        .iter()
+        .flat_map(|group| group.findings.iter().cloned())
+        .collect();
     for f in settled {
         if !all.contains(f) {
             all.push(f.clone());
@@ -59,11 +125,6 @@ pub fn to_deliver(backlog: &[Vec<Finding>], settled: &[Finding]) -> Vec<Finding>
 
 /// Where settled findings wait for delivery (see [`Detector::with_outbox`]).
 const OUTBOX: &str = "outbox";
-
-/// A group of findings' name in the outbox.
-pub(super) fn outbox_name(findings: &[Finding]) -> String {
-    format!("{OUTBOX}/{}.json", digest(findings))
-}
 
 /// A short digest of what a group of findings reports.
 pub(super) fn digest(findings: &[Finding]) -> String {

@@ -12,7 +12,7 @@ use crate::finding::{findings_batch, Finding, FindingStatus};
 use crate::rule::Rule;
 use crate::suppress::{Decision, Suppressor, SUPPRESSION_STATE};
 
-use super::outbox::{digest, outbox_name};
+use super::outbox::digest;
 use super::{DetectReport, Detector};
 
 /// How many times a settle reads and folds the suppression state again when
@@ -40,16 +40,20 @@ impl Detector {
         let mut attempt = 0;
         let (findings, unchanged) = loop {
             let (suppressor, version) = self.state.get_versioned(SUPPRESSION_STATE).await?;
-            let (suppressor, folded) = self.fold(
+            let (mut suppressor, folded) = self.fold(
                 suppressor.unwrap_or_default(),
                 candidates.clone(),
                 detected_at,
             );
-            // In the outbox before the state says they were reported: a
-            // stop in between leaves them to be delivered, never lost.
-            let waiting = (self.outbox && !folded.0.is_empty()).then(|| outbox_name(&folded.0));
+            // In the outbox before the state says they were reported, and
+            // named by that state: a stop in between leaves a group the
+            // state does not name, which is never delivered, and candidates
+            // the next run settles again.
+            let waiting =
+                (self.outbox && !folded.0.is_empty()).then(|| self.outbox_name(&folded.0));
             if let Some(name) = &waiting {
                 self.state.put(name, &folded.0).await?;
+                suppressor.note_settled(name, chrono::Utc::now().timestamp_millis());
             }
             if self
                 .state
@@ -132,7 +136,7 @@ impl Detector {
 
 /// Writes findings to the lake; the object name hashes their content, so
 /// writing the same findings again replaces the same objects.
-async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectError> {
+pub(super) async fn write_findings(lake: &Lake, findings: &[Finding]) -> Result<(), DetectError> {
     if findings.is_empty() {
         return Ok(());
     }
