@@ -3,6 +3,12 @@
 //! init error): the runtime loop, handler selection, error reporting, and
 //! the JSON logs and metrics it prints, in the real process.
 
+#[allow(dead_code)] // the helpers the crash tests share: not all used here
+mod common;
+#[allow(dead_code)]
+#[path = "common/lake_rows.rs"]
+mod lake_rows;
+
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -142,8 +148,13 @@ fn start_api(events: Vec<(String, String)>) -> (SocketAddr, Shared) {
 }
 
 fn function(addr: SocketAddr, handler: &str, lake: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .env_clear()
+    function_with(addr, handler, lake, None)
+}
+
+/// The function, with `VIGIL_CONFIG` naming `config` when given.
+fn function_with(addr: SocketAddr, handler: &str, lake: &Path, config: Option<&Path>) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("_HANDLER", handler)
@@ -153,9 +164,11 @@ fn function(addr: SocketAddr, handler: &str, lake: &Path) -> Child {
         .env("AWS_REGION", "us-east-1")
         .env("VIGIL_LAKE", lake)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    if let Some(config) = config {
+        cmd.env("VIGIL_CONFIG", config);
+    }
+    cmd.spawn().unwrap()
 }
 
 /// Waits for `n` replies (or the process to end), then stops the function
@@ -281,4 +294,142 @@ fn the_handler_is_chosen_by_its_name_and_an_unknown_one_is_an_init_error() {
         .contains("ingest-everything"));
     // The event was never taken.
     assert_eq!(api.lock().unwrap().events.len(), 1);
+}
+
+/// Scanner requests from a few addresses among many ordinary ones: enough
+/// work that a kill lands anywhere in an invocation, and findings to alert.
+fn busy_event() -> String {
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            let scanner = i % 150 == 0;
+            serde_json::json!({
+                "requestId": format!("rq-{i:05}"),
+                "ip": if scanner { format!("203.0.113.{}", i % 7) } else { format!("198.51.100.{}", i % 200) },
+                "requestTimeEpoch": 1_795_510_800_000i64 + i * 100,
+                "httpMethod": "GET", "resourcePath": "/orders", "path": format!("/prod/orders/{i}"),
+                "status": if i % 13 == 0 { "401" } else { "200" },
+                "userAgent": if scanner { "sqlmap/1.7.2#stable (https://sqlmap.org)" } else { "curl/8.5.0" },
+                "apiId": "a1", "stage": "prod",
+            })
+            .to_string()
+        })
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    subscription_event(&refs)
+}
+
+/// A `vigil.toml` that sends alerts to the file `alerts`.
+fn file_alerts_config(dir: &Path, alerts: &Path) -> std::path::PathBuf {
+    let path = dir.join(format!(
+        "{}.toml",
+        alerts.file_stem().unwrap().to_string_lossy()
+    ));
+    std::fs::write(
+        &path,
+        format!(
+            "[[alerting.destinations]]\nname = \"archive\"\ntype = \"file\"\npath = {:?}\n",
+            alerts.display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Lambda delivers an event at least once: an invocation killed (SIGKILL)
+/// at a random moment, its event then delivered again to a new process,
+/// leaves the lake and the alerts as one uninterrupted invocation does. So
+/// does an event delivered twice after it succeeded. The moments come from
+/// a seed printed (`VIGIL_CRASH_SEED` replays it).
+#[tokio::test]
+async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leaves() {
+    const TRIALS: usize = 12;
+    let seed = std::env::var("VIGIL_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("VIGIL_CRASH_SEED={seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let event = busy_event();
+
+    // One clean invocation, then the same event again (a duplicate delivery).
+    let clean = lake_rows::TestLake::new(lake_rows::Store::Local, "clean").await;
+    let clean_alerts = dir.path().join("alerts-clean.jsonl");
+    let config = file_alerts_config(dir.path(), &clean_alerts);
+    let (addr, api) = start_api(vec![("req-1".into(), event.clone())]);
+    let started = Instant::now();
+    let child = function_with(
+        addr,
+        "ingest-cloudwatch",
+        Path::new(&clean.location),
+        Some(&config),
+    );
+    let (replies, _, stderr) = collect(child, &api, 1);
+    let full = started.elapsed();
+    assert_eq!(replies.len(), 1, "{stderr}");
+    assert_eq!(replies[0].kind, "response", "{:?}", replies[0]);
+    let expected = clean.rows().await;
+    let (expected_alerts, repeats) = lake_rows::alerts_once(&clean_alerts, "clean");
+    assert!(!expected_alerts.is_empty(), "the scanner is alerted");
+    assert_eq!(repeats, 0);
+    api.lock()
+        .unwrap()
+        .events
+        .push_back(("req-1".into(), event.clone()));
+    let child = function_with(
+        addr,
+        "ingest-cloudwatch",
+        Path::new(&clean.location),
+        Some(&config),
+    );
+    let (replies, _, _) = collect(child, &api, 2);
+    assert_eq!(replies[1].kind, "response");
+    clean.rows().await.assert_same(&expected, "delivered twice");
+    assert_eq!(
+        lake_rows::alerts_once(&clean_alerts, "delivered twice"),
+        (expected_alerts.clone(), 0)
+    );
+
+    let mut killed = 0;
+    for trial in 0..TRIALS {
+        let lake = lake_rows::TestLake::new(lake_rows::Store::Local, "trial").await;
+        let alerts = dir.path().join(format!("alerts-{trial}.jsonl"));
+        let config = file_alerts_config(dir.path(), &alerts);
+        let (addr, api) = start_api(vec![("req-1".into(), event.clone())]);
+        let at = full.mul_f64(rng.f64());
+        let mut child = function_with(
+            addr,
+            "ingest-cloudwatch",
+            Path::new(&lake.location),
+            Some(&config),
+        );
+        std::thread::sleep(at);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let answered = api.lock().unwrap().replies.len();
+        killed += usize::from(answered == 0);
+        // Lambda retries an invocation that did not answer, and may deliver
+        // one that did again.
+        api.lock()
+            .unwrap()
+            .events
+            .push_back(("req-1".into(), event.clone()));
+        let child = function_with(
+            addr,
+            "ingest-cloudwatch",
+            Path::new(&lake.location),
+            Some(&config),
+        );
+        let (replies, _, stderr) = collect(child, &api, answered + 1);
+        let when = format!("killed after {at:?}, then retried");
+        assert_eq!(
+            replies.last().map(|r| r.kind),
+            Some("response"),
+            "{when}: {stderr}"
+        );
+        lake.rows().await.assert_same(&expected, &when);
+        let (alerted, _) = lake_rows::alerts_once(&alerts, &when);
+        assert_eq!(alerted, expected_alerts, "{when}");
+    }
+    eprintln!("{killed} of {TRIALS} invocations killed before they answered");
 }
