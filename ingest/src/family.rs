@@ -202,11 +202,7 @@ impl fmt::Display for Table {
 }
 
 pub(crate) fn trim_ascii_start(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    &b[start..]
+    b.trim_ascii_start()
 }
 
 #[cfg(test)]

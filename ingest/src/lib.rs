@@ -25,12 +25,17 @@
 pub mod batch;
 pub mod compact;
 pub mod deadletter;
+// The modules that read input bytes index nothing they have not bounded:
+// an index out of range would be a panic an attacker chose.
+#[deny(clippy::indexing_slicing)]
 pub mod decode;
 pub mod error;
+#[deny(clippy::indexing_slicing)]
 pub mod family;
 pub mod ingester;
 pub mod lake;
 pub mod limits;
+#[deny(clippy::indexing_slicing)]
 pub mod parse;
 pub mod report;
 pub mod schema;

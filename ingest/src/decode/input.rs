@@ -40,7 +40,7 @@ pub fn open_reader<'a>(source: Box<dyn Read + 'a>, limits: Limits) -> io::Result
     let (counting, raw_bytes) = CountingReader::new(source);
     let mut buffered = BufReader::with_capacity(BUFFER, counting);
     let head = buffered.fill_buf()?;
-    let compression = if head.len() >= 2 && head[..2] == GZIP_MAGIC {
+    let compression = if head.starts_with(&GZIP_MAGIC) {
         Compression::Gzip
     } else {
         Compression::None

@@ -52,10 +52,11 @@ impl<R: BufRead> JsonStream<R> {
             }
             match buf.iter().position(|c| !c.is_ascii_whitespace()) {
                 Some(i) => {
-                    newline |= buf[..i].contains(&b'\n');
-                    let c = buf[i];
+                    let (skipped, rest) = buf.split_at(i);
+                    newline |= skipped.contains(&b'\n');
+                    let c = rest.first().copied();
                     self.consume(i);
-                    return Ok((Some(c), newline));
+                    return Ok((c, newline));
                 }
                 None => {
                     let n = buf.len();
@@ -97,6 +98,13 @@ impl<R: BufRead> JsonStream<R> {
         self.scan(out, max, depth, false)
     }
 
+    // The scanner's loop indexes `buf` only below `i < buf.len()` (its
+    // condition) or at positions memchr found in it, and slices it at most
+    // to `i`; `get` on each byte would cost this hottest loop for nothing.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "indices bounded by the loop condition or memchr"
+    )]
     fn scan(
         &mut self,
         out: &mut Vec<u8>,
@@ -203,7 +211,7 @@ impl<R: BufRead> JsonStream<R> {
             let end = end.map(|e| if e == 0 && len == 0 { 1 } else { e });
             let n = end.unwrap_or(buf.len());
             let room = max.saturating_sub(out.len() - start_len);
-            out.extend_from_slice(&buf[..n.min(room)]);
+            out.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
             cut |= n > room;
             len += n as u64;
             self.consume(n);
@@ -240,9 +248,9 @@ impl<R: BufRead> JsonStream<R> {
                 None => (buf.len(), false),
             };
             let room = max.saturating_sub(out.len() - start_len);
-            out.extend_from_slice(&buf[..n.min(room)]);
-            if n > 0 {
-                last = buf[n - 1];
+            out.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
+            if let Some(&byte) = n.checked_sub(1).and_then(|k| buf.get(k)) {
+                last = byte;
             }
             len += n as u64;
             self.consume(n + done as usize);
@@ -265,10 +273,11 @@ pub fn first_key(bytes: &[u8]) -> Option<&str> {
     let s = crate::family::trim_ascii_start(s.strip_prefix(b"{")?);
     let s = s.strip_prefix(b"\"")?;
     let end = memchr::memchr2(b'"', b'\\', s)?;
-    if s[end] != b'"' {
+    let (key, rest) = s.split_at(end);
+    if rest.first() != Some(&b'"') {
         return None;
     }
-    std::str::from_utf8(&s[..end]).ok()
+    std::str::from_utf8(key).ok()
 }
 
 #[cfg(test)]

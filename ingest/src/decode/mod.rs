@@ -415,8 +415,8 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
     /// larger than a record), so the record limit is applied here.
     fn emit_record(&mut self, raw: &[u8], env: &Envelope<'_>) {
         let max = self.limits.max_record_bytes;
-        if raw.len() > max {
-            return self.oversized(&raw[..max], raw.len() as u64, env);
+        if let Some(head) = raw.get(..max).filter(|_| raw.len() > max) {
+            return self.oversized(head, raw.len() as u64, env);
         }
         self.emit(raw, env)
     }
@@ -469,7 +469,7 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
 
     fn bad_envelope(&mut self, reason: &'static str, error: &str, raw: &[u8], env: &Envelope<'_>) {
         let len = raw.len();
-        let kept = &raw[..len.min(self.limits.max_record_bytes)];
+        let kept = raw.get(..self.limits.max_record_bytes).unwrap_or(raw);
         self.fail(
             DecodeFailure {
                 reason,
@@ -524,8 +524,8 @@ impl<'h, H: RecordHandler> Decoder<'h, H> {
             };
             match event.message_text() {
                 Ok(text) if text.len() > self.limits.max_record_bytes => {
-                    let head = &text.as_bytes()[..self.limits.max_record_bytes];
-                    self.oversized(head, text.len() as u64, &sub)
+                    let head = text.as_bytes().get(..self.limits.max_record_bytes);
+                    self.oversized(head.unwrap_or_default(), text.len() as u64, &sub)
                 }
                 Ok(text) => self.emit(text.as_bytes(), &sub),
                 Err(e) => {

@@ -130,11 +130,10 @@ impl Default for Fields<'_> {
 
 impl<'a> Fields<'a> {
     fn get(&self, key: Var) -> Option<&str> {
-        self.values[key as usize].as_deref()
+        self.values.get(key as usize)?.as_deref()
     }
     fn set(&mut self, key: Var, value: Option<Cow<'a, str>>) {
-        let slot = &mut self.values[key as usize];
-        if slot.is_none() {
+        if let Some(slot @ None) = self.values.get_mut(key as usize) {
             *slot = value;
         }
     }
@@ -177,11 +176,11 @@ pub fn looks_like_clf(line: &[u8]) -> bool {
     let Some(open) = memchr::memchr(b'[', line) else {
         return false;
     };
-    let head = &line[..open];
+    let (head, from_time) = line.split_at(open);
     head.iter().filter(|c| **c == b' ').count() >= 2
         && !head.contains(&b'{')
-        && memchr::memchr(b'"', &line[open..]).is_some()
-        && line.len() - open > 22
+        && memchr::memchr(b'"', from_time).is_some()
+        && from_time.len() > 22
 }
 
 /// The `apigateway` table's builder.
@@ -324,23 +323,25 @@ impl ApiGatewayBuilder {
 }
 
 /// Splits a CLF line into tokens: bare words, `[bracketed]` and `"quoted"`.
-fn clf_tokens(line: &str) -> Vec<&str> {
+fn clf_tokens<'a>(line: &'a str) -> Vec<&'a str> {
     let mut tokens = Vec::with_capacity(12);
     let mut rest = line.trim();
+    // Every split is at an ASCII delimiter `find` returned, so on a
+    // character boundary.
+    let closed = |inner: &'a str, close: char| match inner.split_once(close) {
+        Some((token, after)) => (token, after),
+        None => (inner, ""),
+    };
     while !rest.is_empty() {
-        let (token, after) = match rest.as_bytes()[0] {
-            b'[' => match rest.find(']') {
-                Some(end) => (&rest[1..end], &rest[end + 1..]),
-                None => (&rest[1..], ""),
-            },
-            b'"' => match rest[1..].find('"') {
-                Some(end) => (&rest[1..end + 1], &rest[end + 2..]),
-                None => (&rest[1..], ""),
-            },
-            _ => match rest.find([' ', '\t']) {
-                Some(end) => (&rest[..end], &rest[end..]),
+        let (token, after) = if let Some(inner) = rest.strip_prefix('[') {
+            closed(inner, ']')
+        } else if let Some(inner) = rest.strip_prefix('"') {
+            closed(inner, '"')
+        } else {
+            match rest.find([' ', '\t']) {
+                Some(end) => rest.split_at(end),
                 None => (rest, ""),
-            },
+            }
         };
         tokens.push(token);
         rest = after.trim_start();
@@ -360,16 +361,16 @@ fn parse_clf(line: &str) -> Option<Fields<'_>> {
         }
     }
     let t = clf_tokens(line);
-    if t.len() < 7 {
+    let &[ip, caller, user, time, request, status, length, ..] = t.as_slice() else {
         return None;
-    }
-    parse_clf_ms(t[3])?;
+    };
+    parse_clf_ms(time)?;
     let mut f = Fields::default();
-    put(&mut f, Var::Ip, t[0]);
-    put(&mut f, Var::Caller, t[1]);
-    put(&mut f, Var::User, t[2]);
-    put(&mut f, Var::RequestTime, t[3]);
-    let request = t[4].trim();
+    put(&mut f, Var::Ip, ip);
+    put(&mut f, Var::Caller, caller);
+    put(&mut f, Var::User, user);
+    put(&mut f, Var::RequestTime, time);
+    let request = request.trim();
     let parts = request.split(' ').filter(|p| !p.is_empty()).count();
     let (method, rest) = request.split_once(' ').unwrap_or((request, ""));
     put(&mut f, Var::HttpMethod, method);
@@ -383,8 +384,8 @@ fn parse_clf(line: &str) -> Option<Fields<'_>> {
     } else {
         put(&mut f, Var::ResourcePath, target);
     }
-    put(&mut f, Var::Status, t[5]);
-    put(&mut f, Var::ResponseLength, t[6]);
+    put(&mut f, Var::Status, status);
+    put(&mut f, Var::ResponseLength, length);
     if let Some(id) = t.get(7) {
         put(&mut f, Var::RequestId, id);
     }

@@ -50,7 +50,10 @@ fn is_level(s: &str) -> bool {
 
 fn looks_like_time(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b'T' || b[10] == b' ')
+    b.len() >= 19
+        && b.get(4) == Some(&b'-')
+        && b.get(7) == Some(&b'-')
+        && matches!(b.get(10), Some(b'T' | b' '))
 }
 
 /// True for the text shapes Lambda writes (used to recognise files with no hint).
@@ -109,17 +112,19 @@ fn platform_fields<'a>(row: &mut Row<'a>, text: &'a str) {
     let bytes = text.as_bytes();
     let mut hits: Vec<(&str, usize, usize)> = Vec::new();
     let mut i = 0;
-    let starts_word = |i: usize| {
-        i == 0
-            || bytes[i - 1].is_ascii_whitespace()
-            || (i >= 2 && bytes[i - 2] == b'\\' && matches!(bytes[i - 1], b't' | b'n'))
+    let starts_word = |i: usize| match bytes.get(..i) {
+        Some([]) => true,
+        Some([.., before]) if before.is_ascii_whitespace() => true,
+        Some([.., b'\\', b't' | b'n']) => true,
+        _ => false,
     };
     while i < bytes.len() {
         if starts_word(i) {
-            if let Some(key) = PLATFORM_KEYS
-                .iter()
-                .find(|k| bytes[i..].starts_with(k.as_bytes()))
-            {
+            if let Some(key) = PLATFORM_KEYS.iter().find(|k| {
+                bytes
+                    .get(i..)
+                    .is_some_and(|rest| rest.starts_with(k.as_bytes()))
+            }) {
                 hits.push((key, i, i + key.len()));
                 i += key.len();
                 continue;
@@ -129,7 +134,7 @@ fn platform_fields<'a>(row: &mut Row<'a>, text: &'a str) {
     }
     for (n, (key, _, value_start)) in hits.iter().enumerate() {
         let value_end = hits.get(n + 1).map_or(text.len(), |h| h.1);
-        let value = text[*value_start..value_end].trim();
+        let value = text.get(*value_start..value_end).unwrap_or_default().trim();
         let mut first = value.split_whitespace().next().unwrap_or("");
         while let Some(rest) = first
             .strip_suffix("\\n")
@@ -238,7 +243,9 @@ fn parse_text(text: &str) -> Row<'_> {
             row.status = Some(Cow::Borrowed("timeout"));
             row.error_type = Some(Cow::Borrowed("Sandbox.Timedout"));
             if row.request_id.is_none() {
-                row.request_id = m[..pos]
+                row.request_id = m
+                    .get(..pos)
+                    .unwrap_or_default()
                     .split_whitespace()
                     .nth(1)
                     .map(|s| Cow::Owned(s.to_string()));

@@ -159,7 +159,10 @@ pub(crate) fn raw_text(v: &RawValue) -> Option<Cow<'_, str>> {
             let s: Cow<'_, str> = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
                 Cow::Owned(serde_json::from_str::<String>(text).ok()?)
             } else {
-                Cow::Borrowed(&text[1..text.len() - 1])
+                Cow::Borrowed(
+                    text.get(1..text.len().saturating_sub(1))
+                        .unwrap_or_default(),
+                )
             };
             (!s.is_empty() && s != "-").then_some(s)
         }

@@ -29,56 +29,8 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// offset, `T` or a space). A fast path handles the common shapes; anything
 /// else goes through chrono.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() >= 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && (b[10] == b'T' || b[10] == b' ')
-        && b[13] == b':'
-        && b[16] == b':'
-    {
-        let (y, mo, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-        let (h, mi, sec) = (
-            digits(&b[11..13])?,
-            digits(&b[14..16])?,
-            digits(&b[17..19])?,
-        );
-        if (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && sec <= 60 {
-            let mut i = 19;
-            let mut millis = 0u32;
-            if b[i] == b'.' {
-                i += 1;
-                let start = i;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    if i - start < 3 {
-                        millis = millis * 10 + (b[i] - b'0') as u32;
-                    }
-                    i += 1;
-                }
-                let n = i - start;
-                if n == 0 {
-                    return None;
-                }
-                for _ in n..3 {
-                    millis *= 10;
-                }
-            }
-            let offset_secs: Option<i64> = match &b[i..] {
-                b"Z" | b"z" => Some(0),
-                [sign @ (b'+' | b'-'), hh1, hh2, b':', mm1, mm2] => {
-                    let hh = digits(&[*hh1, *hh2])? as i64;
-                    let mm = digits(&[*mm1, *mm2])? as i64;
-                    let off = hh * 3600 + mm * 60;
-                    Some(if *sign == b'-' { -off } else { off })
-                }
-                _ => None,
-            };
-            if let Some(off) = offset_secs {
-                let days = days_from_civil(y as i64, mo, d);
-                let secs = days * 86_400 + (h * 3600 + mi * 60 + sec) as i64 - off;
-                return Some(secs * 1000 + millis as i64);
-            }
-        }
+    if let Some(ms) = fast_rfc3339_ms(s.as_bytes()) {
+        return Some(ms);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_millis());
@@ -89,6 +41,62 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// The common shapes: `YYYY-MM-DD(T| )hh:mm:ss[.fff…](Z|±hh:mm)`.
+fn fast_rfc3339_ms(b: &[u8]) -> Option<i64> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T' | b' ', h0, h1, b':', i0, i1, b':', s0, s1, rest @ ..] =
+        b
+    else {
+        return None;
+    };
+    let (y, mo, d) = (
+        digits(&[*y0, *y1, *y2, *y3])?,
+        digits(&[*m0, *m1])?,
+        digits(&[*d0, *d1])?,
+    );
+    let (h, mi, sec) = (
+        digits(&[*h0, *h1])?,
+        digits(&[*i0, *i1])?,
+        digits(&[*s0, *s1])?,
+    );
+    if !((1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && sec <= 60) {
+        return None;
+    }
+    let (millis, zone) = match rest {
+        [b'.', fraction @ ..] => {
+            let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            let (digits_in, zone) = fraction.split_at(n);
+            // Milliseconds: the first three digits, padded with zeros.
+            let millis = digits_in
+                .iter()
+                .chain(std::iter::repeat(&b'0'))
+                .take(3)
+                .fold(0u32, |ms, c| ms * 10 + u32::from(c - b'0'));
+            (millis, zone)
+        }
+        zone => (0, zone),
+    };
+    let offset_secs: i64 = match zone {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), hh1, hh2, b':', mm1, mm2] => {
+            let hh = i64::from(digits(&[*hh1, *hh2])?);
+            let mm = i64::from(digits(&[*mm1, *mm2])?);
+            let off = hh * 3600 + mm * 60;
+            if *sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec) - offset_secs;
+    Some(secs * 1000 + i64::from(millis))
 }
 
 /// Parses the Common Log Format time API Gateway writes for
