@@ -17,6 +17,8 @@
 #     snapshot in testdata/, offline; installs the pinned cargo-deny) and
 #     the CycloneDX SBOM of the binary (scripts/sbom.sh, validated with
 #     PyPI's cyclonedx-python-lib),
+#   - every fuzz target for 15 s (fuzz/smoke.sh: installs the pinned
+#     cargo-fuzz; the instrumented build has its own target folder),
 #   - cfn-lint and checkov on infra/template.yaml (their own venv: checkov
 #     pins libraries moto also uses).
 set -euo pipefail
@@ -109,6 +111,9 @@ scripts/deny.sh
 
 echo "==> the SBOM of the Lambda bootstrap (CycloneDX, checked against its schema and cargo tree)"
 scripts/sbom.sh "$(mktemp -d)/vigil.cdx.json"
+
+echo "==> fuzz smoke: every cargo fuzz target for 15 s from its seeds (fails on a crash, hang or limit breach)"
+fuzz/smoke.sh 15
 
 echo "==> cfn-lint and checkov on infra/template.yaml"
 if [ ! -x "$INFRA_VENV/bin/checkov" ] || [ ! -x "$INFRA_VENV/bin/cfn-lint" ]; then
