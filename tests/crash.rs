@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{succeed, vigil};
-use lake_rows::{alerts_once, files_under, Store, TestLake};
+use lake_rows::{alerts_once, file_alerts_config, files_under, Store, TestLake};
 
 /// Kills per command and kind of lake.
 const KILLS: usize = 50;
@@ -250,21 +250,7 @@ async fn detect_is_crash_safe(store: Store) {
         .args(["detect", "--due", "--no-alerts", "--now", CHECKPOINTS_AT])
         .args(DUE_RULES.iter().flat_map(|r| ["--rule", r]));
     succeed(&mut checkpoints);
-    let config = |alerts: &Path| {
-        let path = input.path().join(format!(
-            "vigil-{}.toml",
-            alerts.file_stem().unwrap().to_string_lossy()
-        ));
-        std::fs::write(
-            &path,
-            format!(
-                "[[alerting.destinations]]\nname = \"archive\"\ntype = \"file\"\npath = {:?}\n",
-                alerts.display().to_string()
-            ),
-        )
-        .unwrap();
-        path
-    };
+    let config = |alerts: &Path| file_alerts_config(input.path(), alerts);
     let detect = |lake: &TestLake, config: &Path| {
         let mut cmd = lake.vigil();
         cmd.arg("--config")

@@ -318,21 +318,27 @@ fn busy_event() -> String {
     subscription_event(&refs)
 }
 
-/// A `vigil.toml` that sends alerts to the file `alerts`.
-fn file_alerts_config(dir: &Path, alerts: &Path) -> std::path::PathBuf {
-    let path = dir.join(format!(
-        "{}.toml",
-        alerts.file_stem().unwrap().to_string_lossy()
-    ));
-    std::fs::write(
-        &path,
-        format!(
-            "[[alerting.destinations]]\nname = \"archive\"\ntype = \"file\"\npath = {:?}\n",
-            alerts.display().to_string()
-        ),
-    )
-    .unwrap();
-    path
+/// Lambda delivers `event` (`req-1`) again, to a new process of the
+/// function; returns every reply so far once it answers.
+fn deliver_again(
+    addr: SocketAddr,
+    api: &Shared,
+    event: &str,
+    lake: &lake_rows::TestLake,
+    config: &Path,
+) -> (Vec<Reply>, String, String) {
+    let answered = api.lock().unwrap().replies.len();
+    api.lock()
+        .unwrap()
+        .events
+        .push_back(("req-1".into(), event.to_string()));
+    let child = function_with(
+        addr,
+        "ingest-cloudwatch",
+        Path::new(&lake.location),
+        Some(config),
+    );
+    collect(child, api, answered + 1)
 }
 
 /// Lambda delivers an event at least once: an invocation killed (SIGKILL)
@@ -355,7 +361,7 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
     // One clean invocation, then the same event again (a duplicate delivery).
     let clean = lake_rows::TestLake::new(lake_rows::Store::Local, "clean").await;
     let clean_alerts = dir.path().join("alerts-clean.jsonl");
-    let config = file_alerts_config(dir.path(), &clean_alerts);
+    let config = lake_rows::file_alerts_config(dir.path(), &clean_alerts);
     let (addr, api) = start_api(vec![("req-1".into(), event.clone())]);
     let started = Instant::now();
     let child = function_with(
@@ -372,17 +378,7 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
     let (expected_alerts, repeats) = lake_rows::alerts_once(&clean_alerts, "clean");
     assert!(!expected_alerts.is_empty(), "the scanner is alerted");
     assert_eq!(repeats, 0);
-    api.lock()
-        .unwrap()
-        .events
-        .push_back(("req-1".into(), event.clone()));
-    let child = function_with(
-        addr,
-        "ingest-cloudwatch",
-        Path::new(&clean.location),
-        Some(&config),
-    );
-    let (replies, _, _) = collect(child, &api, 2);
+    let (replies, _, _) = deliver_again(addr, &api, &event, &clean, &config);
     assert_eq!(replies[1].kind, "response");
     clean.rows().await.assert_same(&expected, "delivered twice");
     assert_eq!(
@@ -394,7 +390,7 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
     for trial in 0..TRIALS {
         let lake = lake_rows::TestLake::new(lake_rows::Store::Local, "trial").await;
         let alerts = dir.path().join(format!("alerts-{trial}.jsonl"));
-        let config = file_alerts_config(dir.path(), &alerts);
+        let config = lake_rows::file_alerts_config(dir.path(), &alerts);
         let (addr, api) = start_api(vec![("req-1".into(), event.clone())]);
         let at = full.mul_f64(rng.f64());
         let mut child = function_with(
@@ -410,17 +406,7 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
         killed += usize::from(answered == 0);
         // Lambda retries an invocation that did not answer, and may deliver
         // one that did again.
-        api.lock()
-            .unwrap()
-            .events
-            .push_back(("req-1".into(), event.clone()));
-        let child = function_with(
-            addr,
-            "ingest-cloudwatch",
-            Path::new(&lake.location),
-            Some(&config),
-        );
-        let (replies, _, stderr) = collect(child, &api, answered + 1);
+        let (replies, _, stderr) = deliver_again(addr, &api, &event, &lake, &config);
         let when = format!("killed after {at:?}, then retried");
         assert_eq!(
             replies.last().map(|r| r.kind),

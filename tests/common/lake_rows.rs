@@ -332,3 +332,20 @@ pub fn alerts_once(path: &Path, when: &str) -> (Vec<(String, String)>, usize) {
     }
     (bodies.into_keys().collect(), repeats)
 }
+
+/// A `vigil.toml` that sends alerts to the file `alerts`.
+pub fn file_alerts_config(dir: &Path, alerts: &Path) -> std::path::PathBuf {
+    let path = dir.join(format!(
+        "{}.toml",
+        alerts.file_stem().unwrap().to_string_lossy()
+    ));
+    std::fs::write(
+        &path,
+        format!(
+            "[[alerting.destinations]]\nname = \"archive\"\ntype = \"file\"\npath = {:?}\n",
+            alerts.display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
