@@ -3,6 +3,7 @@
 Lambda Runtime API (127.0.0.1), pinned to one core.
 
 Usage: bench/lambda-bench.py BOOTSTRAP [--events N] [--payload-mb MB] [--runs R]
+                             [--sample-every K]
 
 Each run starts the bootstrap as Lambda would (`ingest-cloudwatch`, a local
 lake in a temporary folder) and serves it N CloudWatch Logs subscription
@@ -13,6 +14,11 @@ CloudWatch sends it). It measures:
             pipeline is built then: rules parsed, lake opened);
   warm      the same for the following events (median and p95);
   peak RSS  VmHWM of the process after the last event.
+With --sample-every K (a soak), it also samples the process's VmRSS and open
+file descriptors after every K events, reports the RSS slope after the first
+tenth of the events (least squares, KB per 1,000 events) and the descriptors'
+range, and checks that the lake holds every record once (rows = distinct
+request ids = records sent); it exits non-zero otherwise.
 Prints one JSON document.
 """
 import argparse
@@ -63,6 +69,9 @@ class Api:
         self.sent = {}
         self.done = {}
         self.errors = []
+        self.pid = None
+        self.sample_every = None
+        self.samples = []
 
 
 def serve(api):
@@ -97,6 +106,8 @@ def serve(api):
                 if self.path.endswith("/error"):
                     api.errors.append(body.decode(errors="replace"))
                 api.done[rid] = (now, body)
+                if api.sample_every and len(api.done) % api.sample_every == 0:
+                    api.samples.append((len(api.done), *rss_and_fds(api.pid)))
                 api.lock.notify_all()
             self.send_response(202)
             self.end_headers()
@@ -106,8 +117,33 @@ def serve(api):
     return server
 
 
-def one_run(bootstrap, events):
+def rss_and_fds(pid):
+    with open(f"/proc/{pid}/status") as status:
+        rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def slope_per_1000(points):
+    """Least-squares slope of (events, KB) points, in KB per 1,000 events."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return 1000 * sum((x - mx) * (y - my) for x, y in points) / var if var else None
+
+
+def lake_counts(bootstrap, lake):
+    out = subprocess.run(
+        [bootstrap, "--lake", lake, "query", "--format", "json",
+         "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM apigateway"],
+        capture_output=True, text=True, check=True)
+    row = json.loads(out.stdout)[0]
+    return int(row["n"]), int(row["d"])
+
+
+def one_run(bootstrap, events, sample_every=None):
     api = Api(events)
+    api.sample_every = sample_every
     server = serve(api)
     lake = tempfile.mkdtemp(prefix="vigil-lambda-bench-")
     env = {
@@ -121,9 +157,11 @@ def one_run(bootstrap, events):
     started = time.perf_counter()
     proc = subprocess.Popen(["taskset", "-c", "0", bootstrap], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    api.pid = proc.pid
     ids = [rid for rid, _ in events]
     with api.lock:
-        api.lock.wait_for(lambda: len(api.done) >= len(ids) or proc.poll() is not None, timeout=300)
+        api.lock.wait_for(lambda: len(api.done) >= len(ids) or proc.poll() is not None,
+                          timeout=max(300, 2 * len(ids)))
     rss_kb = None
     with open(f"/proc/{proc.pid}/status") as status:
         for line in status:
@@ -135,7 +173,20 @@ def one_run(bootstrap, events):
     if api.errors or len(api.done) < len(ids):
         sys.exit(f"the function failed: {api.errors} {proc.stderr.read().decode()[-2000:]}")
     latencies = [(api.done[r][0] - api.sent[r]) * 1000 for r in ids]
+    soak = {}
+    if sample_every:
+        rows, distinct = lake_counts(bootstrap, lake)
+        warm = [(n, rss) for n, rss, _ in api.samples if n >= len(ids) // 10]
+        soak = {
+            "lake_rows": rows, "lake_distinct_request_ids": distinct,
+            "rss_kb_after_warm_up": warm[0][1], "rss_kb_last": api.samples[-1][1],
+            "rss_slope_kb_per_1000_events": round(slope_per_1000(warm), 1),
+            "fds_min": min(f for _, _, f in api.samples),
+            "fds_max": max(f for _, _, f in api.samples),
+            "samples": len(api.samples),
+        }
     return {
+        "soak": soak,
         "init_ms": (api.first_next - started) * 1000,
         "first_event_ms": latencies[0],
         "warm_ms": latencies[1:],
@@ -150,12 +201,14 @@ def main():
     p.add_argument("--events", type=int, default=20)
     p.add_argument("--payload-mb", type=float, default=1.0)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--sample-every", type=int, default=None)
     a = p.parse_args()
-    events, raw_bytes, records = [], 0, 0
+    events, raw_bytes, records, sent = [], 0, 0, 0
     for i in range(a.events):
         body, raw_bytes, records = payload(a.payload_mb, i)
         events.append((f"req-{i:04d}", body))
-    runs = [one_run(a.bootstrap, events) for _ in range(a.runs)]
+        sent += records
+    runs = [one_run(a.bootstrap, events, a.sample_every) for _ in range(a.runs)]
     warm = sorted(x for r in runs for x in r["warm_ms"])
     print(json.dumps({
         "bootstrap_bytes": os.path.getsize(a.bootstrap),
@@ -167,7 +220,11 @@ def main():
         "warm_event_ms_p95": warm[math.ceil(len(warm) * 0.95) - 1] if warm else None,
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
         "response": runs[0]["response"],
+        "soak": [r["soak"] for r in runs] if a.sample_every else None,
     }, indent=2))
+    for r in runs:
+        if a.sample_every and not (r["soak"]["lake_rows"] == r["soak"]["lake_distinct_request_ids"] == sent):
+            sys.exit(f"records lost or taken twice: {r['soak']} of {sent}")
 
 
 if __name__ == "__main__":
