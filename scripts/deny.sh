@@ -32,4 +32,8 @@ if [ "$(cat "$DBS/snapshot" 2>/dev/null)" != "$STAMP" ]; then
   echo "$STAMP" > "$DBS/snapshot"
 fi
 
+# --offline keeps cargo-deny from fetching advisories, and also its `cargo
+# metadata` from downloading crates: the lockfile's crates for every target
+# (a build fetches only this machine's) come from the registry first.
+cargo fetch --locked --quiet
 VIGIL_ADVISORY_DBS="$DBS" cargo deny --locked --offline check "$@"
