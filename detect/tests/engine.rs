@@ -764,23 +764,25 @@ async fn a_retry_of_the_same_input_takes_what_its_stopped_attempt_settled_at_onc
     let detector =
         Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
     let mut report = DetectReport::default();
-    let attempt = detector.for_run("event-1");
+    let attempt = detector.for_run("event-1", T0);
     let found = attempt
         .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
-    // Runs that may overlap it leave the group to its run for the grace...
+    // The run that settled it delivers it as settled, not as a backlog;
+    // runs that may overlap it leave the group to its run for the grace...
     let long_ago = Some(0);
+    assert!(attempt.undelivered(long_ago).await.unwrap().is_empty());
     assert!(detector.undelivered(long_ago).await.unwrap().is_empty());
     assert!(detector
-        .for_run("event-2")
+        .for_run("event-2", i64::MAX)
         .undelivered(long_ago)
         .await
         .unwrap()
         .is_empty());
     // ...but a retry of the same input takes it at once, and settles nothing new.
-    let retry = detector.for_run("event-1");
+    let retry = detector.for_run("event-1", i64::MAX);
     let backlog = retry.undelivered(long_ago).await.unwrap();
     assert_eq!(backlog.len(), 1);
     assert_eq!(backlog[0].findings, found);

@@ -170,7 +170,7 @@ impl Pipeline {
             key,
         } = run;
         let detector = match &key {
-            Some(key) => self.detector.for_run(key),
+            Some(key) => self.detector.for_run(key, started_ms),
             None => self.detector.clone(),
         };
         let run_detector = detector.clone();

@@ -64,8 +64,15 @@ pub struct Detector {
     pub max_catch_up: usize,
     /// Whether settled findings wait in the outbox until delivered.
     outbox: bool,
-    /// What names this run's input, when it has one (see [`Detector::for_run`]).
-    run_key: Option<String>,
+    /// The run over a named input, when it has one (see [`Detector::for_run`]).
+    run: Option<KeyedRun>,
+}
+
+/// A run over an input named by a key, and when it started (Unix ms).
+#[derive(Debug, Clone)]
+struct KeyedRun {
+    key: String,
+    started_ms: i64,
 }
 
 impl Detector {
@@ -77,7 +84,7 @@ impl Detector {
             lake: Some(lake),
             max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
-            run_key: None,
+            run: None,
         }
     }
 
@@ -89,18 +96,22 @@ impl Detector {
             lake: None,
             max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
-            run_key: None,
+            run: None,
         }
     }
 
     /// The same detector for one run over an input named by `key` (a digest
-    /// of a Lambda event's payload): its settled findings wait in the outbox
-    /// under that key, and a run with the same key (the retry of an
-    /// invocation that stopped) delivers them at once rather than after the
-    /// grace left to runs that may still be delivering them.
-    pub fn for_run(&self, key: &str) -> Detector {
+    /// of a Lambda event's payload), started at `started_ms`: its settled
+    /// findings wait in the outbox under that key, and a later run with the
+    /// same key (the retry of an invocation that stopped) delivers them at
+    /// once rather than after the grace left to runs that may still be
+    /// delivering them.
+    pub fn for_run(&self, key: &str, started_ms: i64) -> Detector {
         let mut detector = self.clone();
-        detector.run_key = Some(key.chars().filter(char::is_ascii_alphanumeric).collect());
+        detector.run = Some(KeyedRun {
+            key: key.chars().filter(char::is_ascii_alphanumeric).collect(),
+            started_ms,
+        });
         detector
     }
 

@@ -7,6 +7,7 @@ use super::settle::write_findings;
 use super::Detector;
 use crate::error::DetectError;
 use crate::finding::Finding;
+use crate::state::StateDocument;
 use crate::suppress::{Suppressor, SUPPRESSION_STATE};
 
 impl Detector {
@@ -25,19 +26,25 @@ impl Detector {
         &self,
         settled_before: Option<i64>,
     ) -> Result<Vec<OutboxGroup>, DetectError> {
-        let own = self.run_folder();
+        let written_before =
+            |group: &StateDocument, before: Option<i64>| match (before, group.written_ms) {
+                (Some(before), Some(written)) => written < before,
+                _ => true,
+            };
+        // An earlier attempt's groups: under this run's key, written before
+        // it started (what it settles itself it delivers as settled).
+        let earlier_attempt = |group: &StateDocument| {
+            self.run.as_ref().is_some_and(|run| {
+                group.name.starts_with(&run_folder(&run.key))
+                    && written_before(group, Some(run.started_ms))
+            })
+        };
         let groups: Vec<_> = self
             .state
             .documents(OUTBOX, None)
             .await?
             .into_iter()
-            .filter(|group| {
-                let old_enough = match (settled_before, group.written_ms) {
-                    (Some(before), Some(written)) => written < before,
-                    _ => true,
-                };
-                old_enough || own.as_ref().is_some_and(|own| group.name.starts_with(own))
-            })
+            .filter(|group| written_before(group, settled_before) || earlier_attempt(group))
             .collect();
         if groups.is_empty() {
             return Ok(Vec::new());
@@ -86,19 +93,17 @@ impl Detector {
     /// A group of findings' name in the outbox: `outbox/<digest>.json`, or
     /// `outbox/run-<key>/<digest>.json` for a run with a key.
     pub(super) fn outbox_name(&self, findings: &[Finding]) -> String {
-        format!(
-            "{}{}.json",
-            self.run_folder().unwrap_or_else(|| format!("{OUTBOX}/")),
-            digest(findings)
-        )
+        let folder = match &self.run {
+            Some(run) => run_folder(&run.key),
+            None => format!("{OUTBOX}/"),
+        };
+        format!("{folder}{}.json", digest(findings))
     }
+}
 
-    /// `outbox/run-<key>/`, the groups of this run's key.
-    fn run_folder(&self) -> Option<String> {
-        self.run_key
-            .as_ref()
-            .map(|key| format!("{OUTBOX}/run-{key}/"))
-    }
+/// `outbox/run-<key>/`, the groups of the runs with that key.
+fn run_folder(key: &str) -> String {
+    format!("{OUTBOX}/run-{key}/")
 }
 
 /// The findings one settle left in the outbox, under its name there.
