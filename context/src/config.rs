@@ -224,7 +224,7 @@ impl ContextConfig {
         let version = if self.intel.is_empty() {
             String::new()
         } else {
-            hex::encode(&digest.finalize()[..6])
+            hex::encode(digest.finalize().get(..6).unwrap_or_default())
         };
         let (intel, rejected) = IntelSet::build(indicators, version);
         report.rejected = rejected;

@@ -12,6 +12,8 @@
 // Every byte this crate reads may be an attacker's: no unwrap or expect on
 // what input decides (a panic would lose the rest of a batch).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
+// Nor an index out of bounds or an overflow: feeds come from third parties.
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod config;
 pub mod directory;

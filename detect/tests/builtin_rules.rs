@@ -161,3 +161,40 @@ async fn a_folder_s_sigma_files_read_each_other_s_rules() {
     assert!(rule.mode != vigil_detect::Mode::Streaming);
     set.check_plans().await.expect("the chain plans");
 }
+
+#[test]
+fn a_deeply_nested_sigma_condition_compiles_or_is_refused_for_its_depth() {
+    // Every depth up to the Sigma parser's limit either compiles to SQL the
+    // guard accepts or is refused naming the nesting, never with a parser
+    // error alone; four levels, more than rules use, always compile.
+    let most = vigil_sigma::condition::MOST_NESTING;
+    for (open, close) in [("(", ")"), ("not ", ""), ("not (sel or (", "))")] {
+        for depth in 1..=most {
+            let condition = format!("{}other{}", open.repeat(depth), close.repeat(depth));
+            let text = format!(
+                "title: Deep\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel:\n    eventName: x\n  other:\n    eventSource: y\n  condition: {condition}\n"
+            );
+            let source = vigil_detect::sigma::SigmaSource {
+                path: "deep.yml".into(),
+                text,
+                tests: None,
+            };
+            for result in vigil_detect::sigma::parse_sigma_files(&[source], &Default::default()) {
+                match result {
+                    Ok(rules) => {
+                        for rule in rules {
+                            let sql = rule.sql(vigil_queries::TimeRange::ALL);
+                            vigil_detect::guard::check(&sql)
+                                .unwrap_or_else(|e| panic!("{condition}: {e:?}\n{sql}"));
+                        }
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        assert!(depth > 4, "{condition}: {e}");
+                        assert!(e.contains("nests"), "{condition}: {e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
@@ -62,7 +63,7 @@ fn check_statements(sql: &str, allowed: &[&str], explain: bool) -> Result<Vec<St
             },
             e => Refusal {
                 line: parser_error_line(&e.to_string()),
-                message: format!("the SQL does not parse: {e}"),
+                message: format!("the SQL does not parse: {e}{}", nesting_hint(sql)),
             },
         })?;
     let statement = match statements.as_slice() {
@@ -211,6 +212,37 @@ fn second_statement_line(sql: &str) -> usize {
 }
 
 /// sqlparser reports `... at Line: 3, Column: 7`.
+/// Why SQL that nests deeply may fail to parse: the parser, at its
+/// recursion limit inside a construct it tries more than one way (a
+/// function's arguments, a parenthesis), reports the last way's error, not
+/// the limit. Empty unless the SQL nests parentheses a third of the limit
+/// deep, as such SQL does (`NOT coalesce(` is two levels a parenthesis).
+fn nesting_hint(sql: &str) -> String {
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return String::new();
+    };
+    let mut depth: usize = 0;
+    let mut deepest: usize = 0;
+    for token in &tokens {
+        match token {
+            Token::LParen => {
+                depth = depth.saturating_add(1);
+                deepest = deepest.max(depth);
+            }
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest >= RECURSION_LIMIT / 3 {
+        format!(
+            " (the SQL nests parentheses {deepest} deep; the guard reads at most \
+             {RECURSION_LIMIT} levels of expressions in expressions, which may be why)"
+        )
+    } else {
+        String::new()
+    }
+}
+
 fn parser_error_line(message: &str) -> usize {
     message
         .split("Line: ")
@@ -228,6 +260,20 @@ mod tests {
 
     fn refused(sql: &str) -> Refusal {
         check(sql, &RULES).expect_err(sql)
+    }
+
+    #[test]
+    fn sql_refused_at_the_nesting_limit_says_how_deep_it_nests() {
+        // The parser reports `coalesce` unexpected here, not its limit.
+        let deep = format!(
+            "SELECT * FROM cloudtrail WHERE {}x{}",
+            "NOT coalesce(".repeat(12),
+            ", false)".repeat(12)
+        );
+        let r = refused(&deep);
+        assert!(r.message.contains("nests parentheses 12 deep"), "{r:?}");
+        let shallow = refused("SELECT * FROM cloudtrail WHERE (x = ");
+        assert!(!shallow.message.contains("nests"), "{shallow:?}");
     }
 
     #[test]

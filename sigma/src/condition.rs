@@ -56,6 +56,7 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Condition, Proble
     let mut parser = Parser {
         tokens,
         at: 0,
+        depth: 0,
         names,
         text,
     };
@@ -69,14 +70,45 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Condition, Proble
     Ok(c)
 }
 
+/// How deep parentheses and `not`s may nest in a condition: the parser
+/// recurses once per level, and no real rule nests more than a few.
+pub const MOST_NESTING: usize = 32;
+
 struct Parser<'a> {
     tokens: Vec<Token>,
     at: usize,
+    /// Parentheses and `not`s open around the token at `at`.
+    depth: usize,
     names: &'a [String],
     text: &'a str,
 }
 
 impl Parser<'_> {
+    /// Moves past the token at `at`.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "`at` counts tokens of a Vec in memory, far below usize::MAX"
+    )]
+    fn advance(&mut self) {
+        self.at += 1;
+    }
+
+    /// Opens one more level of nesting, refusing the one past the limit.
+    fn nest(&mut self) -> Result<(), Problem> {
+        if self.depth >= MOST_NESTING {
+            return Err(format!(
+                "the condition {:?} nests more than {MOST_NESTING} levels deep",
+                self.text
+            ));
+        }
+        self.depth = self.depth.saturating_add(1);
+        Ok(())
+    }
+
+    fn unnest(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
     fn peek_word(&self) -> Option<String> {
         match self.tokens.get(self.at) {
             Some(Token::Word(w)) => Some(w.to_ascii_lowercase()),
@@ -87,7 +119,7 @@ impl Parser<'_> {
     fn or(&mut self) -> Result<Condition, Problem> {
         let mut terms = vec![self.and()?];
         while self.peek_word().as_deref() == Some("or") {
-            self.at += 1;
+            self.advance();
             terms.push(self.and()?);
         }
         Ok(if terms.len() == 1 {
@@ -100,7 +132,7 @@ impl Parser<'_> {
     fn and(&mut self) -> Result<Condition, Problem> {
         let mut terms = vec![self.not()?];
         while self.peek_word().as_deref() == Some("and") {
-            self.at += 1;
+            self.advance();
             terms.push(self.not()?);
         }
         Ok(if terms.len() == 1 {
@@ -112,8 +144,11 @@ impl Parser<'_> {
 
     fn not(&mut self) -> Result<Condition, Problem> {
         if self.peek_word().as_deref() == Some("not") {
-            self.at += 1;
-            return Ok(Condition::Not(Box::new(self.not()?)));
+            self.advance();
+            self.nest()?;
+            let inner = self.not()?;
+            self.unnest();
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.atom()
     }
@@ -122,29 +157,31 @@ impl Parser<'_> {
         let text = self.text;
         match self.tokens.get(self.at).cloned() {
             Some(Token::Open) => {
-                self.at += 1;
+                self.advance();
+                self.nest()?;
                 let inner = self.or()?;
+                self.unnest();
                 if self.tokens.get(self.at) != Some(&Token::Close) {
                     return Err(format!(
                         "the condition {text:?} has an unclosed parenthesis"
                     ));
                 }
-                self.at += 1;
+                self.advance();
                 Ok(inner)
             }
             Some(Token::Word(w)) => {
-                self.at += 1;
+                self.advance();
                 let lower = w.to_ascii_lowercase();
                 if (lower == "1" || lower == "any" || lower == "all")
                     && self.peek_word().as_deref() == Some("of")
                 {
-                    self.at += 1;
+                    self.advance();
                     let Some(Token::Word(target)) = self.tokens.get(self.at).cloned() else {
                         return Err(format!(
                             "the condition {text:?} has `of` without selections"
                         ));
                     };
-                    self.at += 1;
+                    self.advance();
                     let chosen = self.select(&target)?;
                     let items = chosen.into_iter().map(Condition::Selection).collect();
                     return Ok(if lower == "all" {

@@ -291,15 +291,17 @@ fn ordered_length(condition: &[(&'static str, f64)], rules: usize) -> Result<usi
 
 /// Every choice of `k` of `n` indexes, each in increasing order.
 fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
-    if k == 0 {
+    let Some(before_last) = k.checked_sub(1) else {
         return vec![Vec::new()];
-    }
-    (k - 1..n)
+    };
+    (before_last..n)
         .flat_map(|last| {
-            combinations(last, k - 1).into_iter().map(move |mut c| {
-                c.push(last);
-                c
-            })
+            combinations(last, before_last)
+                .into_iter()
+                .map(move |mut c| {
+                    c.push(last);
+                    c
+                })
         })
         .collect()
 }
@@ -308,20 +310,28 @@ fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
 /// chain of joins in its query.
 const MOST_ORDERED_SUBSETS: usize = 64;
 
+/// The longest timespan a correlation may have: a year. Longer ones are
+/// surely typos, and each window's query reads that much history.
+const MOST_TIMESPAN_SECONDS: u64 = 366 * 86_400;
+
 /// `30s`, `5m`, `1h`, `2d` in seconds.
 fn timespan(text: &str) -> Result<u64, Problem> {
     let t = text.trim();
-    let (n, unit) = t.split_at(t.len().saturating_sub(1));
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("timespan {text:?} is not a number and a unit (s, m, h, d)"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let unit_seconds: u64 = match t.chars().last() {
+        Some('s') => 1,
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
         _ => return Err(format!("timespan {text:?} has no unit (s, m, h, d)")),
     };
+    let n: u64 = t
+        .get(..t.len().saturating_sub(1))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("timespan {text:?} is not a number and a unit (s, m, h, d)"))?;
+    let seconds = n
+        .checked_mul(unit_seconds)
+        .filter(|&s| s <= MOST_TIMESPAN_SECONDS)
+        .ok_or_else(|| format!("timespan {text:?} is longer than a year (366d)"))?;
     if seconds == 0 {
         return Err("the timespan must be positive".into());
     }
@@ -354,7 +364,9 @@ impl Correlation {
     fn events(&self, rules: &[Referenced], chained: bool) -> Result<String, Problem> {
         let mut parts = Vec::new();
         for r in rules {
-            let mut columns = vec!["event_time".to_string(), "event_id".to_string()];
+            // The event's time and id lead its columns; a firing replaces both.
+            let mut time_and_id = ["event_time".to_string(), "event_id".to_string()];
+            let mut columns = Vec::new();
             let mut present = Vec::new();
             // The field a rule's events carry for a group-by field or the
             // measured one, as SQL text.
@@ -404,8 +416,10 @@ impl Correlation {
                     let mut id_parts = vec!["'c'".to_string()];
                     id_parts.extend(group_by.iter().map(|g| column_name(g)));
                     id_parts.push("CAST(window_end AS VARCHAR)".into());
-                    columns[0] = "window_end AS event_time".into();
-                    columns[1] = format!("concat_ws('|', {}) AS event_id", id_parts.join(", "));
+                    time_and_id = [
+                        "window_end AS event_time".into(),
+                        format!("concat_ws('|', {}) AS event_id", id_parts.join(", ")),
+                    ];
                     columns.push("sample_ids AS sigma_samples".into());
                     (format!("({sql}) sigma_firings"), "TRUE".to_string())
                 }
@@ -415,7 +429,8 @@ impl Correlation {
                 filter.push_str(&format!(" AND {p}"));
             }
             parts.push(format!(
-                "SELECT {} FROM {from} WHERE {filter}",
+                "SELECT {}, {} FROM {from} WHERE {filter}",
+                time_and_id.join(", "),
                 columns.join(", "),
             ));
         }
@@ -509,24 +524,24 @@ impl Correlation {
             for (s, subset) in subsets.iter().enumerate() {
                 let mut carried: Vec<String> = Vec::new();
                 let mut from = format!("{p}_anchors");
-                for (j, &i) in subset.iter().enumerate() {
-                    let after = match j {
-                        0 => String::new(),
-                        _ => format!(" AND e.event_time > a.sigma_q{}", j - 1),
+                for (j, rule) in subset.iter().filter_map(|&i| rules.get(i)).enumerate() {
+                    let after = match j.checked_sub(1) {
+                        None => String::new(),
+                        Some(previous) => format!(" AND e.event_time > a.sigma_q{previous}"),
                     };
                     let keep: String = carried.iter().map(|q| format!(", a.{q}")).collect();
                     sequence.push_str(&format!(
                         ", {p}_s{s}_seq{j} AS (SELECT {select_groups}a.window_end{keep}, \
                          min(e.event_time) FILTER (WHERE e.sigma_rule = {name}{after}) AS sigma_q{j} \
                          FROM {from} a JOIN {p}_events e ON {join} GROUP BY {select_groups}a.window_end{keep})",
-                        name = quote(rules[i].name),
+                        name = quote(rule.name),
                     ));
                     carried.push(format!("sigma_q{j}"));
                     from = format!("{p}_s{s}_seq{j}");
                 }
                 ordered.push(format!(
                     "SELECT window_end{anchor_groups} FROM {from} WHERE sigma_q{} IS NOT NULL",
-                    k - 1
+                    k.saturating_sub(1)
                 ));
             }
             sequence.push_str(&format!(", {p}_ordered AS ({})", ordered.join(" UNION ")));

@@ -10,6 +10,8 @@
 // Every byte this crate reads may be an attacker's: no unwrap or expect on
 // what input decides (a panic would lose the rest of a batch).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
+// Nor an index out of bounds or an overflow (a fuzzed timespan once did).
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod condition;
 pub mod correlation;
@@ -117,6 +119,10 @@ impl Entry {
 /// only one of them uses), and correlations may read correlations (a
 /// chain). One result per file, in order; each file's rules in the order
 /// detection rules, then correlations.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "`f` and `entry.file` index `files`, and `results`, `streams` and `out` hold one item per file"
+)]
 pub fn compile_files(
     files: &[SigmaFile],
     placeholders: &Placeholders,
@@ -272,15 +278,17 @@ fn find_rule(entries: &[Entry], file: usize, reference: &str) -> Option<usize> {
         .position(|e| e.file == file && e.answers_to(reference))
         .or_else(|| {
             only(
-                (0..entries.len())
-                    .filter(|&i| entries[i].compiled.rule.id.as_deref() == Some(reference))
+                (entries.iter().enumerate())
+                    .filter(|(_, e)| e.compiled.rule.id.as_deref() == Some(reference))
+                    .map(|(i, _)| i)
                     .collect(),
             )
         })
         .or_else(|| {
             only(
-                (0..entries.len())
-                    .filter(|&i| entries[i].name.as_deref() == Some(reference))
+                (entries.iter().enumerate())
+                    .filter(|(_, e)| e.name.as_deref() == Some(reference))
+                    .map(|(i, _)| i)
                     .collect(),
             )
         })
@@ -357,37 +365,41 @@ fn compile_correlation(
     entries: &[Entry],
     prefix: &str,
 ) -> Result<(Compiled, String), Problem> {
-    let referenced: Vec<correlation::Referenced> = reads
+    let read_entries: Vec<&Entry> = reads.iter().filter_map(|&i| entries.get(i)).collect();
+    let first = read_entries
+        .first()
+        .ok_or("the correlation reads no rule")?;
+    let referenced: Vec<correlation::Referenced> = read_entries
         .iter()
-        .map(|&i| {
-            let e = &entries[i];
-            correlation::Referenced {
-                name: e
-                    .name
-                    .as_deref()
-                    .or(e.compiled.rule.id.as_deref())
-                    .unwrap_or(""),
-                source: e.compiled.rule.source,
-                reads: match &e.firings {
-                    Some((sql, group_by)) => Reads::Firings { sql, group_by },
-                    None => Reads::Records {
-                        predicate: &e.compiled.predicate,
-                    },
+        .map(|e| correlation::Referenced {
+            name: e
+                .name
+                .as_deref()
+                .or(e.compiled.rule.id.as_deref())
+                .unwrap_or(""),
+            source: e.compiled.rule.source,
+            reads: match &e.firings {
+                Some((sql, group_by)) => Reads::Firings { sql, group_by },
+                None => Reads::Records {
+                    predicate: &e.compiled.predicate,
                 },
-            }
+            },
         })
         .collect();
     let firings_sql = c.sql(&referenced, None, prefix)?;
-    let inner_history = reads
+    let inner_history = read_entries
         .iter()
-        .filter(|&&i| entries[i].firings.is_some())
-        .filter_map(|&i| entries[i].compiled.correlation.as_ref())
+        .filter(|e| e.firings.is_some())
+        .filter_map(|e| e.compiled.correlation.as_ref())
         .map(|inner| inner.history_seconds)
         .max()
         .unwrap_or(0);
-    let (sql, correlation) =
-        correlation_queries(c, &referenced, c.timespan_seconds + inner_history)?;
-    let rule = read_metadata(doc, entries[reads[0]].compiled.rule.source)?;
+    let (sql, correlation) = correlation_queries(
+        c,
+        &referenced,
+        c.timespan_seconds.saturating_add(inner_history),
+    )?;
+    let rule = read_metadata(doc, first.compiled.rule.source)?;
     Ok((
         Compiled {
             rule,

@@ -109,22 +109,23 @@ impl Source {
         }
         if self == Source::CloudTrail {
             let path: Vec<String> = field.split('.').map(str::to_string).collect();
-            if let Some((_, column)) = CLOUDTRAIL_JSON
-                .iter()
-                .find(|(prefix, _)| *prefix == path[0])
-            {
-                if path.len() == 1 {
-                    return Ok(FieldRef::Column {
+            let (head, rest) = match field.split_once('.') {
+                Some((head, rest)) => (head, Some(rest)),
+                None => (field, None),
+            };
+            if let Some((_, column)) = CLOUDTRAIL_JSON.iter().find(|(prefix, _)| *prefix == head) {
+                return Ok(match rest {
+                    None => FieldRef::Column {
                         column: column.to_string(),
                         kind: Kind::Text,
-                    });
-                }
-                return Ok(FieldRef::Json {
-                    column,
-                    path: path[1..].to_vec(),
+                    },
+                    Some(rest) => FieldRef::Json {
+                        column,
+                        path: rest.split('.').map(str::to_string).collect(),
+                    },
                 });
             }
-            if CLOUDTRAIL_RECORD_KEYS.contains(&path[0].as_str()) {
+            if CLOUDTRAIL_RECORD_KEYS.contains(&head) {
                 return Ok(FieldRef::Json {
                     column: "raw",
                     path,

@@ -185,17 +185,22 @@ pub fn base64_of(text: &str) -> String {
 /// Base64 string, whatever its offset (without the characters that depend on
 /// its neighbours), as pySigma computes them.
 pub fn base64_offsets(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let start = [0usize, 2, 3];
-    let end_trim = [0usize, 3, 2];
-    (0..3)
-        .map(|i| {
-            let mut padded = vec![b' '; i];
-            padded.extend_from_slice(bytes);
+    // (bytes of padding before the text, characters that encode the padding)
+    const OFFSETS: [(usize, usize); 3] = [(0, 0), (1, 2), (2, 3)];
+    OFFSETS
+        .iter()
+        .map(|&(padding, start)| {
+            let mut padded = vec![b' '; padding];
+            padded.extend_from_slice(text.as_bytes());
             let encoded = base64::engine::general_purpose::STANDARD.encode(&padded);
-            let cut = end_trim[(bytes.len() + i) % 3];
+            // The last characters also encode the bytes after the text.
+            let cut = match padded.len() % 3 {
+                0 => 0,
+                1 => 3,
+                _ => 2,
+            };
             let end = encoded.len().saturating_sub(cut);
-            encoded.get(start[i]..end).unwrap_or("").to_string()
+            encoded.get(start..end).unwrap_or("").to_string()
         })
         .collect()
 }
@@ -212,17 +217,15 @@ pub fn windash_variants(pattern: &Pattern) -> Vec<Pattern> {
             Piece::Literal(s) => {
                 let chars: Vec<char> = s.chars().collect();
                 for (i, &c) in chars.iter().enumerate() {
-                    let next =
-                        chars
-                            .get(i + 1)
-                            .copied()
-                            .or_else(|| match pattern.pieces.get(pi + 1) {
-                                Some(Piece::Literal(n)) => n.chars().next(),
-                                _ => None,
-                            });
+                    let next = chars.get(i.saturating_add(1)).copied().or_else(|| {
+                        match pattern.pieces.get(pi.saturating_add(1)) {
+                            Some(Piece::Literal(n)) => n.chars().next(),
+                            _ => None,
+                        }
+                    });
                     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
                     let starts_word = (c == '-' || c == '/') && !word(previous) && word(next);
-                    if starts_word && out.len() * DASHES.len() <= 4096 {
+                    if starts_word && out.len().saturating_mul(DASHES.len()) <= 4096 {
                         out = out
                             .into_iter()
                             .flat_map(|p| {

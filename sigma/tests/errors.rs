@@ -276,3 +276,44 @@ fn temporal_ordered_needs_a_least_count_it_can_reach() {
         "{sql}"
     );
 }
+
+fn count_over(timespan: &str) -> String {
+    format!("{DENIED}---\ntitle: Denials\ncorrelation:\n  type: event_count\n  rules: [denied]\n  group-by: [sourceIPAddress]\n  timespan: {timespan}\n  condition: {{gte: 3}}\n")
+}
+
+#[test]
+fn a_timespan_too_long_or_malformed_is_named() {
+    // The fuzzer's find: `…d` beyond u64 seconds overflowed the product.
+    for too_long in ["99999999999999999d", "367d", "9000h"] {
+        let e = error_of(&count_over(too_long));
+        assert!(e.contains("longer than a year"), "{too_long}: {e}");
+    }
+    // A unit of several bytes once split the text inside a character.
+    for malformed in ["5é", "é", "m", "-5m", "5 m", "5w", ""] {
+        let e = error_of(&count_over(&format!("{malformed:?}")));
+        assert!(e.contains("timespan"), "{malformed}: {e}");
+    }
+    let year = compile(&count_over("366d"), "f", &Placeholders::new()).unwrap();
+    let c = year.iter().find_map(|c| c.correlation.as_ref()).unwrap();
+    assert_eq!(c.timespan_seconds, 366 * 86_400);
+}
+
+#[test]
+fn a_condition_nested_past_the_limit_is_refused_not_recursed() {
+    let nested = |depth: usize, open: &str, close: &str| {
+        rule(&format!(
+            "  sel:\n    eventName: x\n  condition: {}sel{}",
+            open.repeat(depth),
+            close.repeat(depth)
+        ))
+    };
+    let most = vigil_sigma::condition::MOST_NESTING;
+    for (open, close) in [("(", ")"), ("not ", "")] {
+        compile(&nested(most, open, close), "f", &Placeholders::new()).unwrap();
+        let e = error_of(&nested(most + 1, open, close));
+        assert!(e.contains(&format!("nests more than {most} levels")), "{e}");
+        // Deep enough to overflow a thread's stack, were it recursed.
+        let e = error_of(&nested(200_000, open, close));
+        assert!(e.contains("nests more than"), "{e}");
+    }
+}

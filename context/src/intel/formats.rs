@@ -22,7 +22,7 @@ pub enum IntelFormat {
 impl IntelFormat {
     /// The format a file's name and first bytes suggest.
     pub fn guess(location: &str, bytes: &[u8]) -> IntelFormat {
-        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+        let head = String::from_utf8_lossy(bytes.get(..512).unwrap_or(bytes)).to_ascii_lowercase();
         let head = head.trim_start_matches('\u{feff}').trim_start();
         if head.starts_with('{') {
             IntelFormat::Stix
@@ -110,7 +110,8 @@ pub struct Parsed {
 
 impl Parsed {
     fn skip(&mut self, reason: impl Into<String>) {
-        *self.skipped.entry(reason.into()).or_default() += 1;
+        let count = self.skipped.entry(reason.into()).or_default();
+        *count = count.saturating_add(1);
     }
 
     fn push(&mut self, spec: &SetSpec, value: &str, kind: IndicatorKind, meta: Meta) {
@@ -203,10 +204,11 @@ pub fn parse_time(text: &str) -> Option<i64> {
         return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
     }
     if let Ok(n) = t.parse::<i64>() {
-        return Some(if n.abs() >= 100_000_000_000 {
+        // Seconds, unless the number is too large to be (then milliseconds).
+        return Some(if n.unsigned_abs() >= 100_000_000_000 {
             n
         } else {
-            n * 1000
+            n.saturating_mul(1000)
         });
     }
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {

@@ -270,9 +270,11 @@ impl IntelSet {
                     } else {
                         normalise(kind, &indicator.value)
                     };
-                    let values = &mut set.exact[kind as usize];
-                    let existing = values.get(&value).copied();
-                    if existing.is_none_or(|i| better(&indicator, &set.indicators[i])) {
+                    let Some(values) = set.exact.get_mut(kind as usize) else {
+                        continue;
+                    };
+                    let existing = values.get(&value).and_then(|&i| set.indicators.get(i));
+                    if existing.is_none_or(|old| better(&indicator, old)) {
                         values.insert(value, index);
                     }
                 }
@@ -309,9 +311,10 @@ impl IntelSet {
     }
 
     fn exact(&self, kind: IndicatorKind, value: &str) -> Option<&Indicator> {
-        self.exact[kind as usize]
+        self.exact
+            .get(kind as usize)?
             .get(value)
-            .map(|&i| &self.indicators[i])
+            .and_then(|&i| self.indicators.get(i))
     }
 
     /// The indicator `value` matches, looked up as `kind`.
@@ -331,7 +334,7 @@ impl IntelSet {
                         IpAddr::V4(a) => self.v4.get_lpm(&Ipv4Network::from(a)).map(|(_, &i)| i),
                         IpAddr::V6(a) => self.v6.get_lpm(&Ipv6Network::from(a)).map(|(_, &i)| i),
                     }?;
-                    Some(&self.indicators[index])
+                    self.indicators.get(index)
                 })
             }
             LookupKind::Domain => {
@@ -355,7 +358,7 @@ impl IntelSet {
             LookupKind::UserAgent => self.exact(IndicatorKind::UserAgent, value).or_else(|| {
                 let (regexes, indexes) = self.user_agent_regexes.as_ref()?;
                 let first = regexes.matches(value).into_iter().next()?;
-                Some(&self.indicators[indexes[first]])
+                indexes.get(first).and_then(|&i| self.indicators.get(i))
             }),
             LookupKind::AccessKey => self.exact(IndicatorKind::AccessKey, value),
             LookupKind::Arn => self.exact(IndicatorKind::Arn, value).or_else(|| {
@@ -376,8 +379,8 @@ fn keep_better<P: prefix_trie::Prefix>(
     indicator: &Indicator,
     indicators: &[Indicator],
 ) {
-    let kept = trie.get(&network).copied();
-    if kept.is_none_or(|i| better(indicator, &indicators[i])) {
+    let kept = trie.get(&network).and_then(|&i| indicators.get(i));
+    if kept.is_none_or(|old| better(indicator, old)) {
         trie.insert(network, index);
     }
 }
