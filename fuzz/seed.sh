@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C=fuzz/corpus
-mkdir -p "$C"/{envelope,cloudtrail,apigateway,lambda_logs,waf,rule_toml,sigma,sql_guard,vigil_toml}
+mkdir -p "$C"/{envelope,cloudtrail,apigateway,lambda_logs,waf,rule_toml,sigma,sql_guard,vigil_toml,intel}
 seed() { # target file...
   local target="$1"; shift
   for f in "$@"; do
@@ -47,6 +47,35 @@ mapfile -t sigma < <(find testdata/corpus/sigma-aws-rules testdata/corpus/sigma-
 seed sigma "${sigma[@]}"
 mapfile -t configs < <(find . -name 'vigil*.toml' -not -path './fuzz/*' -not -path './target/*' | sort)
 seed vigil_toml "${configs[@]}"
+mapfile -t intel < <(find sample-context/intel -type f | sort)
+seed intel "${intel[@]}"
+# One feed of each other format: CSV with its header, a MISP export, a STIX
+# bundle with the pattern shapes Vigil reads.
+cat > "$C/intel/csv" <<'CSV'
+indicator,kind,confidence,first_seen,last_seen,tags
+203.0.113.7,ip,80,2026-11-01T00:00:00Z,1793491200,c2;botnet
+198.51.100.0/24,cidr,0.6,,,scanner
+evil.example,,,,,
+https://evil.example/login,url,,,,phish
+AKIAEXAMPLEKEY000002,access_key,,,,
+arn:aws:iam::111122223333:role/x,arn,,,,
+111122223333,account,,,,
+CSV
+cat > "$C/intel/misp" <<'MISP'
+uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,object_name,object_meta_category
+a1,7,Network activity,ip-src,203.0.113.9,,1,1793491200,,"tlp:amber,c2",,,
+a2,7,Network activity,domain|ip,bad.example|198.51.100.3,,0,1793491200,,,,,
+a3,7,Network activity,url,http://bad.example/a,,1,1793491200,,,,,
+a4,7,Network activity,user-agent,curl/7.1,,1,1793491200,,,,,
+MISP
+cat > "$C/intel/stix" <<'STIX'
+{"type":"bundle","id":"bundle--f","objects":[
+{"type":"indicator","id":"indicator--a","pattern_type":"stix","pattern":"[ipv4-addr:value = '203.0.113.5'] OR [ipv6-addr:value = '2001:db8::/32']","valid_from":"2026-11-01T00:00:00Z","valid_until":"2027-11-01T00:00:00Z","confidence":70,"labels":["c2"]},
+{"type":"indicator","id":"indicator--b","pattern_type":"stix","pattern":"[domain-name:value = 'bad.example' OR url:value = 'http://bad.example/x']","valid_from":"2026-11-01T00:00:00Z"},
+{"type":"indicator","id":"indicator--c","pattern_type":"stix","pattern":"[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' MATCHES '^nikto']","valid_from":"2026-11-01T00:00:00Z"},
+{"type":"indicator","id":"indicator--d","pattern_type":"stix","revoked":true,"pattern":"[user-account:user_id = 'AKIAEXAMPLEKEY000003']","valid_from":"2026-11-01T00:00:00Z"}
+]}
+STIX
 i=0
 while IFS= read -r sql; do
   printf '%s' "$sql" > "$C/sql_guard/q$i"; i=$((i + 1))

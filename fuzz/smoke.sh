@@ -23,6 +23,7 @@ dict_of() {
   case "$1" in
     sql_guard) echo dict/sql.dict ;;
     rule_toml|sigma|vigil_toml) echo dict/config.dict ;;
+    intel) echo dict/intel.dict ;;
     *) echo dict/logs.dict ;;
   esac
 }

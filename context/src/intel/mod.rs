@@ -271,6 +271,8 @@ impl IntelSet {
                         normalise(kind, &indicator.value)
                     };
                     let Some(values) = set.exact.get_mut(kind as usize) else {
+                        // Unreachable: `exact` has one map per kind.
+                        rejected.push(format!("{:?}: no index for its kind", indicator.value));
                         continue;
                     };
                     let existing = values.get(&value).and_then(|&i| set.indicators.get(i));
