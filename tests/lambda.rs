@@ -419,3 +419,125 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
     }
     eprintln!("{killed} of {TRIALS} invocations killed before they answered");
 }
+
+/// Subscription events of every family from the sample logs, and the busy
+/// API with its scanners: the batches of a day of one warm function.
+fn sample_events() -> Vec<String> {
+    let sample = |rel: &str| std::fs::read_to_string(vigil_test_support::sample_logs(rel)).unwrap();
+    let lines_of = |rel: &str| -> Vec<String> { sample(rel).lines().map(str::to_string).collect() };
+    let timed = |messages: &[String]| -> Vec<(i64, String)> {
+        (messages.iter().enumerate())
+            .map(|(i, m)| (1_795_510_800_000 + i as i64, m.clone()))
+            .collect()
+    };
+    let trail = |rel: &str| -> Vec<String> {
+        let bytes = std::fs::read(vigil_test_support::sample_logs(rel)).unwrap();
+        let text = if rel.ends_with(".gz") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+                .unwrap();
+            text
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
+        let log: Value = serde_json::from_str(&text).unwrap();
+        (log["Records"].as_array().unwrap().iter())
+            .map(Value::to_string)
+            .collect()
+    };
+    let api = lines_of("apigateway/rest-api-access-prod.ndjson");
+    let (api_first, api_rest) = api.split_at(api.len() / 2);
+    let group = vigil_test_support::subscription_event;
+    vec![
+        sample("lambda/cloudwatch-subscription-orders-search.json"),
+        group("/aws/apigateway/access-logs/prod", "a", &timed(api_first)),
+        group(
+            "aws-cloudtrail-logs-111122223333-a1b2",
+            "111122223333_CloudTrail_us-east-1",
+            &timed(&trail(
+                "cloudtrail/111122223333_CloudTrail_us-east-1_20261124T0800Z_a1b2c3d4.json",
+            )),
+        ),
+        sample("waf/cloudwatch-subscription-aws-waf-logs-orders-api.json"),
+        busy_event(),
+        group(
+            "/aws/lambda/payments-charge",
+            "2026/11/24/[$LATEST]c0ffee",
+            &timed(&lines_of("lambda/payments-charge-json-format.ndjson")),
+        ),
+        group("/aws/apigateway/access-logs/prod", "b", &timed(api_rest)),
+        group(
+            "aws-cloudtrail-logs-111122223333-a1b2",
+            "111122223333_CloudTrail_us-east-1",
+            &timed(&trail(
+                "cloudtrail/111122223333_CloudTrail_us-east-1_20261102T1600Z_b0b0ff1c.json",
+            )),
+        ),
+        group(
+            "aws-cloudtrail-logs-111122223333-a1b2",
+            "111122223333_CloudTrail_us-east-1",
+            &timed(&trail(
+                "cloudtrail/111122223333_CloudTrail_us-east-1_20261124T0900Z_e5f6a7b8.json.gz",
+            )),
+        ),
+    ]
+}
+
+/// A warm container keeps sessions, plans and rule state between
+/// invocations; none of it may change what is found. The same events, one
+/// cold process each or all through one warm process, leave the same lake
+/// (events, dead letters, findings with their counts) and the same alerts.
+#[tokio::test]
+async fn streaming_rules_find_the_same_in_a_warm_container_as_in_cold_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let events: Vec<(String, String)> = (sample_events().into_iter().enumerate())
+        .map(|(i, event)| (format!("req-{i}"), event))
+        .collect();
+
+    let cold = lake_rows::TestLake::new(lake_rows::Store::Local, "cold").await;
+    let cold_alerts = dir.path().join("alerts-cold.jsonl");
+    let cold_config = lake_rows::file_alerts_config(dir.path(), &cold_alerts);
+    let (addr, api) = start_api(Vec::new());
+    for (i, event) in events.iter().enumerate() {
+        api.lock().unwrap().events.push_back(event.clone());
+        let child = function_with(
+            addr,
+            "ingest-cloudwatch",
+            Path::new(&cold.location),
+            Some(&cold_config),
+        );
+        let (replies, _, stderr) = collect(child, &api, i + 1);
+        assert_eq!(replies.len(), i + 1, "{stderr}");
+        assert_eq!(replies[i].kind, "response", "{:?}", replies[i]);
+    }
+
+    let warm = lake_rows::TestLake::new(lake_rows::Store::Local, "warm").await;
+    let warm_alerts = dir.path().join("alerts-warm.jsonl");
+    let warm_config = lake_rows::file_alerts_config(dir.path(), &warm_alerts);
+    let (addr, api) = start_api(events.clone());
+    let child = function_with(
+        addr,
+        "ingest-cloudwatch",
+        Path::new(&warm.location),
+        Some(&warm_config),
+    );
+    let (replies, _, stderr) = collect(child, &api, events.len());
+    assert_eq!(replies.len(), events.len(), "{stderr}");
+    assert!(replies.iter().all(|r| r.kind == "response"), "{replies:?}");
+
+    let expected = cold.rows().await;
+    for table in ["apigateway", "cloudtrail", "lambda", "waf", "findings"] {
+        assert!(
+            expected.0.get(table).is_some_and(|rows| !rows.is_empty()),
+            "the samples fill {table}: {:?}",
+            expected.0.keys()
+        );
+    }
+    warm.rows()
+        .await
+        .assert_same(&expected, "one warm container");
+    let (cold_alerted, _) = lake_rows::alerts_once(&cold_alerts, "cold");
+    let (warm_alerted, _) = lake_rows::alerts_once(&warm_alerts, "warm");
+    assert!(!cold_alerted.is_empty(), "the samples are alerted");
+    assert_eq!(warm_alerted, cold_alerted);
+}
