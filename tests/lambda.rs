@@ -168,6 +168,16 @@ fn function_with(addr: SocketAddr, handler: &str, lake: &Path, config: Option<&P
     if let Some(config) = config {
         cmd.env("VIGIL_CONFIG", config);
     }
+    // An S3 lake on moto: its endpoint and the test credentials.
+    for name in [
+        vigil_ingest::lake::S3_ENDPOINT_ENV,
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            cmd.env(name, value);
+        }
+    }
     cmd.spawn().unwrap()
 }
 
@@ -540,4 +550,63 @@ async fn streaming_rules_find_the_same_in_a_warm_container_as_in_cold_ones() {
     let (warm_alerted, _) = lake_rows::alerts_once(&warm_alerts, "warm");
     assert!(!cold_alerted.is_empty(), "the samples are alerted");
     assert_eq!(warm_alerted, cold_alerted);
+}
+
+/// The EMF lines of a function's standard output.
+fn emf_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|doc| doc.get("_aws").is_some())
+        .collect()
+}
+
+/// Each invocation reports the S3 requests it made (they are billed): on
+/// an S3 lake on moto at least one PUT per object it wrote and reads of the
+/// suppression state; on a local lake none.
+#[tokio::test]
+#[ignore = "needs moto_server on 127.0.0.1 (VIGIL_TEST_MOTO_ENDPOINT): run scripts/test.sh"]
+async fn an_invocation_reports_the_s3_requests_it_made() {
+    let events: Vec<(String, String)> = (sample_events().into_iter().take(5).enumerate())
+        .map(|(i, event)| (format!("req-{i}"), event))
+        .collect();
+    let lake = lake_rows::TestLake::new(lake_rows::Store::Moto, "requests").await;
+    let (addr, api) = start_api(events.clone());
+    let child = function(addr, "ingest-cloudwatch", Path::new(&lake.location));
+    let (replies, stdout, stderr) = collect(child, &api, events.len());
+    assert!(replies.iter().all(|r| r.kind == "response"), "{stderr}");
+    let docs = emf_lines(&stdout);
+    assert_eq!(docs.len(), events.len(), "{stdout}");
+    let total = |name: &str| docs.iter().map(|d| d[name].as_u64().unwrap()).sum::<u64>();
+    let objects = lake.objects().await.len() as u64;
+    assert!(objects > 0);
+    assert!(
+        total("S3Puts") >= objects,
+        "{} PUTs for {objects} objects",
+        total("S3Puts")
+    );
+    assert!(total("S3Gets") + total("S3Heads") > 0, "the state is read");
+    for doc in &docs {
+        assert!(
+            doc["S3Puts"].as_u64().unwrap() > 0,
+            "each event writes: {doc}"
+        );
+    }
+
+    let local = tempfile::tempdir().unwrap();
+    let (addr, api) = start_api(events.clone());
+    let child = function(addr, "ingest-cloudwatch", local.path());
+    let (_, stdout, _) = collect(child, &api, events.len());
+    for doc in emf_lines(&stdout) {
+        for name in [
+            "S3Puts",
+            "S3Copies",
+            "S3Lists",
+            "S3Gets",
+            "S3Heads",
+            "S3Deletes",
+        ] {
+            assert_eq!(doc[name], 0, "a local lake makes no S3 request: {doc}");
+        }
+    }
 }

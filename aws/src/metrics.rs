@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
+use vigil_ingest::S3Requests;
 use vigil_pipeline::RunReport;
 
 /// The metric namespace.
@@ -14,6 +15,7 @@ pub fn emf(
     handler: &str,
     request_id: &str,
     outcome: &RunReport,
+    requests: &S3Requests,
     duration: Duration,
     timestamp_ms: i64,
 ) -> Value {
@@ -29,6 +31,14 @@ pub fn emf(
             outcome.delivery.dead_lettered() as u64,
         ),
         ("InputsFailed", outcome.failed_inputs.len() as u64),
+        // S3 requests, billed per thousand: PUT, COPY and LIST at one
+        // price, GET and HEAD at about a twelfth of it, DELETE free.
+        ("S3Puts", requests.put),
+        ("S3Copies", requests.copy),
+        ("S3Lists", requests.list),
+        ("S3Gets", requests.get),
+        ("S3Heads", requests.head),
+        ("S3Deletes", requests.delete),
     ];
     let mut doc = Map::new();
     let mut definitions: Vec<Value> = counts
@@ -70,16 +80,32 @@ mod tests {
         let mut outcome = RunReport::default();
         outcome.ingest.records_read = 7;
         outcome.ingest.bytes_read = 1234;
-        let doc = emf("ingest-s3", "req-1", &outcome, Duration::from_millis(12), 1);
+        let requests = S3Requests {
+            put: 3,
+            head: 2,
+            ..S3Requests::default()
+        };
+        let doc = emf(
+            "ingest-s3",
+            "req-1",
+            &outcome,
+            &requests,
+            Duration::from_millis(12),
+            1,
+        );
         let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 10);
+        assert_eq!(declared.len(), 16);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(doc[name].is_number(), "{name} has no value");
         }
         assert_eq!(doc["RecordsIn"], 7);
+        assert_eq!(
+            (doc["S3Puts"].as_u64(), doc["S3Heads"].as_u64()),
+            (Some(3), Some(2))
+        );
         assert_eq!(doc["Bytes"], 1234);
         assert_eq!(doc["Duration"], 12.0);
         assert_eq!(doc["Handler"], "ingest-s3");

@@ -77,10 +77,12 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let context = &context;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
+            // An invocation's S3 requests include its context check's.
+            let requests_before = vigil_ingest::s3_requests();
             if handler.uses_context() {
                 refresh_context(settings, context).await?;
             }
-            invoke(handler, settings, pipeline, event).await
+            invoke(handler, settings, pipeline, event, requests_before).await
         },
     ))
     .await
@@ -139,6 +141,7 @@ async fn invoke(
     settings: &Settings,
     pipeline: &OnceCell<Pipeline>,
     event: LambdaEvent<Box<RawValue>>,
+    requests_before: vigil_ingest::S3Requests,
 ) -> Result<Value, AwsError> {
     let started = Instant::now();
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -148,10 +151,12 @@ async fn invoke(
     let result = handler.handle(pipeline, event.payload.get(), now_ms).await;
     match &result {
         Ok((_, outcome)) => {
+            let requests = vigil_ingest::s3_requests().since(&requests_before);
             let doc = metrics::emf(
                 handler.name(),
                 &event.context.request_id,
                 outcome,
+                &requests,
                 started.elapsed(),
                 now_ms,
             );
@@ -162,6 +167,8 @@ async fn invoke(
                 dead_lettered = outcome.ingest.dead_lettered_total(),
                 findings = outcome.findings.len(),
                 alerts = outcome.delivery.delivered(),
+                s3_put_class = requests.put_class(),
+                s3_get_class = requests.get_class(),
                 ms = started.elapsed().as_millis() as u64,
                 "invocation done"
             );

@@ -44,6 +44,6 @@ pub use batch::{BatchSink, MemorySink, SinkStats, TableBatch};
 pub use error::IngestError;
 pub use family::{Family, Table};
 pub use ingester::{IngestOptions, Ingester, SourceId};
-pub use lake::{s3_store, Lake, LakeWriter, HOUR_MS};
+pub use lake::{s3_requests, s3_store, Lake, LakeWriter, S3Requests, HOUR_MS};
 pub use limits::Limits;
 pub use report::IngestReport;

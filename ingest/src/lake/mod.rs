@@ -8,10 +8,12 @@
 //!
 //! - [`store`]: the object store of an `s3://` lake (or of a bucket inputs
 //!   are read from).
+//! - [`requests`]: counts the requests made to S3, by billing class.
 //! - [`encoding`]: the lake's Parquet settings, column by column.
 //! - [`writer`]: the writer thread that gathers an input's batches into files.
 
 mod encoding;
+mod requests;
 mod store;
 mod writer;
 
@@ -29,6 +31,7 @@ use crate::family::Table;
 
 pub(crate) use encoding::writer_properties;
 pub use encoding::{encode_parquet, ROW_GROUP_ROWS};
+pub use requests::{s3_requests, S3Requests};
 pub use store::{s3_store, S3_ENDPOINT_ENV};
 pub use writer::{LakeWriter, FILE_ROWS, MAX_OPEN_FILES, OPEN_FILES_BYTES};
 
