@@ -1,24 +1,32 @@
 #!/usr/bin/env python3
-"""Cold start and per-event latency of the `vigil` bootstrap under a local
-Lambda Runtime API (127.0.0.1), pinned to one core.
+"""Cold start, per-event latency, S3 requests and cost of the `vigil`
+bootstrap under a local Lambda Runtime API (127.0.0.1), pinned to one core.
 
-Usage: bench/lambda-bench.py BOOTSTRAP [--events N] [--payload-mb MB] [--runs R]
-                             [--sample-every K]
+Usage: bench/lambda-bench.py BOOTSTRAP [--family F] [--events N] [--payload-mb MB]
+                             [--runs R] [--sample-every K] [--s3 ENDPOINT]
 
-Each run starts the bootstrap as Lambda would (`ingest-cloudwatch`, a local
-lake in a temporary folder) and serves it N CloudWatch Logs subscription
-events, each carrying MB of API Gateway access-log data (gzip + base64, as
-CloudWatch sends it). It measures:
+Each run starts the bootstrap as Lambda would (`ingest-cloudwatch`, every
+built-in streaming rule on, a lake in a temporary folder or, with --s3, in a
+bucket of the S3 endpoint given, such as moto on 127.0.0.1) and serves it N
+CloudWatch Logs subscription events, each carrying MB of log data of the
+family F (`apigateway` access-log lines, `cloudtrail` records as CloudTrail
+sends them to CloudWatch Logs, `lambda` function logs: platform lines and
+JSON application lines), gzip + base64 as CloudWatch sends them. It measures:
   init      process start -> its first GET /next (runtime ready);
   first     the first event, /next answered -> /response received (the
             pipeline is built then: rules parsed, lake opened);
   warm      the same for the following events (median and p95);
-  peak RSS  VmHWM of the process after the last event.
+  peak RSS  VmHWM of the process after the last event;
+  requests  the S3 requests of each warm event, from its EMF line (by
+            billing class: PUT, COPY, LIST; GET, HEAD; DELETE);
+  cost      dollars per GB of log data: compute (warm median per event at
+            the arm64 price of a 1,769 MB function, one vCPU), Lambda's
+            per-request charge, and the S3 requests at S3 Standard prices.
 With --sample-every K (a soak), it also samples the process's VmRSS and open
 file descriptors after every K events, reports the RSS slope after the first
 tenth of the events (least squares, KB per 1,000 events) and the descriptors'
 range, and checks that the lake holds every record once (rows = distinct
-request ids = records sent); it exits non-zero otherwise.
+ids = records sent); it exits non-zero otherwise.
 Prints one JSON document.
 """
 import argparse
@@ -33,29 +41,100 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def payload(mb, seed):
-    """A subscription event holding about `mb` MB of access-log lines."""
+# Prices (us-east-1, December 2026): Lambda arm64 per GB-second and per
+# request; S3 Standard per 1,000 requests of each class.
+LAMBDA_ARM64_GB_SECOND = 0.0000133334
+LAMBDA_REQUEST = 0.20 / 1_000_000
+FUNCTION_MEMORY_MB = 1769
+S3_PUT_CLASS = 0.005 / 1000
+S3_GET_CLASS = 0.0004 / 1000
+
+
+def apigateway_record(seed, i, at):
+    return json.dumps({
+        "requestId": f"bench-{seed}-{i}", "ip": f"198.51.100.{i % 250}",
+        "requestTimeEpoch": at, "httpMethod": "GET",
+        "resourcePath": "/orders/{id}", "path": f"/prod/orders/{i}",
+        "status": "200" if i % 17 else "401", "protocol": "HTTP/1.1",
+        "responseLength": "512", "responseLatency": "35", "integrationLatency": "30",
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0",
+        "apiId": "a1b2c3d4e5", "stage": "prod",
+    })
+
+
+def cloudtrail_record(seed, i, at):
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at / 1000))
+    reads = ["GetObject", "DescribeInstances", "ListBuckets", "GetCallerIdentity", "Decrypt"]
+    name = reads[i % len(reads)]
+    return json.dumps({
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "AssumedRole", "principalId": f"AROAEXAMPLE{i % 40:05d}:session",
+            "arn": f"arn:aws:sts::111122223333:assumed-role/app-{i % 40}/session",
+            "accountId": "111122223333", "accessKeyId": f"ASIAEXAMPLE{i % 40:09d}",
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": f"AROAEXAMPLE{i % 40:05d}",
+                                  "arn": f"arn:aws:iam::111122223333:role/app-{i % 40}",
+                                  "accountId": "111122223333", "userName": f"app-{i % 40}"},
+                "attributes": {"creationDate": when, "mfaAuthenticated": "false"}},
+        },
+        "eventTime": when, "eventSource": "s3.amazonaws.com" if name == "GetObject" else "ec2.amazonaws.com",
+        "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": f"10.0.{i % 200}.{i % 250}",
+        "userAgent": "aws-sdk-java/2.25.0 Linux/5.10 OpenJDK_64-Bit_Server_VM/17",
+        "requestParameters": {"bucketName": "orders-archive", "key": f"2026/11/{i:08d}.json"},
+        "responseElements": None,
+        "requestID": f"REQ{seed:06d}{i:010d}", "eventID": f"{seed:08x}-{i:04x}-4000-8000-{i:012x}",
+        "readOnly": True, "eventType": "AwsApiCall", "managementEvent": name != "GetObject",
+        "recipientAccountId": "111122223333", "eventCategory": "Management",
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+                       "clientProvidedHostHeader": "s3.us-east-1.amazonaws.com"},
+    })
+
+
+def lambda_record(seed, i, at):
+    request = f"{seed:08x}-{i // 6:04x}-4a1b-9c2d-{i // 6:012x}"
+    when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at / 1000)) + f".{at % 1000:03d}Z"
+    match i % 6:
+        case 0:
+            return f"START RequestId: {request} Version: $LATEST"
+        case 1 | 2 | 3:
+            return json.dumps({
+                "timestamp": when, "level": "INFO" if i % 5 else "WARN", "requestId": request,
+                "message": f"charged order {i} for customer c-{i % 997}",
+                "service": "payments", "cold_start": False, "function_request_id": request,
+                "xray_trace_id": f"1-6743a1b2-{i:024x}",
+            })
+        case 4:
+            return f"END RequestId: {request}"
+        case _:
+            return (f"REPORT RequestId: {request}\tDuration: {12 + i % 40}.53 ms\t"
+                    f"Billed Duration: {13 + i % 40} ms\tMemory Size: 512 MB\tMax Memory Used: 91 MB")
+
+
+FAMILIES = {
+    "apigateway": ("/aws/apigateway/access-logs/prod", apigateway_record),
+    "cloudtrail": ("aws-cloudtrail-logs-111122223333-bench", cloudtrail_record),
+    "lambda": ("/aws/lambda/payments-charge", lambda_record),
+}
+
+
+def payload(family, mb, seed):
+    """A subscription event holding about `mb` MB of `family` log data."""
+    group, record = FAMILIES[family]
     events, size, i = [], 0, 0
     base = 1795510800000 + seed * 10_000_000
     while size < mb * 1_000_000:
-        line = json.dumps({
-            "requestId": f"bench-{seed}-{i}", "ip": f"198.51.100.{i % 250}",
-            "requestTimeEpoch": base + i, "httpMethod": "GET",
-            "resourcePath": "/orders/{id}", "path": f"/prod/orders/{i}",
-            "status": "200" if i % 17 else "401", "protocol": "HTTP/1.1",
-            "responseLength": "512", "responseLatency": "35", "integrationLatency": "30",
-            "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0",
-            "apiId": "a1b2c3d4e5", "stage": "prod",
-        })
+        line = record(seed, i, base + i)
         events.append({"id": f"{seed:020d}{i:036d}", "timestamp": base + i, "message": line})
         size += len(line)
         i += 1
     data = json.dumps({
         "messageType": "DATA_MESSAGE", "owner": "111122223333",
-        "logGroup": "/aws/apigateway/access-logs/prod", "logStream": "bench",
+        "logGroup": group, "logStream": "bench",
         "subscriptionFilters": ["vigil"], "logEvents": events,
     }).encode()
     return json.dumps({"awslogs": {"data": base64.b64encode(gzip.compress(data)).decode()}}).encode(), len(data), len(events)
@@ -132,21 +211,54 @@ def slope_per_1000(points):
     return 1000 * sum((x - mx) * (y - my) for x, y in points) / var if var else None
 
 
-def lake_counts(bootstrap, lake):
+def lake_counts(bootstrap, lake, table, env):
     out = subprocess.run(
         [bootstrap, "--lake", lake, "query", "--format", "json",
-         "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM apigateway"],
-        capture_output=True, text=True, check=True)
+         f"SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM {table}"],
+        capture_output=True, text=True, check=True, env={**os.environ, **env})
     row = json.loads(out.stdout)[0]
     return int(row["n"]), int(row["d"])
 
 
-def one_run(bootstrap, events, sample_every=None):
+def s3_lake(endpoint):
+    """A new bucket on the S3 endpoint (moto takes any credentials)."""
+    bucket = f"vigil-lambda-bench-{os.getpid()}-{time.monotonic_ns()}"
+    request = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
+    urllib.request.urlopen(request).close()
+    return f"s3://{bucket}/lake"
+
+
+def emf_lines(path):
+    """The EMF documents the function printed, in order."""
+    docs = []
+    with open(path) as out:
+        for line in out:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and "_aws" in doc:
+                docs.append(doc)
+    return docs
+
+
+REQUEST_METRICS = ["S3Puts", "S3Copies", "S3Lists", "S3Gets", "S3Heads", "S3Deletes"]
+
+
+def one_run(bootstrap, family, events, sample_every=None, s3=None):
     api = Api(events)
     api.sample_every = sample_every
     server = serve(api)
-    lake = tempfile.mkdtemp(prefix="vigil-lambda-bench-")
+    s3_env = {}
+    if s3:
+        lake = s3_lake(s3)
+        s3_env = {"VIGIL_S3_ENDPOINT": s3, "AWS_ACCESS_KEY_ID": "testing",
+                  "AWS_SECRET_ACCESS_KEY": "testing"}
+    else:
+        lake = tempfile.mkdtemp(prefix="vigil-lambda-bench-")
+    stdout = tempfile.NamedTemporaryFile(prefix="vigil-lambda-bench-", suffix=".out", delete=False)
     env = {
+        **s3_env,
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
         "_HANDLER": "ingest-cloudwatch",
@@ -156,7 +268,7 @@ def one_run(bootstrap, events, sample_every=None):
     }
     started = time.perf_counter()
     proc = subprocess.Popen(["taskset", "-c", "0", bootstrap], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=stdout, stderr=subprocess.PIPE)
     api.pid = proc.pid
     ids = [rid for rid, _ in events]
     with api.lock:
@@ -173,12 +285,17 @@ def one_run(bootstrap, events, sample_every=None):
     if api.errors or len(api.done) < len(ids):
         sys.exit(f"the function failed: {api.errors} {proc.stderr.read().decode()[-2000:]}")
     latencies = [(api.done[r][0] - api.sent[r]) * 1000 for r in ids]
+    stdout.close()
+    docs = emf_lines(stdout.name)
+    os.unlink(stdout.name)
+    # Warm events' requests: the first one's include opening the lake.
+    requests = {m: [d.get(m, 0) for d in docs[1:]] for m in REQUEST_METRICS}
     soak = {}
     if sample_every:
-        rows, distinct = lake_counts(bootstrap, lake)
+        rows, distinct = lake_counts(bootstrap, lake, family, s3_env)
         warm = [(n, rss) for n, rss, _ in api.samples if n >= len(ids) // 10]
         soak = {
-            "lake_rows": rows, "lake_distinct_request_ids": distinct,
+            "lake_rows": rows, "lake_distinct_event_ids": distinct,
             "rss_kb_after_warm_up": warm[0][1], "rss_kb_last": api.samples[-1][1],
             "rss_slope_kb_per_1000_events": round(slope_per_1000(warm), 1),
             "fds_min": min(f for _, _, f in api.samples),
@@ -191,39 +308,67 @@ def one_run(bootstrap, events, sample_every=None):
         "first_event_ms": latencies[0],
         "warm_ms": latencies[1:],
         "peak_rss_mb": rss_kb / 1024,
+        "requests": requests,
+        "findings": sum(d.get("Findings", 0) for d in docs),
         "response": json.loads(api.done[ids[0]][1]),
     }
+
+
+def cost_per_gb(warm_ms, log_data_bytes, put_class, get_class):
+    """Dollars per GB of log data, by part, for events of `log_data_bytes`."""
+    events_per_gb = 1e9 / log_data_bytes
+    gb_seconds = warm_ms / 1000 * FUNCTION_MEMORY_MB / 1024
+    parts = {
+        "compute": events_per_gb * gb_seconds * LAMBDA_ARM64_GB_SECOND,
+        "lambda_requests": events_per_gb * LAMBDA_REQUEST,
+        "s3_requests": events_per_gb * (put_class * S3_PUT_CLASS + get_class * S3_GET_CLASS),
+    }
+    parts["total"] = sum(parts.values())
+    return {k: float(f"{v:.3g}") for k, v in parts.items()}
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("bootstrap")
+    p.add_argument("--family", choices=sorted(FAMILIES), default="apigateway")
     p.add_argument("--events", type=int, default=20)
     p.add_argument("--payload-mb", type=float, default=1.0)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--sample-every", type=int, default=None)
+    p.add_argument("--s3", metavar="ENDPOINT", default=None,
+                   help="an S3 endpoint (moto) for the lake, e.g. http://127.0.0.1:5000")
     a = p.parse_args()
     events, raw_bytes, records, sent = [], 0, 0, 0
     for i in range(a.events):
-        body, raw_bytes, records = payload(a.payload_mb, i)
+        body, raw_bytes, records = payload(a.family, a.payload_mb, i)
         events.append((f"req-{i:04d}", body))
         sent += records
-    runs = [one_run(a.bootstrap, events, a.sample_every) for _ in range(a.runs)]
+    runs = [one_run(a.bootstrap, a.family, events, a.sample_every, a.s3) for _ in range(a.runs)]
     warm = sorted(x for r in runs for x in r["warm_ms"])
+    requests = {m: statistics.median(x for r in runs for x in r["requests"][m]) if warm else None
+                for m in REQUEST_METRICS}
+    warm_median = statistics.median(warm) if warm else None
+    put_class = (requests["S3Puts"] or 0) + (requests["S3Copies"] or 0) + (requests["S3Lists"] or 0)
+    get_class = (requests["S3Gets"] or 0) + (requests["S3Heads"] or 0)
     print(json.dumps({
+        "family": a.family, "lake": "s3" if a.s3 else "local",
         "bootstrap_bytes": os.path.getsize(a.bootstrap),
         "event_bytes": len(events[0][1]), "log_data_bytes": raw_bytes, "records_per_event": records,
         "runs": a.runs, "events_per_run": a.events,
         "init_ms_median": statistics.median(r["init_ms"] for r in runs),
         "first_event_ms_median": statistics.median(r["first_event_ms"] for r in runs),
-        "warm_event_ms_median": statistics.median(warm),
+        "warm_event_ms_median": warm_median,
         "warm_event_ms_p95": warm[math.ceil(len(warm) * 0.95) - 1] if warm else None,
+        "warm_ms_per_mb": warm_median / (raw_bytes / 1e6) if warm else None,
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
+        "s3_requests_per_warm_event_median": requests,
+        "findings_per_run": [r["findings"] for r in runs],
+        "usd_per_gb": cost_per_gb(warm_median, raw_bytes, put_class, get_class) if warm else None,
         "response": runs[0]["response"],
         "soak": [r["soak"] for r in runs] if a.sample_every else None,
     }, indent=2))
     for r in runs:
-        if a.sample_every and not (r["soak"]["lake_rows"] == r["soak"]["lake_distinct_request_ids"] == sent):
+        if a.sample_every and not (r["soak"]["lake_rows"] == r["soak"]["lake_distinct_event_ids"] == sent):
             sys.exit(f"records lost or taken twice: {r['soak']} of {sent}")
 
 
