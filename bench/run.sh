@@ -66,9 +66,11 @@ for family in cloudtrail apigateway waf; do
   rm -rf "$SCRATCH"; mkdir -p "$SCRATCH"
   read -r V1_S V1_KB < <(measure taskset -c 0 "$VIGIL" --lake "$SCRATCH/lake1" ingest --no-progress "$DATA/$family")
   read -r VN_S VN_KB < <(measure "$VIGIL" --lake "$SCRATCH/lakeN" ingest --no-progress "$DATA/$family")
-  read -r D1_S D1_KB < <(measure "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duck1.parquet" 1)
+  # One core means one core for both: whole processes (start, imports,
+  # exit included), each pinned to core 0 with taskset, timed by /usr/bin/time.
+  read -r D1_S D1_KB < <(measure taskset -c 0 "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duck1.parquet" 1)
   read -r DN_S DN_KB < <(measure "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duckN.parquet" "$THREADS")
-  read -r T1_S T1_KB < <(measure "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duck1.parquet" 1 table)
+  read -r T1_S T1_KB < <(measure taskset -c 0 "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duck1.parquet" 1 table)
   read -r TN_S TN_KB < <(measure "$VENV/bin/python" bench/duckdb-ingest.py "$DATA/$family/*.ndjson" "$SCRATCH/duckN.parquet" "$THREADS" table)
   MBS() { awk -v b="$SIZE" -v s="$1" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
   cell() { echo "$1 s ($(MBS "$1") MB/s, $(mb "$2") MB)"; }
@@ -153,7 +155,9 @@ Ratios are Vigil's time / DuckDB's (below 1.00 Vigil is faster); peak RSS in par
 
 DuckDB two ways: \`COPY (SELECT * FROM read_json(...)) TO ...\` (streamed, its
 fastest), and \`read_json\` into a table then \`COPY\` the table (load,
-then export).
+then export). Every time is a whole process's wall time (\`/usr/bin/time\`:
+start, imports and exit included); on one core both sides run pinned to
+core 0 with \`taskset\` (DuckDB also with \`SET threads=1\`).
 
 | input | parallelism | Vigil | DuckDB streamed COPY | ratio | DuckDB table, then COPY | ratio |
 |---|---|---|---|---|---|---|
