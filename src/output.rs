@@ -109,6 +109,13 @@ pub fn print_compaction(report: &vigil_ingest::compact::CompactReport, lake: &st
             println!("{}: {hour} left as it is: {reason}", table.name());
         }
     }
+    if report.staging_files_deleted > 0 {
+        let done = if dry_run { "would delete" } else { "deleted" };
+        println!(
+            "{done} {} staging files of writes that never finished (older than an hour)",
+            report.staging_files_deleted
+        );
+    }
 }
 
 fn time(ms: i64) -> String {

@@ -76,7 +76,14 @@ pub struct TableCompaction {
 #[derive(Debug, Clone, Default)]
 pub struct CompactReport {
     pub tables: BTreeMap<Table, TableCompaction>,
+    /// Staging files of writes that never finished, deleted (or, in a dry
+    /// run, found): see [`sweep_staging`].
+    pub staging_files_deleted: u64,
 }
+
+/// How old a staging file must be to be a dead write's: a write stages its
+/// file for the seconds its PUT takes.
+pub const STAGING_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Merges the small files of every hour the options select.
 pub async fn compact(lake: &Lake, options: &CompactOptions) -> Result<CompactReport, IngestError> {
@@ -88,7 +95,56 @@ pub async fn compact(lake: &Lake, options: &CompactOptions) -> Result<CompactRep
         }
         report.tables.insert(table, done);
     }
+    if let Some(root) = lake.local_root() {
+        report.staging_files_deleted = sweep_staging(root, STAGING_GRACE, options.dry_run)
+            .map_err(|e| IngestError::LakeLocation {
+                location: root.display().to_string(),
+                reason: format!("sweeping staging files: {e}"),
+            })?;
+    }
     Ok(report)
+}
+
+/// Deletes (or, in a dry run, counts) the staging files under a local lake
+/// older than `grace`. A local write stages `<name>#<n>` and renames it into
+/// place; a process killed in between leaves it for good. Readers never see
+/// it (not `*.parquet`, and the store lists no such name), but it holds disk.
+pub fn sweep_staging(
+    root: &std::path::Path,
+    grace: std::time::Duration,
+    dry_run: bool,
+) -> std::io::Result<u64> {
+    let mut swept: u64 = 0;
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                folders.push(entry.path());
+                continue;
+            }
+            let name = entry.file_name();
+            let staging =
+                name.to_str()
+                    .and_then(|n| n.rsplit_once('#'))
+                    .is_some_and(|(_, suffix)| {
+                        !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit())
+                    });
+            let old = entry
+                .metadata()?
+                .modified()?
+                .elapsed()
+                .is_ok_and(|age| age >= grace);
+            if kind.is_file() && staging && old {
+                if !dry_run {
+                    std::fs::remove_file(entry.path())?;
+                }
+                swept = swept.saturating_add(1);
+            }
+        }
+    }
+    Ok(swept)
 }
 
 /// The table's `.parquet` files by hour folder (`date=…/hour=…`), for the

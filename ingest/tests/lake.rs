@@ -564,3 +564,60 @@ async fn an_hour_is_merged_into_files_of_at_most_file_rows() {
     let again = compact(&lake, &compact_all()).await.unwrap();
     assert_eq!(again.tables[&Table::Lambda].hours, 0, "{again:?}");
 }
+
+#[tokio::test]
+async fn compaction_sweeps_the_staging_files_of_writes_that_never_finished() {
+    // A local write stages `<name>#<n>` and renames it; a process killed in
+    // between leaves it behind for good.
+    let (dir, lake) = local_lake();
+    let hour = dir.path().join("apigateway/date=2026-11-24/hour=09");
+    std::fs::create_dir_all(&hour).unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let file = |name: &str, old: bool| {
+        let path = hour.join(name);
+        let f = std::fs::File::create(&path).unwrap();
+        if old {
+            f.set_modified(two_hours_ago).unwrap();
+        }
+        path
+    };
+    let dead = file("0123abcd.parquet#1", true);
+    let dead_state = {
+        let state = dir.path().join("_state/outbox");
+        std::fs::create_dir_all(&state).unwrap();
+        let path = state.join("ab12.json#3");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        path
+    };
+    let in_flight = file("4567ef01.parquet#1", false);
+    let not_staging = [file("weird#name.parquet", true), file("x.parquet#", true)];
+
+    let dry = compact(
+        &lake,
+        &CompactOptions {
+            dry_run: true,
+            ..compact_all()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry.staging_files_deleted, 2);
+    assert!(
+        dead.exists() && dead_state.exists(),
+        "a dry run deletes nothing"
+    );
+
+    let report = compact(&lake, &compact_all()).await.unwrap();
+    assert_eq!(report.staging_files_deleted, 2);
+    assert!(!dead.exists() && !dead_state.exists());
+    assert!(
+        in_flight.exists(),
+        "a write in flight keeps its staging file"
+    );
+    for path in &not_staging {
+        assert!(path.exists(), "{} is no staging file", path.display());
+    }
+}

@@ -87,6 +87,11 @@ impl Lake {
         &self.location
     }
 
+    /// The folder of a local lake (`None` for an S3 lake).
+    pub fn local_root(&self) -> Option<&std::path::Path> {
+        (self.store_url == "file://").then(|| std::path::Path::new(&self.location))
+    }
+
     pub fn store(&self) -> Arc<dyn ObjectStore> {
         self.store.clone()
     }
