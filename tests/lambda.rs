@@ -330,25 +330,32 @@ fn busy_event() -> String {
 
 /// Lambda delivers `event` (`req-1`) again, to a new process of the
 /// function; returns every reply so far once it answers.
+/// With `warm_up`, the new process handles that event (`req-0`) first, so
+/// that the retry comes to a warm container, which has listed the outbox
+/// already and checks only for the stopped attempt's groups.
 fn deliver_again(
     addr: SocketAddr,
     api: &Shared,
     event: &str,
+    warm_up: Option<&str>,
     lake: &lake_rows::TestLake,
     config: &Path,
 ) -> (Vec<Reply>, String, String) {
     let answered = api.lock().unwrap().replies.len();
-    api.lock()
-        .unwrap()
-        .events
-        .push_back(("req-1".into(), event.to_string()));
+    let mut events = api.lock().unwrap();
+    if let Some(first) = warm_up {
+        events.events.push_back(("req-0".into(), first.to_string()));
+    }
+    events.events.push_back(("req-1".into(), event.to_string()));
+    let delivered = answered + 1 + usize::from(warm_up.is_some());
+    drop(events);
     let child = function_with(
         addr,
         "ingest-cloudwatch",
         Path::new(&lake.location),
         Some(config),
     );
-    collect(child, api, answered + 1)
+    collect(child, api, delivered)
 }
 
 /// Lambda delivers an event at least once: an invocation killed (SIGKILL)
@@ -388,12 +395,37 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
     let (expected_alerts, repeats) = lake_rows::alerts_once(&clean_alerts, "clean");
     assert!(!expected_alerts.is_empty(), "the scanner is alerted");
     assert_eq!(repeats, 0);
-    let (replies, _, _) = deliver_again(addr, &api, &event, &clean, &config);
+    let (replies, _, _) = deliver_again(addr, &api, &event, None, &clean, &config);
     assert_eq!(replies[1].kind, "response");
     clean.rows().await.assert_same(&expected, "delivered twice");
     assert_eq!(
         lake_rows::alerts_once(&clean_alerts, "delivered twice"),
         (expected_alerts.clone(), 0)
+    );
+
+    // The reference for a retry to a warm container: the other event, then
+    // this one, each once (the other has no finding).
+    let plain = subscription_event(&[PLAIN]);
+    let warm = lake_rows::TestLake::new(lake_rows::Store::Local, "warm").await;
+    let warm_alerts = dir.path().join("alerts-warm.jsonl");
+    let warm_config = lake_rows::file_alerts_config(dir.path(), &warm_alerts);
+    let (addr, api) = start_api(vec![
+        ("req-0".into(), plain.clone()),
+        ("req-1".into(), event.clone()),
+    ]);
+    let child = function_with(
+        addr,
+        "ingest-cloudwatch",
+        Path::new(&warm.location),
+        Some(&warm_config),
+    );
+    let (replies, _, stderr) = collect(child, &api, 2);
+    assert!(replies.iter().all(|r| r.kind == "response"), "{stderr}");
+    let expected_warm = warm.rows().await;
+    assert!(expected_warm.total() > expected.total());
+    assert_eq!(
+        lake_rows::alerts_once(&warm_alerts, "warm").0,
+        expected_alerts
     );
 
     let mut killed = 0;
@@ -416,14 +448,25 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
         killed += usize::from(answered == 0);
         // Lambda retries an invocation that did not answer, and may deliver
         // one that did again.
-        let (replies, _, stderr) = deliver_again(addr, &api, &event, &lake, &config);
-        let when = format!("killed after {at:?}, then retried");
+        // Every other trial, to a warm container that handled another
+        // event first.
+        let warm_up = (trial % 2 == 1).then_some(plain.as_str());
+        let (replies, _, stderr) = deliver_again(addr, &api, &event, warm_up, &lake, &config);
+        let when = format!(
+            "killed after {at:?}, then retried in a {} container",
+            if warm_up.is_some() { "warm" } else { "new" }
+        );
         assert_eq!(
             replies.last().map(|r| r.kind),
             Some("response"),
             "{when}: {stderr}"
         );
-        lake.rows().await.assert_same(&expected, &when);
+        let expected = if warm_up.is_some() {
+            &expected_warm
+        } else {
+            &expected
+        };
+        lake.rows().await.assert_same(expected, &when);
         let (alerted, _) = lake_rows::alerts_once(&alerts, &when);
         assert_eq!(alerted, expected_alerts, "{when}");
     }
@@ -591,6 +634,11 @@ async fn an_invocation_reports_the_s3_requests_it_made() {
             doc["S3Puts"].as_u64().unwrap() > 0,
             "each event writes: {doc}"
         );
+    }
+    // The outbox is listed by a container's first invocation, then once per
+    // grace (16 minutes), not by every invocation.
+    for doc in &docs[1..] {
+        assert_eq!(doc["S3Lists"], 0, "{doc}");
     }
 
     let local = tempfile::tempdir().unwrap();

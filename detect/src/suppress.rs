@@ -101,6 +101,14 @@ impl Suppressor {
         }
     }
 
+    /// The outbox groups this state names as settled (none in a state
+    /// written before groups were recorded).
+    pub fn settled_group_names(&self) -> impl Iterator<Item = &str> {
+        self.settled_groups
+            .iter()
+            .flat_map(|groups| groups.names.iter().map(String::as_str))
+    }
+
     /// Whether the outbox group `name`, written at `written_ms` when known,
     /// was settled with this state (or may have been: see [`SettledGroups`]).
     pub fn is_settled(&self, name: &str, written_ms: Option<i64>) -> bool {

@@ -861,3 +861,46 @@ async fn settled_findings_wait_in_the_outbox_until_delivered() {
     assert_eq!(found.len(), 1);
     assert!(plain.undelivered(None).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_retry_finds_its_stopped_attempts_groups_in_the_state_its_settle_reads() {
+    let (_dir, lake) = lake();
+    let detector =
+        Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
+    let mut report = DetectReport::default();
+    let attempt = detector.for_run("event-1", T0);
+    let found = attempt
+        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    // Its own group is no earlier attempt's.
+    assert!(attempt.earlier_attempt().await.unwrap().is_empty());
+    // A retry that has not settled read nothing; once it has, it takes the
+    // group without listing the outbox, and settles nothing new.
+    let retry = detector.for_run("event-1", T0 + MIN);
+    assert!(retry.earlier_attempt().await.unwrap().is_empty());
+    let again = retry
+        .settle(vec![burst_candidate()], T0 + 18 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    let backlog = retry.earlier_attempt().await.unwrap();
+    assert_eq!(backlog.len(), 1);
+    assert_eq!(backlog[0].findings, found);
+    // Another input's run takes nothing of it.
+    let other = detector.for_run("event-2", T0 + MIN);
+    other
+        .settle(vec![burst_candidate()], T0 + 18 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert!(other.earlier_attempt().await.unwrap().is_empty());
+    // Once delivered, a further retry finds the group gone.
+    retry.delivered(&backlog, &again).await.unwrap();
+    let third = detector.for_run("event-1", T0 + 2 * MIN);
+    third
+        .settle(vec![burst_candidate()], T0 + 19 * MIN, &mut report)
+        .await
+        .unwrap();
+    assert!(third.earlier_attempt().await.unwrap().is_empty());
+}

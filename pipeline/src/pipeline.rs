@@ -99,6 +99,8 @@ pub struct Pipeline {
     on_settled: Option<SettledHook>,
     dispatcher: OnceCell<Dispatcher>,
     buckets: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    /// When a run of this pipeline last swept the outbox (Unix ms).
+    last_sweep_ms: Mutex<Option<i64>>,
 }
 
 impl Pipeline {
@@ -114,6 +116,7 @@ impl Pipeline {
             on_settled: config.on_settled,
             dispatcher: OnceCell::new(),
             buckets: Mutex::new(HashMap::new()),
+            last_sweep_ms: Mutex::new(None),
         }
     }
 
@@ -285,6 +288,13 @@ impl Pipeline {
     /// outbox. A failed delivery is dead-lettered (the report counts it); an
     /// error before delivery leaves every finding in the outbox for the next
     /// run.
+    ///
+    /// Listing the outbox for other runs' groups (the sweep) is done by a
+    /// pipeline's first run and then at most once per grace: a warm Lambda
+    /// function would otherwise pay a LIST (priced as a PUT) per invocation.
+    /// A keyed run that does not sweep still takes what an earlier attempt
+    /// at its input settled ([`Detector::earlier_attempt`]). A group left by
+    /// a run that stopped is delivered by the next sweep of any function.
     async fn alert(
         &self,
         detector: &Detector,
@@ -296,7 +306,20 @@ impl Pipeline {
         }
         let grace_ms = i64::try_from(self.outbox_grace.as_millis()).unwrap_or(i64::MAX);
         let settled_before = started_ms.saturating_sub(grace_ms);
-        let backlog = detector.undelivered(Some(settled_before)).await?;
+        let sweep = self
+            .last_sweep_ms
+            .lock()
+            .map_err(|_| PipelineError::Runtime("sweep time poisoned".into()))?
+            .is_none_or(|last| started_ms.saturating_sub(last) >= grace_ms);
+        let backlog = if sweep {
+            let backlog = detector.undelivered(Some(settled_before)).await?;
+            if let Ok(mut last) = self.last_sweep_ms.lock() {
+                *last = Some(started_ms);
+            }
+            backlog
+        } else {
+            detector.earlier_attempt().await?
+        };
         let all = to_deliver(&backlog, findings);
         if all.is_empty() {
             return Ok(DeliveryReport::default());

@@ -73,6 +73,9 @@ pub struct Detector {
 struct KeyedRun {
     key: String,
     started_ms: i64,
+    /// The outbox groups of an earlier attempt, as its settle found them
+    /// named in the suppression state (see [`Detector::earlier_attempt`]).
+    earlier_groups: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Detector {
@@ -111,6 +114,7 @@ impl Detector {
         detector.run = Some(KeyedRun {
             key: key.chars().filter(char::is_ascii_alphanumeric).collect(),
             started_ms,
+            earlier_groups: Default::default(),
         });
         detector
     }

@@ -70,6 +70,64 @@ impl Detector {
         Ok(out)
     }
 
+    /// The groups an earlier attempt at this keyed run's input settled and
+    /// may not have delivered: those the suppression state named under the
+    /// run's key when this run's settle read it. It reads only those groups,
+    /// where [`Detector::undelivered`] lists the whole outbox: a Lambda
+    /// invocation makes this check every time and the sweep for other runs'
+    /// groups only now and then (S3 bills a list as a PUT, a read at a
+    /// twelfth of that). A run whose input gave no candidates has no earlier
+    /// attempt's group to take (the same input gave that attempt none), and
+    /// reads nothing. A group the state does not name never committed: it is
+    /// left to the sweep, which drops it.
+    pub async fn earlier_attempt(&self) -> Result<Vec<OutboxGroup>, DetectError> {
+        let Some(run) = self.run.as_ref().filter(|_| self.outbox) else {
+            return Ok(Vec::new());
+        };
+        let names = run
+            .earlier_groups
+            .lock()
+            .map(|names| names.clone())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for name in names {
+            // Gone: the attempt delivered it before it stopped.
+            if let Some(findings) = self.state.get::<Vec<Finding>>(&name).await? {
+                if let Some(lake) = &self.lake {
+                    write_findings(lake, &findings).await?;
+                }
+                out.push(OutboxGroup { name, findings });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The groups `suppressor` names under this keyed run's key (none for
+    /// a run without a key): see [`Detector::earlier_attempt`].
+    pub(super) fn earlier_group_names(&self, suppressor: Option<&Suppressor>) -> Vec<String> {
+        let Some(run) = &self.run else {
+            return Vec::new();
+        };
+        let folder = run_folder(&run.key);
+        let names: std::collections::BTreeSet<&str> = suppressor
+            .into_iter()
+            .flat_map(Suppressor::settled_group_names)
+            .filter(|name| name.starts_with(&folder))
+            .collect();
+        names.into_iter().map(str::to_string).collect()
+    }
+
+    /// Keeps `names` but `own` (the group this run settled) for
+    /// [`Detector::earlier_attempt`].
+    pub(super) fn note_earlier_groups(&self, mut names: Vec<String>, own: Option<&str>) {
+        if let Some(run) = &self.run {
+            names.retain(|name| Some(name.as_str()) != own);
+            if let Ok(mut earlier) = run.earlier_groups.lock() {
+                *earlier = names;
+            }
+        }
+    }
+
     /// Takes delivered (or dead-lettered) findings out of the outbox: the
     /// groups of a backlog from [`Detector::undelivered`], and the findings
     /// just settled (as [`to_deliver`] merged them).

@@ -40,6 +40,7 @@ impl Detector {
         let mut attempt = 0;
         let (findings, unchanged) = loop {
             let (suppressor, version) = self.state.get_versioned(SUPPRESSION_STATE).await?;
+            let earlier = self.earlier_group_names(suppressor.as_ref());
             let (mut suppressor, folded) = self.fold(
                 suppressor.unwrap_or_default(),
                 candidates.clone(),
@@ -60,6 +61,7 @@ impl Detector {
                 .put_if(SUPPRESSION_STATE, &suppressor, &version)
                 .await?
             {
+                self.note_earlier_groups(earlier, waiting.as_deref());
                 break folded;
             }
             // Folded against a stale state: these are not the findings to alert.
