@@ -44,6 +44,8 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from procstats import apigateway_line, rss_and_fds, slope
+
 
 # Prices (us-east-1, December 2026): Lambda arm64 per GB-second and per
 # request; S3 Standard per 1,000 requests of each class.
@@ -55,15 +57,7 @@ S3_GET_CLASS = 0.0004 / 1000
 
 
 def apigateway_record(seed, i, at):
-    return json.dumps({
-        "requestId": f"bench-{seed}-{i}", "ip": f"198.51.100.{i % 250}",
-        "requestTimeEpoch": at, "httpMethod": "GET",
-        "resourcePath": "/orders/{id}", "path": f"/prod/orders/{i}",
-        "status": "200" if i % 17 else "401", "protocol": "HTTP/1.1",
-        "responseLength": "512", "responseLatency": "35", "integrationLatency": "30",
-        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0",
-        "apiId": "a1b2c3d4e5", "stage": "prod",
-    })
+    return apigateway_line(f"bench-{seed}-{i}", i, at)
 
 
 def cloudtrail_record(seed, i, at):
@@ -196,21 +190,6 @@ def serve(api):
     return server
 
 
-def rss_and_fds(pid):
-    with open(f"/proc/{pid}/status") as status:
-        rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def slope_per_1000(points):
-    """Least-squares slope of (events, KB) points, in KB per 1,000 events."""
-    n = len(points)
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    var = sum((x - mx) ** 2 for x, _ in points)
-    return 1000 * sum((x - mx) * (y - my) for x, y in points) / var if var else None
-
-
 def lake_counts(bootstrap, lake, table, env):
     out = subprocess.run(
         [bootstrap, "--lake", lake, "query", "--format", "json",
@@ -297,7 +276,7 @@ def one_run(bootstrap, family, events, sample_every=None, s3=None):
         soak = {
             "lake_rows": rows, "lake_distinct_event_ids": distinct,
             "rss_kb_after_warm_up": warm[0][1], "rss_kb_last": api.samples[-1][1],
-            "rss_slope_kb_per_1000_events": round(slope_per_1000(warm), 1),
+            "rss_slope_kb_per_1000_events": round(slope(warm, per=1000), 1),
             "fds_min": min(f for _, _, f in api.samples),
             "fds_max": max(f for _, _, f in api.samples),
             "samples": len(api.samples),

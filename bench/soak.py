@@ -29,6 +29,8 @@ import time
 
 import boto3
 
+from procstats import apigateway_line, rss_and_fds, slope
+
 # The tail reads again the last 2 minutes (`--late`) at every poll and keeps
 # the ids it took in them: its memory fills for those 2 minutes first.
 WARM_UP_S = 180
@@ -36,15 +38,7 @@ SAMPLE_EVERY_S = 5
 
 
 def line(n, now_ms):
-    return json.dumps({
-        "requestId": f"soak-{n:09d}", "ip": f"198.51.100.{n % 250}",
-        "requestTimeEpoch": now_ms, "httpMethod": "GET",
-        "resourcePath": "/orders/{id}", "path": f"/prod/orders/{n}",
-        "status": "200" if n % 17 else "401", "protocol": "HTTP/1.1",
-        "responseLength": "512", "responseLatency": "35", "integrationLatency": "30",
-        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0",
-        "apiId": "a1b2c3d4e5", "stage": "prod",
-    })
+    return apigateway_line(f"soak-{n:09d}", n, now_ms)
 
 
 def produce(logs, group, rate, seconds, produced):
@@ -61,23 +55,6 @@ def produce(logs, group, rate, seconds, produced):
         delay = started + tick * 0.5 - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-
-
-def sample(pid):
-    with open(f"/proc/{pid}/status") as status:
-        rss = next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def slope(points):
-    """Least-squares slope of (seconds, KB) points, in KB a minute."""
-    n = len(points)
-    if n < 2:
-        return None
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    var = sum((x - mx) ** 2 for x, _ in points)
-    return 60 * sum((x - mx) * (y - my) for x, y in points) / var if var else None
 
 
 def lake_counts(vigil, lake):
@@ -114,7 +91,7 @@ def main():
     producer.start()
     samples = []
     while producer.is_alive():
-        rss, fds = sample(tail.pid)
+        rss, fds = rss_and_fds(tail.pid)
         samples.append((time.monotonic() - started, rss, fds))
         time.sleep(SAMPLE_EVERY_S)
     producer.join()
@@ -125,18 +102,19 @@ def main():
         if rows >= produced[0]:
             break
         time.sleep(5)
-    rss, fds = sample(tail.pid)
+    rss, fds = rss_and_fds(tail.pid)
     samples.append((time.monotonic() - started, rss, fds))
     tail.send_signal(signal.SIGINT)
     out, _ = tail.communicate(timeout=120)
     rows, distinct = lake_counts(a.vigil, lake)
     warm = [(t, r) for t, r, _ in samples if t >= WARM_UP_S]
+    warm_slope = slope(warm, per=60)
     result = {
         "rate_per_s": a.rate, "seconds": round(a.minutes * 60),
         "events_produced": produced[0], "rows_in_lake": rows, "distinct_request_ids": distinct,
         "rss_kb_first": samples[0][1], "rss_kb_after_warm_up": warm[0][1] if warm else None,
         "rss_kb_last": samples[-1][1], "rss_kb_max": max(r for _, r, _ in samples),
-        "rss_slope_kb_per_min_after_warm_up": round(slope(warm), 1) if slope(warm) is not None else None,
+        "rss_slope_kb_per_min_after_warm_up": None if warm_slope is None else round(warm_slope, 1),
         "fds_min": min(f for _, _, f in samples), "fds_max": max(f for _, _, f in samples),
         "samples": len(samples), "tail_exit": tail.returncode, "tail_summary": out.strip()[-300:],
         "rss_kb_by_minute": [r for t, r, _ in samples if int(t) % 60 < SAMPLE_EVERY_S],
