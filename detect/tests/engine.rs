@@ -758,18 +758,45 @@ async fn an_outbox_group_whose_settle_never_committed_is_dropped_not_alerted() {
     assert_eq!(waiting(&here).await, vec![settled]);
 }
 
-#[tokio::test]
-async fn a_retry_of_the_same_input_takes_what_its_stopped_attempt_settled_at_once() {
-    let (_dir, lake) = lake();
+/// A lake with an outbox, and a run keyed `event-1` that settled the burst.
+struct SettledAttempt {
+    _dir: tempfile::TempDir,
+    detector: Detector,
+    attempt: Detector,
+    found: Vec<vigil_detect::Finding>,
+}
+
+async fn an_attempt_that_settled() -> SettledAttempt {
+    let (dir, lake) = lake();
     let detector =
         Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
-    let mut report = DetectReport::default();
     let attempt = detector.for_run("event-1", T0);
     let found = attempt
-        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
+        .settle(
+            vec![burst_candidate()],
+            T0 + 17 * MIN,
+            &mut DetectReport::default(),
+        )
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
+    SettledAttempt {
+        _dir: dir,
+        detector,
+        attempt,
+        found,
+    }
+}
+
+#[tokio::test]
+async fn a_retry_of_the_same_input_takes_what_its_stopped_attempt_settled_at_once() {
+    let SettledAttempt {
+        _dir,
+        detector,
+        attempt,
+        found,
+    } = an_attempt_that_settled().await;
+    let mut report = DetectReport::default();
     // The run that settled it delivers it as settled, not as a backlog;
     // runs that may overlap it leave the group to its run for the grace...
     let long_ago = Some(0);
@@ -864,16 +891,13 @@ async fn settled_findings_wait_in_the_outbox_until_delivered() {
 
 #[tokio::test]
 async fn a_retry_finds_its_stopped_attempts_groups_in_the_state_its_settle_reads() {
-    let (_dir, lake) = lake();
-    let detector =
-        Detector::for_lake(rules(&["apigw_auth_failure_burst"]), lake.clone()).with_outbox(true);
+    let SettledAttempt {
+        _dir,
+        detector,
+        attempt,
+        found,
+    } = an_attempt_that_settled().await;
     let mut report = DetectReport::default();
-    let attempt = detector.for_run("event-1", T0);
-    let found = attempt
-        .settle(vec![burst_candidate()], T0 + 17 * MIN, &mut report)
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
     // Its own group is no earlier attempt's.
     assert!(attempt.earlier_attempt().await.unwrap().is_empty());
     // A retry that has not settled read nothing; once it has, it takes the
