@@ -709,22 +709,6 @@ async fn waiting(detector: &Detector) -> Vec<Vec<vigil_detect::Finding>> {
     groups.into_iter().map(|g| g.findings).collect()
 }
 
-/// The files under a lake folder (none if it does not exist).
-fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten() {
-            let path = entry.unwrap().path();
-            match path.is_dir() {
-                true => stack.push(path),
-                false => out.push(path),
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn an_outbox_group_whose_settle_never_committed_is_dropped_not_alerted() {
     let detector = |lake: &Lake| {
@@ -741,12 +725,15 @@ async fn an_outbox_group_whose_settle_never_committed_is_dropped_not_alerted() {
     let (dir, lake) = lake();
     let outbox = dir.path().join("_state/outbox");
     std::fs::create_dir_all(&outbox).unwrap();
-    for group in files_in(&other_dir.path().join("_state/outbox")) {
+    for group in vigil_test_support::files_under(&other_dir.path().join("_state/outbox")) {
         std::fs::copy(&group, outbox.join(group.file_name().unwrap())).unwrap();
     }
     let here = detector(&lake);
     assert!(here.undelivered(None).await.unwrap().is_empty());
-    assert!(files_in(&outbox).is_empty(), "the orphan group is deleted");
+    assert!(
+        vigil_test_support::files_under(&outbox).is_empty(),
+        "the orphan group is deleted"
+    );
 
     // The run that settles the candidate again (later) reports it once.
     let settled = here
@@ -833,12 +820,12 @@ async fn a_settled_group_puts_its_findings_back_in_the_lake_if_a_stop_kept_them_
         .await
         .unwrap();
     let findings_dir = dir.path().join("findings");
-    let written = files_in(&findings_dir);
+    let written = vigil_test_support::files_under(&findings_dir);
     assert_eq!(written.len(), 1);
     // As if the process had stopped after the state, before the lake write.
     std::fs::remove_file(&written[0]).unwrap();
     assert_eq!(waiting(&detector).await, vec![found]);
-    assert_eq!(files_in(&findings_dir), written);
+    assert_eq!(vigil_test_support::files_under(&findings_dir), written);
 }
 
 #[tokio::test]

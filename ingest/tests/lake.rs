@@ -69,23 +69,6 @@ fn text(b: &RecordBatch, i: usize) -> Vec<Option<String>> {
         .collect()
 }
 
-fn parquet_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn round_trip_through_the_lake_keeps_counts_and_values() {
     let (_dir, lake) = local_lake();
@@ -173,9 +156,9 @@ async fn reingesting_rewrites_the_same_objects() {
     };
     let input = [sample("apigateway/rest-api-access-prod.ndjson")];
     let first = ingest_into(&lake, &input, options.clone());
-    let files_first = parquet_files(dir.path());
+    let files_first = vigil_test_support::files_under(dir.path());
     let second = ingest_into(&lake, &input, options);
-    let files_second = parquet_files(dir.path());
+    let files_second = vigil_test_support::files_under(dir.path());
     assert_eq!(
         files_first, files_second,
         "the same input maps to the same objects"
@@ -274,7 +257,7 @@ async fn s3_lake_on_moto_matches_the_local_lake() {
         .unwrap();
     let mut keys = keys;
     keys.sort();
-    let local_keys: Vec<String> = parquet_files(dir.path())
+    let local_keys: Vec<String> = vigil_test_support::files_under(dir.path())
         .iter()
         .map(|p| {
             p.strip_prefix(dir.path())
@@ -392,7 +375,7 @@ async fn all_rows(lake: &Lake) -> Vec<(String, Option<String>, Option<String>)> 
 /// The lake files (not `_state/`) by hour folder.
 fn files_by_hour(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, usize> {
     let mut hours = std::collections::BTreeMap::new();
-    for f in parquet_files(dir) {
+    for f in vigil_test_support::files_under(dir) {
         if !f.starts_with(dir.join("_state")) {
             *hours.entry(f.parent().unwrap().to_path_buf()).or_default() += 1;
         }
@@ -442,7 +425,7 @@ async fn a_compaction_stopped_before_deleting_is_finished_by_the_next() {
     let (dir, lake) = local_lake();
     ingest_into(&lake, &[sample("apigateway")], IngestOptions::default());
     let rows = all_rows(&lake).await;
-    let small: Vec<_> = parquet_files(&dir.path().join("apigateway"));
+    let small: Vec<_> = vigil_test_support::files_under(&dir.path().join("apigateway"));
     let kept = std::fs::read(&small[0]).unwrap();
     let report = compact(&lake, &compact_all()).await.unwrap();
     assert!(report.tables[&Table::ApiGateway].files_merged >= 2);
@@ -470,7 +453,7 @@ async fn a_compaction_stopped_while_storing_merged_files_leaves_no_copy_of_them(
     let (hour, files) = files_by_hour(&table_dir)
         .into_iter()
         .find(|(_, n)| *n > 1)
-        .map(|(hour, _)| (hour.clone(), parquet_files(&hour)))
+        .map(|(hour, _)| (hour.clone(), vigil_test_support::files_under(&hour)))
         .expect("an hour of several small files");
 
     // As if a run had written its markers and the first of two merged files,
@@ -541,7 +524,7 @@ async fn an_hour_is_merged_into_files_of_at_most_file_rows() {
         count(&ctx, "SELECT count(*) FROM lambda").await,
         2 * rows_each as i64
     );
-    let mut per_file: Vec<usize> = parquet_files(&dir.path().join("lambda"))
+    let mut per_file: Vec<usize> = vigil_test_support::files_under(&dir.path().join("lambda"))
         .iter()
         .map(|f| {
             let bytes = bytes::Bytes::from(std::fs::read(f).unwrap());

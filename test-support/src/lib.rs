@@ -33,6 +33,24 @@ pub fn in_checkout(rel: impl AsRef<Path>) -> PathBuf {
     checkout().join(rel)
 }
 
+/// Every file under `dir`, at any depth, sorted (none if `dir` does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten() {
+            let path = entry.expect("a readable folder entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A file or folder under `sample-logs/`.
 pub fn sample_logs(rel: impl AsRef<Path>) -> PathBuf {
     checkout().join("sample-logs").join(rel)

@@ -3,7 +3,7 @@
 //! whole, each table's rows by key.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -162,20 +162,7 @@ fn relative(prefix: &ObjectPath, location: &ObjectPath) -> String {
     parts.join("/")
 }
 
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            match path.is_dir() {
-                true => stack.push(path),
-                false => out.push(path),
-            }
-        }
-    }
-    out
-}
+pub use vigil_test_support::files_under;
 
 /// Each table's row keys, sorted, repeats kept: a row's event id; for the
 /// dead-letter its source and position; for findings the finding id with
