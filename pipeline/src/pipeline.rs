@@ -87,6 +87,11 @@ impl RunReport {
     }
 }
 
+/// The least time between two sweeps of the outbox by one pipeline, when
+/// its grace is shorter: `vigil tail` runs every few seconds, and on an S3
+/// lake each sweep is a LIST.
+const MIN_SWEEP_INTERVAL_MS: i64 = 60_000;
+
 /// The lake, the rules and the alert destinations: built once (a Lambda
 /// function keeps it warm), run many times. The dispatcher (SDK clients,
 /// secrets) is built only when there is something to send.
@@ -290,8 +295,9 @@ impl Pipeline {
     /// run.
     ///
     /// Listing the outbox for other runs' groups (the sweep) is done by a
-    /// pipeline's first run and then at most once per grace: a warm Lambda
-    /// function would otherwise pay a LIST (priced as a PUT) per invocation.
+    /// pipeline's first run and then at most once per grace (or per minute,
+    /// when the grace is shorter): a warm Lambda function would otherwise
+    /// pay a LIST (priced as a PUT) per invocation, `vigil tail` one per poll.
     /// A keyed run that does not sweep still takes what an earlier attempt
     /// at its input settled ([`Detector::earlier_attempt`]). A group left by
     /// a run that stopped is delivered by the next sweep of any function.
@@ -306,11 +312,12 @@ impl Pipeline {
         }
         let grace_ms = i64::try_from(self.outbox_grace.as_millis()).unwrap_or(i64::MAX);
         let settled_before = started_ms.saturating_sub(grace_ms);
+        let sweep_every_ms = grace_ms.max(MIN_SWEEP_INTERVAL_MS);
         let sweep = self
             .last_sweep_ms
             .lock()
             .map_err(|_| PipelineError::Runtime("sweep time poisoned".into()))?
-            .is_none_or(|last| started_ms.saturating_sub(last) >= grace_ms);
+            .is_none_or(|last| started_ms.saturating_sub(last) >= sweep_every_ms);
         let backlog = if sweep {
             let backlog = detector.undelivered(Some(settled_before)).await?;
             if let Ok(mut last) = self.last_sweep_ms.lock() {
