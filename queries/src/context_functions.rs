@@ -186,6 +186,15 @@ impl ScalarUDFImpl for ContextFunction {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let texts: Vec<TextArg> = args.args.iter().map(TextArg::new).collect::<Result<_>>()?;
+        // The signature fixed the arguments' number at planning; a first and
+        // a second argument where there is none read as nulls.
+        let (first, second) = match texts.as_slice() {
+            [first, second, ..] => (Some(first), Some(second)),
+            [first] => (Some(first), None),
+            [] => (None, None),
+        };
+        let first_at = |row: usize| first.and_then(|a| a.get(row));
+        let second_at = |row: usize| second.and_then(|a| a.get(row));
         let context = vigil_context::current();
         let c: &Context = &context;
         let array: ArrayRef = match self.lookup {
@@ -193,7 +202,7 @@ impl ScalarUDFImpl for ContextFunction {
                 let mut kind: Option<(String, LookupKind)> = None;
                 let mut found: Vec<Option<&Indicator>> = Vec::with_capacity(rows);
                 for row in 0..rows {
-                    let (Some(name), Some(value)) = (texts[0].get(row), texts[1].get(row)) else {
+                    let (Some(name), Some(value)) = (first_at(row), second_at(row)) else {
                         found.push(None);
                         continue;
                     };
@@ -224,12 +233,7 @@ impl ScalarUDFImpl for ContextFunction {
             Lookup::GeoAsn => {
                 let mut out = Int64Builder::with_capacity(rows);
                 for row in 0..rows {
-                    out.append_option(
-                        texts[0]
-                            .get(row)
-                            .and_then(|ip| c.geo.asn(ip))
-                            .map(i64::from),
-                    );
+                    out.append_option(first_at(row).and_then(|ip| c.geo.asn(ip)).map(i64::from));
                 }
                 Arc::new(out.finish())
             }
@@ -237,8 +241,8 @@ impl ScalarUDFImpl for ContextFunction {
                 let mut out = Float64Builder::with_capacity(rows);
                 for row in 0..rows {
                     let distance = (|| {
-                        let a = c.geo.location(texts[0].get(row)?)?;
-                        let b = c.geo.location(texts[1].get(row)?)?;
+                        let a = c.geo.location(first_at(row)?)?;
+                        let b = c.geo.location(second_at(row)?)?;
                         Some(vigil_context::geo::distance_km(a, b))
                     })();
                     out.append_option(distance);
@@ -248,7 +252,7 @@ impl ScalarUDFImpl for ContextFunction {
             text => {
                 let mut out = StringBuilder::with_capacity(rows, rows * 8);
                 for row in 0..rows {
-                    let value = texts[0].get(row).and_then(|v| match text {
+                    let value = first_at(row).and_then(|v| match text {
                         Lookup::GeoCountry => c.geo.country(v),
                         Lookup::GeoCity => c.geo.city(v),
                         Lookup::GeoAsOrg => c.geo.as_org(v),

@@ -166,14 +166,13 @@ impl ScalarUDFImpl for JsonMatch {
                 out.append_null();
                 continue;
             };
-            if compiled.as_ref().is_none_or(|(text, _)| text != re) {
-                let regex = match regex::Regex::new(re) {
-                    Ok(r) => r,
+            let regex = match &mut compiled {
+                Some((text, regex)) if text == re => &*regex,
+                _ => match regex::Regex::new(re) {
+                    Ok(regex) => &compiled.insert((re.to_string(), regex)).1,
                     Err(e) => return exec_err!("json_match: bad regular expression {re:?}: {e}"),
-                };
-                compiled = Some((re.to_string(), regex));
-            }
-            let regex = &compiled.as_ref().expect("compiled above").1;
+                },
+            };
             path.clear();
             let mut complete = true;
             for k in keys {
