@@ -92,15 +92,30 @@ const LOW_CARDINALITY_COLUMNS: &[&str] = &[
 
 /// Encodes one batch as a Parquet file (zstd).
 pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
+    encode_parquet_with(batch, lake_codec()?)
+}
+
+/// Encodes one batch as the lake does, but with `unique` as the codec of its
+/// [`UNIQUE_COLUMNS`]: to measure codecs against each other
+/// (`benches/codecs.rs`).
+pub fn encode_parquet_with(
+    batch: &RecordBatch,
+    unique: Compression,
+) -> Result<Vec<u8>, IngestError> {
     let mut out = Vec::with_capacity(1 << 20);
     let mut writer = ArrowWriter::try_new(
         &mut out,
         batch.schema(),
-        Some(writer_properties(&batch.schema())?),
+        Some(writer_properties_with(&batch.schema(), unique)?),
     )?;
     writer.write(batch)?;
     writer.close()?;
     Ok(out)
+}
+
+/// The lake's codec: zstd at level 1.
+fn lake_codec() -> Result<Compression, IngestError> {
+    Ok(Compression::ZSTD(ZstdLevel::try_new(1)?))
 }
 
 /// The lake's Parquet settings: zstd, row groups of up to [`ROW_GROUP_ROWS`]
@@ -109,15 +124,24 @@ pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, IngestError> {
 pub(crate) fn writer_properties(
     schema: &arrow::datatypes::SchemaRef,
 ) -> Result<WriterProperties, IngestError> {
+    writer_properties_with(schema, lake_codec()?)
+}
+
+/// The lake's Parquet settings with `unique` as the [`UNIQUE_COLUMNS`]' codec.
+fn writer_properties_with(
+    schema: &arrow::datatypes::SchemaRef,
+    unique: Compression,
+) -> Result<WriterProperties, IngestError> {
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        .set_compression(lake_codec()?)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
     for field in schema.fields() {
         if UNIQUE_COLUMNS.contains(&field.name().as_str()) {
             let column = ColumnPath::from(field.name().as_str());
             props = props
                 .set_column_dictionary_enabled(column.clone(), false)
-                .set_column_statistics_enabled(column, EnabledStatistics::None);
+                .set_column_statistics_enabled(column.clone(), EnabledStatistics::None)
+                .set_column_compression(column, unique);
         } else if LOW_CARDINALITY_COLUMNS.contains(&field.name().as_str()) {
             props = props.set_column_compression(
                 ColumnPath::from(field.name().as_str()),

@@ -30,7 +30,7 @@ use crate::error::IngestError;
 use crate::family::Table;
 
 pub(crate) use encoding::writer_properties;
-pub use encoding::{encode_parquet, ROW_GROUP_ROWS};
+pub use encoding::{encode_parquet, encode_parquet_with, ROW_GROUP_ROWS};
 pub use requests::{s3_requests, S3Requests};
 pub use store::{s3_store, S3_ENDPOINT_ENV};
 pub use writer::{LakeWriter, FILE_ROWS, MAX_OPEN_FILES, OPEN_FILES_BYTES};
