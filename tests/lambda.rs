@@ -181,6 +181,19 @@ fn function_with(addr: SocketAddr, handler: &str, lake: &Path, config: Option<&P
     cmd.spawn().unwrap()
 }
 
+/// Starts the function with `events` queued and returns once it answered
+/// them all (or stopped): its replies and output.
+fn run_function(
+    handler: &str,
+    events: Vec<(String, String)>,
+    lake: &Path,
+    config: Option<&Path>,
+) -> (Vec<Reply>, String, String) {
+    let n = events.len();
+    let (addr, api) = start_api(events);
+    collect(function_with(addr, handler, lake, config), &api, n)
+}
+
 /// Waits for `n` replies (or the process to end), then stops the function
 /// and returns the replies and its output. The bound only keeps a broken
 /// build from hanging the suite.
@@ -409,17 +422,15 @@ async fn an_invocation_killed_and_retried_leaves_what_one_clean_invocation_leave
     let warm = lake_rows::TestLake::new(lake_rows::Store::Local, "warm").await;
     let warm_alerts = dir.path().join("alerts-warm.jsonl");
     let warm_config = lake_rows::file_alerts_config(dir.path(), &warm_alerts);
-    let (addr, api) = start_api(vec![
-        ("req-0".into(), plain.clone()),
-        ("req-1".into(), event.clone()),
-    ]);
-    let child = function_with(
-        addr,
+    let (replies, _, stderr) = run_function(
         "ingest-cloudwatch",
+        vec![
+            ("req-0".into(), plain.clone()),
+            ("req-1".into(), event.clone()),
+        ],
         Path::new(&warm.location),
         Some(&warm_config),
     );
-    let (replies, _, stderr) = collect(child, &api, 2);
     assert!(replies.iter().all(|r| r.kind == "response"), "{stderr}");
     let expected_warm = warm.rows().await;
     assert!(expected_warm.total() > expected.total());
@@ -567,14 +578,12 @@ async fn streaming_rules_find_the_same_in_a_warm_container_as_in_cold_ones() {
     let warm = lake_rows::TestLake::new(lake_rows::Store::Local, "warm").await;
     let warm_alerts = dir.path().join("alerts-warm.jsonl");
     let warm_config = lake_rows::file_alerts_config(dir.path(), &warm_alerts);
-    let (addr, api) = start_api(events.clone());
-    let child = function_with(
-        addr,
+    let (replies, _, stderr) = run_function(
         "ingest-cloudwatch",
+        events.clone(),
         Path::new(&warm.location),
         Some(&warm_config),
     );
-    let (replies, _, stderr) = collect(child, &api, events.len());
     assert_eq!(replies.len(), events.len(), "{stderr}");
     assert!(replies.iter().all(|r| r.kind == "response"), "{replies:?}");
 
@@ -614,9 +623,12 @@ async fn an_invocation_reports_the_s3_requests_it_made() {
         .map(|(i, event)| (format!("req-{i}"), event))
         .collect();
     let lake = lake_rows::TestLake::new(lake_rows::Store::Moto, "requests").await;
-    let (addr, api) = start_api(events.clone());
-    let child = function(addr, "ingest-cloudwatch", Path::new(&lake.location));
-    let (replies, stdout, stderr) = collect(child, &api, events.len());
+    let (replies, stdout, stderr) = run_function(
+        "ingest-cloudwatch",
+        events.clone(),
+        Path::new(&lake.location),
+        None,
+    );
     assert!(replies.iter().all(|r| r.kind == "response"), "{stderr}");
     let docs = emf_lines(&stdout);
     assert_eq!(docs.len(), events.len(), "{stdout}");
@@ -642,9 +654,7 @@ async fn an_invocation_reports_the_s3_requests_it_made() {
     }
 
     let local = tempfile::tempdir().unwrap();
-    let (addr, api) = start_api(events.clone());
-    let child = function(addr, "ingest-cloudwatch", local.path());
-    let (_, stdout, _) = collect(child, &api, events.len());
+    let (_, stdout, _) = run_function("ingest-cloudwatch", events.clone(), local.path(), None);
     for doc in emf_lines(&stdout) {
         for name in [
             "S3Puts",
