@@ -3,6 +3,7 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
+use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{collect, ExecutionPlan};
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value};
@@ -50,28 +51,36 @@ pub async fn plan(
     rule: &Rule,
     window: TimeRange,
 ) -> Result<Arc<dyn ExecutionPlan>, DetectError> {
-    ctx.sql_with_options(&rule.sql(window), guard::sql_options())
-        .await
-        .map_err(|source| DetectError::Query {
-            rule: rule.id.clone(),
-            source,
-        })?
-        .create_physical_plan()
-        .await
-        .map_err(|source| DetectError::Query {
-            rule: rule.id.clone(),
-            source,
-        })
+    plan_sql(ctx, rule, &rule.sql(window)).await
 }
 
-/// Runs a plan of `rule` made by [`plan`] in `ctx`.
-pub async fn run(
+/// Plans `sql`, the rendered SQL of `rule`, in `ctx`.
+pub async fn plan_sql(
     ctx: &SessionContext,
+    rule: &Rule,
+    sql: &str,
+) -> Result<Arc<dyn ExecutionPlan>, DetectError> {
+    let query = |source| DetectError::Query {
+        rule: rule.id.clone(),
+        source,
+    };
+    ctx.sql_with_options(sql, guard::sql_options())
+        .await
+        .map_err(query)?
+        .create_physical_plan()
+        .await
+        .map_err(query)
+}
+
+/// Runs a plan of `rule` made by [`plan`] with `task` (its session's task
+/// context, or one that carries the rows of a prepared plan).
+pub async fn run(
+    task: Arc<TaskContext>,
     rule: &Rule,
     window: TimeRange,
     plan: Arc<dyn ExecutionPlan>,
 ) -> Result<Vec<Candidate>, DetectError> {
-    let batches = collect(plan, ctx.task_ctx())
+    let batches = collect(plan, task)
         .await
         .map_err(|source| DetectError::Query {
             rule: rule.id.clone(),

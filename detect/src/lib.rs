@@ -23,6 +23,7 @@ pub mod evaluate;
 pub mod feed;
 pub mod finding;
 pub mod guard;
+pub mod prepared;
 pub mod reads;
 pub mod redact;
 pub mod rule;

@@ -177,6 +177,13 @@ impl Rule {
             .contains(&vigil_queries::first_seen::TABLE)
     }
 
+    /// Whether the SQL names its window (`${window_start}`, `${window_end}`).
+    pub fn reads_window(&self) -> bool {
+        vigil_queries::placeholder::placeholders(&self.sql_template)
+            .into_iter()
+            .any(|(_, _, name)| crate::template::BUILTIN_PLACEHOLDERS.contains(&name))
+    }
+
     /// Parses and checks a rule file's text (everything but the query plan,
     /// which [`RuleSet::check_plans`] verifies against the lake schemas).
     pub fn parse(path: &Path, text: &str) -> Result<Rule, RuleError> {

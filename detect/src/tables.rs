@@ -177,6 +177,11 @@ impl Tables {
         self.batches.keys().copied()
     }
 
+    /// The batches of one table (none when it has no rows).
+    pub fn batches_of(&self, table: Table) -> &[RecordBatch] {
+        self.batches.get(&table).map_or(&[], Vec::as_slice)
+    }
+
     /// From the first event to just after the last one.
     pub fn span(&self) -> Option<TimeRange> {
         self.batches

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use vigil_detect::testing::detect_in_memory;
-use vigil_detect::{Finding, RuleSet, Tables};
+use vigil_detect::{DetectReport, Detector, Finding, RuleSet, Tables};
 use vigil_ingest::{IngestOptions, Ingester, MemorySink};
 use vigil_test_support::corpus;
 
@@ -384,5 +384,59 @@ async fn invictus_capture_fires_only_on_the_stratus_activity_in_it() {
                 || about.contains("exfiltration"),
             "unexplained finding: {about}"
         );
+    }
+}
+
+/// Every streaming rule over each capture, as a warm process runs them
+/// (plans made once, for the first capture, and reused), must find exactly
+/// what rules planned for that capture alone find, in any order of captures.
+#[tokio::test]
+async fn prepared_streaming_plans_find_what_plans_made_per_batch_find() {
+    let mut inputs: Vec<PathBuf> = COVERED
+        .iter()
+        .map(|(technique, _)| {
+            corpus(format!(
+                "stratus-red-team-detonation-logs/docs/detonation-logs/{technique}.json"
+            ))
+        })
+        .collect();
+    inputs.push(vigil_test_support::sample_logs(
+        "apigateway/rest-api-access-prod.ndjson",
+    ));
+    inputs.push(vigil_test_support::sample_logs(
+        "waf/cloudwatch-subscription-aws-waf-logs-orders-api.json",
+    ));
+    let batches: Vec<Tables> = inputs
+        .iter()
+        .map(|p| ingest(std::slice::from_ref(p)))
+        .collect();
+    let reference_detector =
+        Detector::in_memory(RuleSet::builtin().unwrap()).planning_every_batch();
+    let mut reference = Vec::new();
+    for tables in &batches {
+        let mut report = DetectReport::default();
+        reference.push(
+            reference_detector
+                .streaming(tables, &mut report)
+                .await
+                .unwrap(),
+        );
+    }
+    let fired: BTreeSet<&str> = reference
+        .iter()
+        .flatten()
+        .map(|c| c.rule_id.as_str())
+        .collect();
+    assert!(
+        fired.len() >= 15,
+        "too few rules fired to compare: {fired:?}"
+    );
+
+    let warm = Detector::in_memory(RuleSet::builtin().unwrap());
+    let order: Vec<usize> = (0..batches.len()).chain((0..batches.len()).rev()).collect();
+    for i in order {
+        let mut report = DetectReport::default();
+        let found = warm.streaming(&batches[i], &mut report).await.unwrap();
+        assert_eq!(found, reference[i], "{}", inputs[i].display());
     }
 }

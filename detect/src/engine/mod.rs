@@ -14,11 +14,13 @@ mod report;
 mod schedule;
 mod settle;
 
+use std::sync::Arc;
 use vigil_ingest::Lake;
 
 use schedule::DEFAULT_MAX_CATCH_UP;
 
 use crate::error::DetectError;
+use crate::prepared::PreparedPlans;
 use crate::rule::{Mode, Rule, RuleSet};
 use crate::state::State;
 use crate::tables::Tables;
@@ -66,6 +68,9 @@ pub struct Detector {
     outbox: bool,
     /// The run over a named input, when it has one (see [`Detector::for_run`]).
     run: Option<KeyedRun>,
+    /// The streaming rules' plans, shared by the detector's clones; `None`
+    /// plans them for each batch (see [`Detector::planning_every_batch`]).
+    prepared: Option<Arc<PreparedPlans>>,
 }
 
 /// A run over an input named by a key, and when it started (Unix ms).
@@ -88,6 +93,7 @@ impl Detector {
             max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
             run: None,
+            prepared: Some(Arc::default()),
         }
     }
 
@@ -100,6 +106,7 @@ impl Detector {
             max_catch_up: DEFAULT_MAX_CATCH_UP,
             outbox: false,
             run: None,
+            prepared: Some(Arc::default()),
         }
     }
 
@@ -117,6 +124,15 @@ impl Detector {
             earlier_groups: Default::default(),
         });
         detector
+    }
+
+    /// The same detector planning every streaming rule for each batch in a
+    /// session that holds it, as it plans scheduled rules, instead of once
+    /// (see [`crate::prepared`]): the reference prepared plans are tested
+    /// against.
+    pub fn planning_every_batch(mut self) -> Detector {
+        self.prepared = None;
+        self
     }
 
     pub fn rules(&self) -> &[Rule] {

@@ -2,6 +2,8 @@
 //! selected rules over a range of the lake, each table read once and fed to
 //! every rule reading it.
 
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -13,6 +15,7 @@ use vigil_queries::TimeRange;
 use crate::error::DetectError;
 use crate::evaluate::{plan, run, Candidate};
 use crate::feed::{Feed, FeedReport};
+use crate::prepared::{preparable, BatchRows, PreparedPlans};
 use crate::reads::Job;
 use crate::rule::{Mode, Rule};
 use crate::tables::{Pushdown, Tables};
@@ -33,11 +36,36 @@ pub(super) struct RuleWindow {
     pub(super) window: TimeRange,
 }
 
-/// A rule ready to run over its window in a session of its own.
+/// A rule ready to run over its window.
 struct SessionJob {
-    ctx: SessionContext,
+    planner: Planner,
     rule: Rule,
     window: TimeRange,
+}
+
+/// Where a job's rule is planned, and the task context it runs with.
+enum Planner {
+    /// Planned in this session (which holds, or is fed, the rule's rows).
+    Session(SessionContext),
+    /// A prepared plan (see [`crate::prepared`]), run with a task context
+    /// that carries the batch's rows.
+    Prepared {
+        plans: Arc<PreparedPlans>,
+        task: Arc<TaskContext>,
+    },
+}
+
+impl Planner {
+    async fn plan(
+        &self,
+        rule: &Rule,
+        window: TimeRange,
+    ) -> Result<(Arc<dyn ExecutionPlan>, Arc<TaskContext>), DetectError> {
+        match self {
+            Planner::Session(ctx) => Ok((plan(ctx, rule, window).await?, ctx.task_ctx())),
+            Planner::Prepared { plans, task } => Ok((plans.plan(rule).await?, task.clone())),
+        }
+    }
 }
 
 /// The sessions of a chunk's jobs, and the one read of the lake that feeds
@@ -69,18 +97,45 @@ impl Detector {
         let started = std::time::Instant::now();
         report.rows_read += tables.rows();
         report.repeated_deliveries += tables.repeated();
-        let ctx = tables.context(None)?;
-        let jobs = rules
-            .into_iter()
-            .map(|rule| SessionJob {
-                ctx: ctx.clone(),
+        // Rules run from their prepared plans when the batch has the lake's
+        // schemas (batches built by hand in tests may not); the others are
+        // planned in a session that holds the batch.
+        let prepared = match (&self.prepared, BatchRows::of(tables)) {
+            (Some(plans), Some(rows)) => Some((plans, plans.task_context(rows)?)),
+            _ => None,
+        };
+        let mut session = None;
+        let mut jobs = Vec::new();
+        for rule in rules {
+            let planner = match &prepared {
+                Some((plans, task)) if preparable(rule) => Planner::Prepared {
+                    plans: Arc::clone(plans),
+                    task: task.clone(),
+                },
+                _ => Planner::Session(match &session {
+                    Some(ctx) => SessionContext::clone(ctx),
+                    None => session.insert(tables.context(None)?).clone(),
+                }),
+            };
+            jobs.push(SessionJob {
+                planner,
                 rule: rule.clone(),
                 window: span,
-            })
-            .collect();
+            });
+        }
         let nothing_to_read = async { Ok(FeedReport::default()) };
         let mut out = evaluate_side_by_side(jobs, nothing_to_read, report).await?;
-        crate::samples::fill(&ctx, &self.rules, &mut out, None).await?;
+        // Samples named by id (rare in streaming rules, which return raw).
+        if out
+            .iter()
+            .any(|c| c.samples.is_empty() && !c.sample_ids.is_empty())
+        {
+            let ctx = match session {
+                Some(ctx) => ctx,
+                None => tables.context(None)?,
+            };
+            crate::samples::fill(&ctx, &self.rules, &mut out, None).await?;
+        }
         report.candidates += out.len();
         report.streaming.add_batch(tables.rows(), started.elapsed());
         Ok(out)
@@ -206,7 +261,7 @@ impl Detector {
                         .map_err(DetectError::Lake)?;
                 }
                 sessions.push(SessionJob {
-                    ctx,
+                    planner: Planner::Session(ctx),
                     rule: self.rules[job.rule].clone(),
                     window: job.window,
                 });
@@ -285,7 +340,9 @@ impl Detector {
                     let fed = self.fed_jobs(chunk, by_read, read).await?;
                     if baseline.is_some() {
                         for job in &fed.sessions {
-                            vigil_queries::first_seen::register(&job.ctx, baseline.clone())?;
+                            if let Planner::Session(ctx) = &job.planner {
+                                vigil_queries::first_seen::register(ctx, baseline.clone())?;
+                            }
                         }
                     }
                     evaluate_side_by_side(fed.sessions, fed.feeding, report).await?
@@ -306,7 +363,7 @@ impl Detector {
                             vigil_queries::first_seen::register(&ctx, baseline.clone())?;
                         }
                         jobs.extend(group.into_iter().map(|job| SessionJob {
-                            ctx: ctx.clone(),
+                            planner: Planner::Session(ctx.clone()),
                             rule: self.rules[job.rule].clone(),
                             window: job.window,
                         }));
@@ -360,25 +417,30 @@ async fn evaluate_side_by_side(
 ) -> Result<Vec<Candidate>, DetectError> {
     let evaluating = Instant::now();
     let planning = jobs.into_iter().map(|job| {
-        let SessionJob { ctx, rule, window } = job;
+        let SessionJob {
+            planner,
+            rule,
+            window,
+        } = job;
         tokio::spawn(async move {
-            let plan = plan(&ctx, &rule, window).await;
-            (ctx, rule, window, plan)
+            let plan = planner.plan(&rule, window).await;
+            (rule, window, plan)
         })
     });
     let mut plans = Vec::new();
     for planned in futures::future::join_all(planning).await {
-        let (ctx, rule, window, plan) = planned?;
-        plans.push((ctx, rule, window, plan?));
+        let (rule, window, plan) = planned?;
+        let (plan, task) = plan?;
+        plans.push((task, rule, window, plan));
     }
     let feeding = tokio::spawn(async move {
         let started = Instant::now();
         feeding.await.map(|fed| (fed, started.elapsed()))
     });
-    let runs = plans.into_iter().map(|(ctx, rule, window, plan)| {
+    let runs = plans.into_iter().map(|(task, rule, window, plan)| {
         tokio::spawn(async move {
             let started = Instant::now();
-            let found = run(&ctx, &rule, window, plan).await;
+            let found = run(task, &rule, window, plan).await;
             (rule.id, started.elapsed(), found)
         })
     });
