@@ -9,15 +9,10 @@
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use async_trait::async_trait;
-use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{Constraints, DataFusionError};
-use datafusion::datasource::TableType;
+use datafusion::common::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::streaming::PartitionStream;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,6 +23,7 @@ use vigil_queries::TimeRange;
 use crate::dedup::EventIds;
 use crate::error::DetectError;
 use crate::reads::TableRead;
+use crate::scan_table::ScanSource;
 use crate::tables::{lake_session, within, Pushdown};
 
 /// What a subscriber receives: a batch, or the error that ended the read.
@@ -41,25 +37,28 @@ const WAITING_BATCHES: usize = 4;
 /// A planned scan: its session's id, and where to hand it its channel.
 type Scan = (String, oneshot::Sender<Receiver>);
 
-/// One lake table's rows within a time range, as a table a rule can scan.
-/// Give each rule a session of its own: scans are told apart by session.
+/// One lake table's rows within a time range, the source of a table a rule
+/// can scan ([`ScanTable`](crate::scan_table::ScanTable)). Give each rule a session of its own: scans are
+/// told apart by session.
 #[derive(Debug)]
 pub struct Feed {
     schema: SchemaRef,
     range: TimeRange,
-    constraints: Constraints,
     /// The scans planned of it.
     scans: Mutex<Vec<Scan>>,
 }
 
 impl Feed {
-    pub fn new(schema: SchemaRef, range: TimeRange, constraints: Constraints) -> Feed {
+    pub fn new(schema: SchemaRef, range: TimeRange) -> Feed {
         Feed {
             schema,
             range,
-            constraints,
             scans: Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
     }
 
     /// The time range whose rows this feed carries.
@@ -146,46 +145,19 @@ impl Receiver {
     }
 }
 
-#[async_trait]
-impl TableProvider for Feed {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn constraints(&self) -> Option<&Constraints> {
-        Some(&self.constraints)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
+impl ScanSource for Feed {
     /// Registers a scan of the feed; its channel comes when the reader
     /// subscribes the scans (see [`subscribe`]).
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        limit: Option<usize>,
-    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+    fn partition(&self, session_id: &str) -> Arc<dyn PartitionStream> {
         let (handover, channel) = oneshot::channel();
         self.scans
             .lock()
             .expect("feed lock poisoned")
-            .push((state.session_id().to_string(), handover));
-        let partition = Subscription {
+            .push((session_id.to_string(), handover));
+        Arc::new(Subscription {
             schema: self.schema.clone(),
             channel: Mutex::new(Some(channel)),
-        };
-        Ok(Arc::new(StreamingTableExec::try_new(
-            self.schema.clone(),
-            vec![Arc::new(partition)],
-            projection,
-            [],
-            false,
-            limit,
-        )?))
+        })
     }
 }
 

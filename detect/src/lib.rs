@@ -28,6 +28,7 @@ pub mod reads;
 pub mod redact;
 pub mod rule;
 pub mod samples;
+pub mod scan_table;
 pub mod sigma;
 pub mod state;
 pub mod streaming;

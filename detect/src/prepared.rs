@@ -15,15 +15,11 @@
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use async_trait::async_trait;
-use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{Constraints, DataFusionError};
-use datafusion::datasource::TableType;
+use datafusion::common::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +30,7 @@ use vigil_ingest::Table;
 use crate::error::DetectError;
 use crate::guard::RULE_TABLES;
 use crate::rule::{Mode, Rule};
+use crate::scan_table::{ScanSource, ScanTable};
 use crate::tables::{session, Tables};
 
 /// The rows of the rule tables one run of the prepared plans reads, carried
@@ -66,59 +63,21 @@ fn table_schema(table: Table) -> SchemaRef {
     vigil_queries::string_views_of(&schema(table))
 }
 
-/// A rule table in the planning session: its scans read the table's rows
-/// from the [`BatchRows`] of the run.
-#[derive(Debug)]
+/// A rule table in the planning session, and the one partition of each
+/// scan of it: it reads the table's rows from the [`BatchRows`] of the run.
+#[derive(Debug, Clone)]
 struct Slot {
     table: Table,
     schema: SchemaRef,
-    constraints: Constraints,
 }
 
-#[async_trait]
-impl TableProvider for Slot {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn constraints(&self) -> Option<&Constraints> {
-        Some(&self.constraints)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        limit: Option<usize>,
-    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
-        let partition = SlotScan {
-            table: self.table,
-            schema: self.schema.clone(),
-        };
-        Ok(Arc::new(StreamingTableExec::try_new(
-            self.schema.clone(),
-            vec![Arc::new(partition)],
-            projection,
-            [],
-            false,
-            limit,
-        )?))
+impl ScanSource for Slot {
+    fn partition(&self, _session_id: &str) -> Arc<dyn PartitionStream> {
+        Arc::new(self.clone())
     }
 }
 
-/// The one partition of a slot's scan.
-#[derive(Debug)]
-struct SlotScan {
-    table: Table,
-    schema: SchemaRef,
-}
-
-impl PartitionStream for SlotScan {
+impl PartitionStream for Slot {
     fn schema(&self) -> &SchemaRef {
         &self.schema
     }
@@ -280,11 +239,14 @@ fn planning_session() -> Result<SessionContext, DetectError> {
         let schema = table_schema(table);
         let slot = Slot {
             table,
-            constraints: Tables::unique_ids(&schema),
-            schema,
+            schema: schema.clone(),
         };
-        ctx.register_table(table.name(), Arc::new(slot))
-            .map_err(DetectError::Lake)?;
+        let constraints = Tables::unique_ids(&schema);
+        ctx.register_table(
+            table.name(),
+            Arc::new(ScanTable::new(schema, constraints, Arc::new(slot))),
+        )
+        .map_err(DetectError::Lake)?;
     }
     // Streaming rules see no first-seen facts (an empty table), as in a
     // batch's own session.

@@ -18,6 +18,7 @@ use crate::feed::{Feed, FeedReport};
 use crate::prepared::{preparable, BatchRows, PreparedPlans};
 use crate::reads::Job;
 use crate::rule::{Mode, Rule};
+use crate::scan_table::ScanTable;
 use crate::tables::{Pushdown, Tables};
 use crate::window::windows_over;
 
@@ -244,20 +245,18 @@ impl Detector {
             let group_feeds: Vec<(Table, Arc<Feed>)> = lake_reads
                 .iter()
                 .filter(|r| group_tables.contains(&r.table))
-                .map(|read| {
-                    let schema = read.schema();
-                    let constraints = Tables::unique_ids(&schema);
-                    let feed = Feed::new(schema, read_range, constraints);
-                    (read.table, Arc::new(feed))
-                })
+                .map(|read| (read.table, Arc::new(Feed::new(read.schema(), read_range))))
                 .collect();
             // A session per rule: the feeds tell the scans of different
             // rules apart by their session.
             for job in group {
                 let ctx = Tables::default().context(None)?;
                 for (table, feed) in &group_feeds {
+                    let schema = feed.schema();
+                    let constraints = Tables::unique_ids(&schema);
+                    let scanned = ScanTable::new(schema, constraints, feed.clone());
                     ctx.deregister_table(table.name())
-                        .and_then(|_| ctx.register_table(table.name(), feed.clone()))
+                        .and_then(|_| ctx.register_table(table.name(), Arc::new(scanned)))
                         .map_err(DetectError::Lake)?;
                 }
                 sessions.push(SessionJob {
