@@ -213,6 +213,9 @@ fn exit_quietly_on_broken_pipe() {
 fn main() -> ExitCode {
     memory::keep_freed_memory_for_reuse();
     if vigil_aws::runtime::in_lambda() {
+        // A function's memory size is set, and billed, for its peak RSS;
+        // huge pages inflated it by a third (see `memory`).
+        memory::disable_transparent_huge_pages();
         return lambda_main();
     }
     exit_quietly_on_broken_pipe();
