@@ -3,7 +3,7 @@
 bootstrap under a local Lambda Runtime API (127.0.0.1), pinned to one core.
 
 Usage: bench/lambda-bench.py BOOTSTRAP [--family F] [--events N] [--payload-mb MB]
-                             [--runs R] [--sample-every K] [--s3 ENDPOINT]
+                             [--runs R] [--sample-every K] [--s3 ENDPOINT] [--bulk]
 
 Each run starts the bootstrap as Lambda would (`ingest-cloudwatch`, every
 built-in streaming rule on, a lake in a temporary folder or, with --s3, in a
@@ -22,6 +22,10 @@ JSON application lines), gzip + base64 as CloudWatch sends them. It measures:
   cost      dollars per GB of log data: compute (warm median per event at
             the arm64 price of a 1,769 MB function, one vCPU), Lambda's
             per-request charge, and the S3 requests at S3 Standard prices.
+With --bulk, the same payloads (one gzip file each) are also ingested in
+one process, `vigil ingest` and `vigil run --no-alerts` pinned to the same
+core: the bulk cost per MB (ingest's wall time plus the streaming rules' time
+`vigil run` reports) that a warm event is compared with.
 With --sample-every K (a soak), it also samples the process's VmRSS and open
 file descriptors after every K events, reports the RSS slope after the first
 tenth of the events (least squares, KB per 1,000 events) and the descriptors'
@@ -35,6 +39,8 @@ import math
 import gzip
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -244,6 +250,8 @@ def one_run(bootstrap, family, events, sample_every=None, s3=None):
         "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1769",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_REGION": "us-east-1",
         "VIGIL_LAKE": lake, "VIGIL_LOG": "warn",
+        # The allocator's settings pass through, to measure them.
+        **{k: v for k, v in os.environ.items() if k.startswith("MIMALLOC_")},
     }
     started = time.perf_counter()
     proc = subprocess.Popen(["taskset", "-c", "0", bootstrap], env=env,
@@ -293,6 +301,36 @@ def one_run(bootstrap, family, events, sample_every=None, s3=None):
     }
 
 
+def bulk(bootstrap, events, log_data_mb):
+    """The same payloads ingested in one process: ms per MB of log data."""
+    folder = tempfile.mkdtemp(prefix="vigil-lambda-bench-bulk-")
+    for rid, body in events:
+        data = base64.b64decode(json.loads(body)["awslogs"]["data"])
+        with open(os.path.join(folder, f"{rid}.json.gz"), "wb") as f:
+            f.write(data)
+    timed = {}
+    for command in (["ingest", folder], ["run", "--no-alerts", folder]):
+        lake = tempfile.mkdtemp(prefix="vigil-lambda-bench-bulk-lake-")
+        started = time.perf_counter()
+        # From an empty folder: no vigil.toml is read, as under Lambda.
+        out = subprocess.run(["taskset", "-c", "0", bootstrap, "--lake", lake, *command],
+                             capture_output=True, text=True, cwd=lake, check=True)
+        timed[command[0]] = ((time.perf_counter() - started) * 1000, out.stderr + out.stdout)
+        shutil.rmtree(lake)
+    shutil.rmtree(folder)
+    found = re.search(r"streaming rules over (\d+) batch\(es\) of \d+ rows on average, ([\d.]+) ms per batch",
+                      timed["run"][1])
+    # No line when no streaming rule reads the family's table.
+    streaming_ms = int(found.group(1)) * float(found.group(2)) if found else 0.0
+    ingest_ms = timed["ingest"][0]
+    return {
+        "ingest_ms_per_mb": ingest_ms / log_data_mb,
+        "streaming_ms_per_mb": streaming_ms / log_data_mb,
+        "ms_per_mb": (ingest_ms + streaming_ms) / log_data_mb,
+        "ingest_mb_per_s": log_data_mb / ingest_ms * 1000,
+    }
+
+
 def cost_per_gb(warm_ms, log_data_bytes, put_class, get_class):
     """Dollars per GB of log data, by part, for events of `log_data_bytes`."""
     events_per_gb = 1e9 / log_data_bytes
@@ -314,6 +352,7 @@ def main():
     p.add_argument("--payload-mb", type=float, default=1.0)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--sample-every", type=int, default=None)
+    p.add_argument("--bulk", action="store_true")
     p.add_argument("--s3", metavar="ENDPOINT", default=None,
                    help="an S3 endpoint (moto) for the lake, e.g. http://127.0.0.1:5000")
     a = p.parse_args()
@@ -327,6 +366,7 @@ def main():
     requests = {m: statistics.median(x for r in runs for x in r["requests"][m]) if warm else None
                 for m in REQUEST_METRICS}
     warm_median = statistics.median(warm) if warm else None
+    bulk_cost = bulk(a.bootstrap, events, a.events * raw_bytes / 1e6) if a.bulk else None
     put_class = (requests["S3Puts"] or 0) + (requests["S3Copies"] or 0) + (requests["S3Lists"] or 0)
     get_class = (requests["S3Gets"] or 0) + (requests["S3Heads"] or 0)
     print(json.dumps({
@@ -340,6 +380,9 @@ def main():
         "warm_event_ms_p95": warm[math.ceil(len(warm) * 0.95) - 1] if warm else None,
         "warm_ms_per_mb": warm_median / (raw_bytes / 1e6) if warm else None,
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
+        "bulk": bulk_cost,
+        "warm_over_bulk": (warm_median / (raw_bytes / 1e6) / bulk_cost["ms_per_mb"]
+                           if bulk_cost and bulk_cost["ms_per_mb"] and warm else None),
         "s3_requests_per_warm_event_median": requests,
         "findings_per_run": [r["findings"] for r in runs],
         "usd_per_gb": cost_per_gb(warm_median, raw_bytes, put_class, get_class) if warm else None,
