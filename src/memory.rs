@@ -36,7 +36,8 @@ pub fn keep_freed_memory_for_reuse() {
 /// segments; writing the lake frees and reallocates its batch buffers over
 /// and over, and each first touch then had the kernel zero a whole 2 MiB
 /// page (`clear_page_erms`, up to a quarter of a CloudTrail ingest's CPU in
-/// `perf`). Queries keep them: their scans gain from fewer TLB misses.
+/// `perf`). Under Lambda they are off too: a function's memory size must
+/// cover its peak RSS. Queries keep them: their scans gain from fewer TLB misses.
 pub fn disable_transparent_huge_pages() {
     // SAFETY: a prctl that sets a flag of this process; no memory is touched.
     let result = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
