@@ -147,27 +147,28 @@ impl PreparedPlans {
         self.prepared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The session of the plans for the context in force, made anew (and
-    /// the plans dropped) when the context's intelligence changed.
-    fn session(&self) -> Result<SessionContext, DetectError> {
+    /// The session of the plans for the context in force, and the version
+    /// of its intelligence; made anew (and the plans dropped) when that
+    /// changed.
+    fn session(&self) -> Result<(SessionContext, String), DetectError> {
         let version = vigil_context::current().intel.version().to_string();
         let mut prepared = self.lock();
         if let Some(p) = prepared.as_ref().filter(|p| p.intel_version == version) {
-            return Ok(p.session.clone());
+            return Ok((p.session.clone(), version));
         }
         let session = planning_session()?;
         *prepared = Some(Prepared {
-            intel_version: version,
+            intel_version: version.clone(),
             session: session.clone(),
             plans: HashMap::new(),
         });
-        Ok(session)
+        Ok((session, version))
     }
 
     /// The plan of `rule` (a [`preparable`] one), made now if it is not yet,
     /// ready to run with a context from [`PreparedPlans::task_context`].
     pub async fn plan(&self, rule: &Rule) -> Result<Arc<dyn ExecutionPlan>, DetectError> {
-        let session = self.session()?;
+        let (session, version) = self.session()?;
         let sql = rule.sql(vigil_queries::TimeRange::new(0, 0));
         let made = self.lock().as_ref().and_then(|p| {
             p.plans
@@ -179,7 +180,9 @@ impl PreparedPlans {
             Some(plan) => plan,
             None => {
                 let plan = crate::evaluate::plan_sql(&session, rule, &sql).await?;
-                if let Some(p) = self.lock().as_mut() {
+                // Kept only if the context did not change while planning
+                // (the plan holds the intel table it was made with).
+                if let Some(p) = self.lock().as_mut().filter(|p| p.intel_version == version) {
                     p.plans.insert(
                         rule.id.clone(),
                         PreparedPlan {
@@ -201,7 +204,7 @@ impl PreparedPlans {
 
     /// A task context for running prepared plans over `rows`.
     pub fn task_context(&self, rows: BatchRows) -> Result<Arc<TaskContext>, DetectError> {
-        let shared = self.session()?.task_ctx();
+        let shared = self.session()?.0.task_ctx();
         let config = shared
             .session_config()
             .clone()
