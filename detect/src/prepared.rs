@@ -24,14 +24,13 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use vigil_ingest::schema::schema;
 use vigil_ingest::Table;
 
 use crate::error::DetectError;
 use crate::guard::RULE_TABLES;
 use crate::rule::{Mode, Rule};
 use crate::scan_table::{ScanSource, ScanTable};
-use crate::tables::{session, Tables};
+use crate::tables::{rule_table_schema, session, Tables};
 
 /// The rows of the rule tables one run of the prepared plans reads, carried
 /// by its task context.
@@ -44,7 +43,7 @@ impl BatchRows {
     pub fn of(tables: &Tables) -> Option<BatchRows> {
         let mut rows = BTreeMap::new();
         for table in tables.tables() {
-            let expected = table_schema(table);
+            let expected = rule_table_schema(table);
             let batches = tables.batches_of(table);
             if batches
                 .iter()
@@ -56,11 +55,6 @@ impl BatchRows {
         }
         Some(BatchRows(rows))
     }
-}
-
-/// A rule table as rules see it: the lake's schema with text as views.
-fn table_schema(table: Table) -> SchemaRef {
-    vigil_queries::string_views_of(&schema(table))
 }
 
 /// A rule table in the planning session, and the one partition of each
@@ -239,7 +233,7 @@ fn planning_session() -> Result<SessionContext, DetectError> {
         optimizer.enable_aggregate_dynamic_filter_pushdown = false;
     }
     for table in RULE_TABLES {
-        let schema = table_schema(table);
+        let schema = rule_table_schema(table);
         let slot = Slot {
             table,
             schema: schema.clone(),

@@ -2,7 +2,7 @@
 
 use arrow::array::{Array, BooleanArray, RecordBatch, TimestampMillisecondArray};
 use arrow::compute::{cast, filter_record_batch};
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::{Constraint, Constraints};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -82,6 +82,11 @@ fn string_views(batch: RecordBatch) -> Result<RecordBatch, DetectError> {
         .map(|(c, f)| cast(c, f.data_type()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// A rule table's schema as rules see it: the lake's, text as views.
+pub(crate) fn rule_table_schema(table: Table) -> SchemaRef {
+    vigil_queries::string_views_of(&schema(table))
 }
 
 /// A session for running a rule: small, no information schema, one
@@ -257,7 +262,7 @@ impl Tables {
             let schema = batches
                 .first()
                 .map(|b| b.schema())
-                .unwrap_or_else(|| vigil_queries::string_views_of(&schema(table)));
+                .unwrap_or_else(|| rule_table_schema(table));
             let unique_ids = Tables::unique_ids(&schema);
             let mem = MemTable::try_new(schema, vec![batches])
                 .map_err(DetectError::Lake)?
