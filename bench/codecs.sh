@@ -6,8 +6,9 @@
 # cost model.
 #
 # Usage: bench/codecs.sh [EVENTS] [MB]   (default 2000000 events, 64 MB a family)
-# Needs a release build of `vigil` (for `vigil generate`) and a bench-profile
-# build of vigil-ingest's benches (cargo builds both; ~30 min from clean).
+# Needs a release build of `vigil` (for `vigil generate`) and a release
+# build of vigil-ingest's benches (cargo builds both; ~30 min from clean,
+# ~20 min more for the benches when `vigil` is built already).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${1:-2000000}"
@@ -20,4 +21,4 @@ if [ ! -d "$DATA/apigateway" ]; then
   "$CARGO_TARGET_DIR/release/vigil" generate --events "$EVENTS" --days 1 --seed 42 --out "$DATA" >&2
 fi
 VIGIL_BENCH_CODEC_DATA="$PWD/$DATA" VIGIL_BENCH_CODEC_MB="$MB" \
-  cargo bench --quiet -p vigil-ingest --bench codecs
+  cargo bench --profile release --quiet -p vigil-ingest --bench codecs

@@ -101,6 +101,22 @@ fn batches(files: &[PathBuf], family: Family) -> Vec<TableBatch> {
         .collect()
 }
 
+/// The compressed bytes of the `raw` column in an encoded file: what a
+/// query engine that bills by bytes scanned (Athena) reads for a hunt over
+/// raw records.
+fn raw_column_bytes(file: &bytes::Bytes) -> i64 {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(file.clone()).expect("a file");
+    reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns())
+        .filter(|c| c.column_path().string() == "raw")
+        .map(|c| c.compressed_size())
+        .sum()
+}
+
 /// The best of three runs of `f`.
 fn best_of_3(mut f: impl FnMut()) -> Duration {
     (0..3)
@@ -111,6 +127,41 @@ fn best_of_3(mut f: impl FnMut()) -> Duration {
         })
         .min()
         .unwrap_or_default()
+}
+
+/// zstd levels on the `raw` column's text alone, outside Parquet, in chunks
+/// of a data page (1 MB): what zstd's fast negative levels, which
+/// parquet-rs does not accept, would give against the levels it does.
+fn raw_zstd_levels(family: Family, batches: &[TableBatch]) {
+    use arrow::array::AsArray;
+    const PAGE: usize = 1 << 20;
+    let mut text = Vec::new();
+    for b in batches {
+        if let Some(raw) = b.batch.column_by_name("raw") {
+            for value in raw.as_string::<i32>().iter().flatten() {
+                text.extend_from_slice(value.as_bytes());
+            }
+        }
+    }
+    if text.is_empty() {
+        return;
+    }
+    let mb = text.len() as f64 / 1e6;
+    for level in [-7, -3, -1, 1, 3] {
+        let mut compressed = 0;
+        let took = best_of_3(|| {
+            compressed = text
+                .chunks(PAGE)
+                .map(|chunk| zstd::bulk::compress(chunk, level).expect("compressed").len())
+                .sum();
+        });
+        println!(
+            "| {} | zstd {level} | {mb:.1} | {:.0} | {:.2} |",
+            family.name(),
+            mb / took.as_secs_f64(),
+            text.len() as f64 / compressed as f64,
+        );
+    }
 }
 
 fn main() {
@@ -124,8 +175,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
-    println!("| family | codec | encode (MB/s of input) | stored (MB) | input / stored | read `raw` (MB/s of input) |");
-    println!("|---|---|---|---|---|---|");
+    let mut families = Vec::new();
+    println!("| family | codec | input (MB) | encode (MB/s of input) | stored (MB) | input / stored | `raw` stored (MB) | read `raw` (MB/s of input) |");
+    println!("|---|---|---|---|---|---|---|---|");
     for family in [Family::ApiGateway, Family::CloudTrail, Family::Waf] {
         let files = input(Path::new(&dir), family, limit_mb << 20);
         let input_bytes: u64 = files
@@ -137,6 +189,7 @@ fn main() {
             continue;
         }
         let mb = input_bytes as f64 / 1e6;
+        families.push((family, batches.clone()));
         for codec in codecs() {
             let mut files: Vec<bytes::Bytes> = Vec::new();
             let encode = best_of_3(|| {
@@ -150,6 +203,7 @@ fn main() {
                     .collect();
             });
             let stored: usize = files.iter().map(bytes::Bytes::len).sum();
+            let raw_stored: i64 = files.iter().map(raw_column_bytes).sum();
             let read = best_of_3(|| {
                 for file in &files {
                     let builder =
@@ -162,14 +216,22 @@ fn main() {
                 }
             });
             println!(
-                "| {} | {} | {:.0} | {:.1} | {:.2} | {:.0} |",
+                "| {} | {} | {:.1} | {:.0} | {:.1} | {:.2} | {:.1} | {:.0} |",
                 family.name(),
                 codec.name,
+                mb,
                 mb / encode.as_secs_f64(),
                 stored as f64 / 1e6,
                 input_bytes as f64 / stored as f64,
+                raw_stored as f64 / 1e6,
                 mb / read.as_secs_f64(),
             );
         }
+    }
+    println!();
+    println!("| family | zstd level, `raw` text alone | `raw` (MB) | compress (MB/s) | ratio |");
+    println!("|---|---|---|---|---|");
+    for (family, batches) in &families {
+        raw_zstd_levels(*family, batches);
     }
 }
