@@ -152,7 +152,11 @@ fn raw_zstd_levels(family: Family, batches: &[TableBatch]) {
         let took = best_of_3(|| {
             compressed = text
                 .chunks(PAGE)
-                .map(|chunk| zstd::bulk::compress(chunk, level).expect("compressed").len())
+                .map(|chunk| {
+                    zstd::bulk::compress(chunk, level)
+                        .expect("compressed")
+                        .len()
+                })
                 .sum();
         });
         println!(

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
+use super::flat_json;
 use super::text::Text;
 use super::time::{parse_any_ms, parse_clf_ms, parse_epoch_ms};
 use super::{raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
@@ -113,6 +114,7 @@ fn key_of(name: &str) -> Option<Var> {
 }
 
 /// One access log's values, by [`Var`].
+#[derive(Debug, PartialEq, Eq)]
 struct Fields<'a> {
     values: [Option<Cow<'a, str>>; KEY_COUNT],
     known: usize,
@@ -171,6 +173,31 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_, 'de> {
     }
 }
 
+/// The fields of a JSON access log: read in one pass when the object is
+/// flat (the usual shape), else by serde_json.
+fn json_fields(text: &str) -> Result<Fields<'_>, serde_json::Error> {
+    let mut fields = Fields::default();
+    let flat = flat_json::for_each_member(text, |name, value| {
+        if let Some(key) = key_of(name) {
+            fields.known += 1;
+            fields.set(key, value.text().map(Cow::Borrowed));
+        }
+    });
+    match flat {
+        Some(()) => Ok(fields),
+        None => json_fields_by_serde(text),
+    }
+}
+
+/// The fields of any JSON access log, read by serde_json.
+fn json_fields_by_serde(text: &str) -> Result<Fields<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut fields = Fields::default();
+    de.deserialize_map(FieldsVisitor(&mut fields))
+        .and_then(|()| de.end())?;
+    Ok(fields)
+}
+
 /// True for a Common Log Format line: `ip caller user [time] "request" ...`.
 pub fn looks_like_clf(line: &[u8]) -> bool {
     let Some(open) = memchr::memchr(b'[', line) else {
@@ -212,11 +239,7 @@ impl ApiGatewayBuilder {
     pub fn append(&mut self, raw: &str, ctx: &RecordContext<'_>) -> Result<(), ParseError> {
         let trimmed = raw.trim_start();
         if trimmed.starts_with('{') {
-            let mut de = serde_json::Deserializer::from_str(trimmed);
-            let mut fields = Fields::default();
-            de.deserialize_map(FieldsVisitor(&mut fields))
-                .and_then(|()| de.end())
-                .map_err(ParseError::json)?;
+            let fields = json_fields(trimmed).map_err(ParseError::json)?;
             let has_http_shape = [Var::HttpMethod, Var::Status, Var::RouteKey, Var::EventType]
                 .iter()
                 .any(|k| fields.get(*k).is_some());
@@ -394,4 +417,95 @@ fn parse_clf(line: &str) -> Option<Fields<'_>> {
     }
     f.number::<i32>(Var::Status)?;
     Some(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What either reader made of a line: its fields, or that it failed.
+    fn read(fields: Result<Fields<'_>, serde_json::Error>) -> Option<Fields<'_>> {
+        fields.ok()
+    }
+
+    /// Lines that vary what the flat reader declines or must reject: escapes,
+    /// nesting, whitespace, numbers at and past the grammar's edges,
+    /// placeholders, duplicates, truncation.
+    fn variants(line: &str) -> Vec<String> {
+        let mut out = vec![line.to_string()];
+        let edits: &[(&str, &str)] = &[
+            ("\"status\":\"", "\"status\" : \""),
+            ("\"status\":\"", "\"status\":\"\\u0034"),
+            ("\"ip\":\"", "\"ip\":\"\\\"q\\\" "),
+            ("\"ip\":", "\"nested\":{\"a\":[1,{\"b\":null}]},\"ip\":"),
+            ("\"ip\":", "\"ip\":null,\"ip\":"),
+            ("\"ip\":", "\"list\":[],\"ip\":"),
+            ("\"user\":\"-\"", "\"user\":\"\""),
+            ("\"user\":\"-\"", "\"user\":-0.5E-3"),
+            ("\"user\":\"-\"", "\"user\":01"),
+            ("\"user\":\"-\"", "\"user\":1."),
+            ("\"user\":\"-\"", "\"user\":true"),
+            ("\"user\":\"-\"", "\"user\":tru"),
+            ("\"user\":\"-\"", "\"user\":\"a\tb\""),
+            ("\"user\":\"-\"", "\"user\":\"Ü\u{1F600}\""),
+            (",", " ,\n"),
+            (",", ",,"),
+            (":", "::"),
+        ];
+        for (from, to) in edits {
+            if line.contains(from) {
+                out.push(line.replacen(from, to, 1));
+            }
+        }
+        out.push(format!("{line} trailing"));
+        out.push(format!("{line}\r\n"));
+        for cut in [1, line.len() / 2, line.len().saturating_sub(1)] {
+            if let Some(head) = line.get(..cut) {
+                out.push(head.to_string());
+            }
+        }
+        out
+    }
+
+    fn sample_lines() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../sample-logs/apigateway");
+        let text = std::fs::read_to_string(format!("{dir}/rest-api-access-prod.ndjson")).unwrap();
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_flat_reader_reads_the_sample_access_logs() {
+        let lines = sample_lines();
+        assert!(lines.len() > 10);
+        for line in &lines {
+            assert!(
+                flat_json::for_each_member(line, |_, _| {}).is_some(),
+                "declined: {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn flat_and_serde_readers_agree_on_every_variant_of_the_samples() {
+        let mut read_flat = 0;
+        let mut compared = 0;
+        for line in sample_lines() {
+            for variant in variants(&line) {
+                if flat_json::for_each_member(&variant, |_, _| {}).is_some() {
+                    read_flat += 1;
+                }
+                assert_eq!(
+                    read(json_fields(&variant)),
+                    read(json_fields_by_serde(&variant)),
+                    "{variant}"
+                );
+                compared += 1;
+            }
+        }
+        // Both paths were exercised: flat lines and lines left to serde_json.
+        assert!(
+            read_flat > 0 && read_flat < compared,
+            "{read_flat} of {compared}"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod apigateway;
 pub mod cloudtrail;
+mod flat_json;
 pub mod lambda;
 pub mod time;
 pub mod waf;
