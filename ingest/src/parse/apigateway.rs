@@ -16,7 +16,7 @@ use std::fmt;
 use super::flat_json;
 use super::text::Text;
 use super::time::{parse_any_ms, parse_clf_ms, parse_epoch_ms};
-use super::{raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
+use super::{present, raw_text, Common, Outcome, ParseError, RecordContext, TimeSource};
 use crate::schema::{ApiGatewayColumns, BatchSize, CommonColumns};
 
 /// The fields an access log may carry, each under any of several key names.
@@ -139,6 +139,12 @@ impl<'a> Fields<'a> {
             *slot = value;
         }
     }
+    /// A member under a key name the parser knows: counted, and kept
+    /// unless an earlier member gave this field already.
+    fn known_member(&mut self, key: Var, value: Option<Cow<'a, str>>) {
+        self.known += 1;
+        self.set(key, value);
+    }
     fn number<T: std::str::FromStr>(&self, key: Var) -> Option<T> {
         self.get(key).and_then(|s| s.trim().parse().ok())
     }
@@ -161,8 +167,7 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_, 'de> {
             match key_of(&name) {
                 Some(key) => {
                     let value: &'de RawValue = map.next_value()?;
-                    fields.known += 1;
-                    fields.set(key, raw_text(value));
+                    fields.known_member(key, raw_text(value));
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -179,8 +184,7 @@ fn json_fields(text: &str) -> Result<Fields<'_>, serde_json::Error> {
     let mut fields = Fields::default();
     let flat = flat_json::for_each_member(text, |name, value| {
         if let Some(key) = key_of(name) {
-            fields.known += 1;
-            fields.set(key, value.text().map(Cow::Borrowed));
+            fields.known_member(key, value.text().map(Cow::Borrowed));
         }
     });
     match flat {
@@ -378,8 +382,7 @@ fn clf_tokens<'a>(line: &'a str) -> Vec<&'a str> {
 /// (`"GET GET /pets HTTP/1.1"`): a four-part request is read as a route key.
 fn parse_clf(line: &str) -> Option<Fields<'_>> {
     fn put<'a>(f: &mut Fields<'a>, key: Var, value: &'a str) {
-        let value = value.trim();
-        if !value.is_empty() && value != "-" {
+        if let Some(value) = present(value.trim()) {
             f.set(key, Some(Cow::Borrowed(value)));
         }
     }

@@ -22,7 +22,7 @@ impl<'a> FlatValue<'a> {
     /// `"-"` (API Gateway's placeholder for a missing value) are `None`.
     pub(crate) fn text(self) -> Option<&'a str> {
         match self {
-            FlatValue::Str(s) => (!s.is_empty() && s != "-").then_some(s),
+            FlatValue::Str(s) => super::present(s),
             FlatValue::Literal(t) => Some(t),
             FlatValue::Null => None,
         }

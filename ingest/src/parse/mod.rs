@@ -165,11 +165,18 @@ pub(crate) fn raw_text(v: &RawValue) -> Option<Cow<'_, str>> {
                         .unwrap_or_default(),
                 )
             };
-            (!s.is_empty() && s != "-").then_some(s)
+            present(s)
         }
         Some(b'n') if text == "null" => None,
         _ => Some(Cow::Borrowed(text)),
     }
+}
+
+/// A string value unless it is empty or `"-"` (API Gateway's placeholder
+/// for a missing value): the rule every reader of values applies.
+pub(crate) fn present<S: AsRef<str>>(s: S) -> Option<S> {
+    let text = s.as_ref();
+    (!text.is_empty() && text != "-").then_some(s)
 }
 
 /// JSON strings borrowed from the record. serde's own `Option<Cow<str>>`
